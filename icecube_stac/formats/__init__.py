@@ -1,0 +1,164 @@
+"""One module per ICEYE file format, and :func:`read_metadata`, which picks the best source.
+
+The XML sidecar is the primary metadata source (full precision); a raster's embedded metadata is
+the fallback for products delivered without XML, or whose XML cannot be parsed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedProductError
+from icecube_stac.formats.geotiff import read_geotiff_metadata
+from icecube_stac.formats.hdf5 import read_hdf5_metadata
+from icecube_stac.formats.xml import read_xml_metadata
+from icecube_stac.metadata import IceyeMetadata, ProductLevel
+
+__all__ = [
+    "RASTER_SUFFIXES",
+    "ProductFiles",
+    "SidecarFallbackWarning",
+    "find_product_files",
+    "read_embedded_metadata",
+    "read_metadata",
+]
+
+RASTER_SUFFIXES: dict[str, ProductLevel] = {
+    ".tif": ProductLevel.GRD,
+    ".tiff": ProductLevel.GRD,
+    ".h5": ProductLevel.SLC,
+    ".hdf5": ProductLevel.SLC,
+}
+_LEVEL_IN_NAME = re.compile(r"_(GRD|SLC)_", re.IGNORECASE)
+
+
+class SidecarFallbackWarning(IcecubeStacWarning):
+    """An XML sidecar exists but could not be used; the raster's embedded metadata was used instead."""
+
+
+@dataclass(frozen=True)
+class ProductFiles:
+    """The files of one ICEYE product found side by side: raster, XML sidecar, quicklook."""
+
+    raster: Path | None
+    xml: Path | None
+    quicklook: Path | None = None
+
+    @property
+    def primary(self) -> Path:
+        """The file that identifies the product: the raster if present, else the XML."""
+        path = self.raster or self.xml
+        if path is None:
+            raise ValueError("a product needs a raster or an XML file")
+        return path
+
+
+def _sibling(path: Path, suffixes: tuple[str, ...]) -> Path | None:
+    for suffix in suffixes:
+        for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _quicklook(path: Path) -> Path | None:
+    # ICEYE names the quicklook like the product with the level replaced: ..._QUICKLOOK_SM_...png
+    stem = _LEVEL_IN_NAME.sub("_QUICKLOOK_", path.stem, count=1)
+    for name in (f"{stem}.png", f"{path.stem}.png"):
+        candidate = path.with_name(name)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_product_files(path: str | Path) -> ProductFiles:
+    """Find a product's companion files next to any one of them.
+
+    Parameters
+    ----------
+    path
+        A raster (``.tif``/``.h5``) or an XML sidecar.
+
+    Returns
+    -------
+    ProductFiles
+        ``raster`` is ``None`` for an XML whose raster is not there (an orphan sidecar).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        return ProductFiles(_sibling(path, tuple(RASTER_SUFFIXES)), path, _quicklook(path))
+    if suffix in RASTER_SUFFIXES:
+        return ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path))
+    raise UnsupportedProductError(
+        path, f"unknown product file type {path.suffix!r}; expected .xml, {', '.join(RASTER_SUFFIXES)}"
+    )
+
+
+def read_embedded_metadata(path: str | Path) -> IceyeMetadata:
+    """Read the metadata embedded in a raster (GeoTIFF tags or HDF5 datasets), ignoring any sidecar.
+
+    Parameters
+    ----------
+    path
+        A ``.tif``/``.tiff`` GRD or ``.h5``/``.hdf5`` SLC.
+
+    Returns
+    -------
+    IceyeMetadata
+    """
+    path = Path(path)
+    level = RASTER_SUFFIXES.get(path.suffix.lower())
+    if level is ProductLevel.GRD:
+        return read_geotiff_metadata(path)
+    if level is ProductLevel.SLC:
+        return read_hdf5_metadata(path)
+    raise UnsupportedProductError(path, f"not an ICEYE raster: expected one of {', '.join(RASTER_SUFFIXES)}")
+
+
+def read_metadata(path: str | Path) -> IceyeMetadata:
+    """Read one ICEYE product's metadata, preferring the XML sidecar.
+
+    Parameters
+    ----------
+    path
+        An ICEYE XML, a GRD ``.tif`` or an SLC ``.h5``. For a raster, a sidecar ``<same name>.xml``
+        is used when present; if it cannot be parsed, the embedded metadata is used and a
+        :class:`SidecarFallbackWarning` says why.
+
+    Returns
+    -------
+    IceyeMetadata
+
+    Raises
+    ------
+    MetadataError
+        When no usable metadata is found; the message names the file and the reason.
+    """
+    files = find_product_files(path)
+    if files.raster is None:
+        assert files.xml is not None
+        return read_xml_metadata(files.xml)
+    if files.xml is None:
+        return read_embedded_metadata(files.raster)
+    try:
+        meta = read_xml_metadata(files.xml)
+    except MetadataError as exc:
+        warnings.warn(
+            f"{exc}; using the metadata embedded in {files.raster.name} instead",
+            SidecarFallbackWarning,
+            stacklevel=2,
+        )
+        return read_embedded_metadata(files.raster)
+    expected = RASTER_SUFFIXES[files.raster.suffix.lower()]
+    if meta.product_level is not expected:
+        raise MetadataError(
+            files.xml,
+            f"sidecar says product_level {meta.product_level.value!r} but its "
+            f"raster {files.raster.name} is a {expected.value} file",
+            "product_level",
+        )
+    return meta

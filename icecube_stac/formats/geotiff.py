@@ -1,0 +1,118 @@
+"""ICEYE GRD GeoTIFFs: metadata from the UPPERCASE GDAL tags and RPC domain, amplitude pixels.
+
+The raster is in sensor geometry (rows = azimuth lines, columns = ground range): it has no
+geotransform or CRS, only GCPs and RPCs, so rasterio's ``NotGeoreferencedWarning`` is expected and
+silenced here. Vector tags are numpy-repr strings; they are parsed by the metadata converters.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from icecube_stac.errors import MetadataError, UnsupportedProductError
+from icecube_stac.metadata import IceyeMetadata
+
+__all__ = ["read_geotiff_fields", "read_geotiff_metadata", "read_grd_window"]
+
+# Keys GDAL or rasterio add that are not ICEYE metadata.
+_NON_ICEYE = frozenset({"area_or_point", "applied_processing"})
+
+
+def _open(path: str | Path) -> rasterio.DatasetReader:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path)
+
+
+def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
+    """Read the ICEYE tags, RPC and raster layout of a GRD GeoTIFF into raw fields.
+
+    Parameters
+    ----------
+    path
+        The ``.tif`` file.
+
+    Returns
+    -------
+    dict
+        Lowercase ICEYE field names with their tag text; ``rpc`` from the GDAL RPC domain;
+        ``data_type`` and ``data_shape`` from the raster itself.
+
+    Raises
+    ------
+    MetadataError
+        When the file is not a readable TIFF.
+    UnsupportedProductError
+        When the TIFF carries no ICEYE metadata tags.
+    """
+    try:
+        with _open(path) as src:
+            tags = src.tags()
+            rpc = src.tags(ns="RPC")
+            dtype, shape, count = src.dtypes[0], (src.height, src.width), src.count
+    except RasterioIOError as exc:
+        raise MetadataError(path, f"unreadable GeoTIFF: {exc}") from None
+    raw: dict[str, Any] = {k.lower(): v for k, v in tags.items() if k.lower() not in _NON_ICEYE}
+    if "product_level" not in raw and "product_name" not in raw:
+        raise UnsupportedProductError(path, "TIFF has no ICEYE metadata tags (PRODUCT_LEVEL, PRODUCT_NAME)")
+    if count != 1:
+        raise MetadataError(path, f"expected 1 band (GRD amplitude), found {count}")
+    if rpc:
+        raw["rpc"] = {k.lower(): v for k, v in rpc.items()}
+    raw["data_type"] = dtype
+    raw["data_shape"] = list(shape)
+    # Some products omit the sample counts from the tags; the raster itself is authoritative.
+    raw.setdefault("number_of_azimuth_samples", str(shape[0]))
+    raw.setdefault("number_of_range_samples", str(shape[1]))
+    return raw
+
+
+def read_geotiff_metadata(path: str | Path) -> IceyeMetadata:
+    """Read a GRD GeoTIFF's embedded metadata into :class:`IceyeMetadata`.
+
+    Parameters
+    ----------
+    path
+        The ``.tif`` file.
+
+    Returns
+    -------
+    IceyeMetadata
+    """
+    raw = read_geotiff_fields(path)
+    meta = IceyeMetadata.from_fields(raw, source=path, source_format="geotiff")
+    if tuple(raw["data_shape"]) != meta.shape:
+        raise MetadataError(
+            path,
+            f"raster is {tuple(raw['data_shape'])} but the tags declare {meta.shape}",
+            "number_of_azimuth_samples",
+        )
+    return meta
+
+
+def read_grd_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[np.uint16]:
+    """Read a window of GRD amplitude DN (band 1) as stored (uint16).
+
+    Parameters
+    ----------
+    path
+        The GeoTIFF (a local path or any GDAL-readable URL), opened and closed within this call.
+    rows, cols
+        Azimuth and range slices (step 1) inside the raster.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    window = Window.from_slices(rows, cols)
+    with _open(path) as src:
+        data: npt.NDArray[np.uint16] = src.read(1, window=window)
+    return data

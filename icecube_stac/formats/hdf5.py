@@ -1,0 +1,178 @@
+"""ICEYE SLC HDF5 files: metadata from root datasets and complex pixels from ``s_i``/``s_q``.
+
+Every metadata field is a root dataset (strings as variable-length ASCII that h5py returns as bytes,
+time vectors as ``S26`` arrays of shape (N, 1)); the RPC lives in an ``RPC/`` group that older products
+lack. Pixel reads open the file by path on every call, so they are safe in any dask worker process:
+h5py objects cannot be pickled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from icecube_stac.errors import MetadataError
+from icecube_stac.metadata import IceyeMetadata
+
+__all__ = ["read_hdf5_fields", "read_hdf5_metadata", "read_slc_window", "slc_layout"]
+
+_PIXEL_DATASETS = ("s_i", "s_q")
+# Per-pixel vectors (one value per range column or azimuth line) are too large to carry as metadata.
+_MAX_METADATA_VALUES = 4096
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("ascii", errors="replace")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SO":
+            return [_decode(v) for v in value.ravel().tolist()]
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _dataset_value(dataset: h5py.Dataset) -> Any:
+    if dataset.dtype.kind not in "biufSO" or dataset.dtype.names:
+        raise TypeError(f"unsupported dtype {dataset.dtype}")
+    return _decode(dataset[()])
+
+
+def read_hdf5_fields(path: str | Path) -> dict[str, Any]:
+    """Read the root metadata datasets of an ICEYE SLC HDF5 file into raw fields.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file.
+
+    Returns
+    -------
+    dict
+        Lowercase field names; strings decoded; arrays as (nested) lists; the ``RPC`` group as a
+        mapping; ``data_type`` set from the actual ``s_i`` dtype (more trustworthy than
+        ``sample_precision``).
+
+    Raises
+    ------
+    MetadataError
+        When the file is unreadable (truncated, not HDF5) or lacks ``s_i``/``s_q``.
+    """
+    try:
+        with h5py.File(path, "r") as h5:
+            return _fields(h5, path)
+    except OSError as exc:
+        raise MetadataError(path, f"unreadable HDF5 file (truncated or not HDF5): {exc}") from None
+
+
+def _fields(h5: h5py.File, path: str | Path) -> dict[str, Any]:
+    missing = [name for name in _PIXEL_DATASETS if name not in h5]
+    if missing:
+        raise MetadataError(path, f"no {' / '.join(missing)} dataset: not an ICEYE SLC HDF5 product")
+    raw: dict[str, Any] = {}
+    large: list[str] = []
+    for name, node in h5.items():
+        key = name.lower()
+        if name in _PIXEL_DATASETS:
+            continue
+        if isinstance(node, h5py.Group):
+            if key == "rpc":
+                datasets = {k: v for k, v in node.items() if isinstance(v, h5py.Dataset)}
+                raw["rpc"] = {k.lower(): _decode(v[()]) for k, v in datasets.items()}
+            continue
+        if node.size > _MAX_METADATA_VALUES:
+            large.append(name)
+            continue
+        try:
+            raw[key] = _dataset_value(node)
+        except (TypeError, ValueError, OSError):
+            # Serialised Python objects (hickle splines, spec 2.4) cannot be decoded without pickle.
+            large.append(name)
+    i_data = h5["s_i"]
+    raw["data_type"] = str(i_data.dtype)
+    raw["data_shape"] = list(i_data.shape)
+    if large:
+        raw["per_pixel_datasets"] = sorted(large)
+    return raw
+
+
+def read_hdf5_metadata(path: str | Path) -> IceyeMetadata:
+    """Read an ICEYE SLC HDF5 file's embedded metadata into :class:`IceyeMetadata`.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file.
+
+    Returns
+    -------
+    IceyeMetadata
+    """
+    raw = read_hdf5_fields(path)
+    _check_shape(raw, path)
+    return IceyeMetadata.from_fields(raw, source=path, source_format="hdf5")
+
+
+def _check_shape(raw: dict[str, Any], path: str | Path) -> None:
+    shape = raw.get("data_shape")
+    declared = (raw.get("number_of_azimuth_samples"), raw.get("number_of_range_samples"))
+    if shape is None or None in declared:
+        return
+    if tuple(shape) != tuple(int(str(v)) for v in declared):
+        raise MetadataError(
+            path,
+            f"s_i has shape {tuple(shape)} but the metadata declares {declared}",
+            "number_of_azimuth_samples",
+        )
+
+
+def slc_layout(path: str | Path) -> tuple[tuple[int, int], np.dtype[Any]]:
+    """Return the (azimuth, range) shape and on-disk dtype of ``s_i``.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file.
+
+    Returns
+    -------
+    tuple
+        ``(shape, dtype)``.
+    """
+    with h5py.File(path, "r") as h5:
+        data = h5["s_i"]
+        return (int(data.shape[0]), int(data.shape[1])), data.dtype
+
+
+def read_slc_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[np.complex64]:
+    """Read a window of an SLC as complex64 ``s_i + 1j*s_q`` (no scaling: the DN are used as is).
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file, opened and closed within this call.
+    rows, cols
+        Azimuth and range slices (step 1) inside the raster.
+
+    Returns
+    -------
+    numpy.ndarray
+        complex64 array of the window's shape.
+    """
+    with h5py.File(path, "r") as h5:
+        i_data, q_data = h5["s_i"], h5["s_q"]
+        out = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.complex64)
+        # Reading straight into float32 views of the output avoids an int16 -> complex temporary.
+        parts = out.view(np.float32).reshape(out.shape[0], out.shape[1], 2)
+        if i_data.dtype == np.float32:
+            i_data.read_direct(parts[..., 0], source_sel=np.s_[rows, cols])
+            q_data.read_direct(parts[..., 1], source_sel=np.s_[rows, cols])
+        else:
+            parts[..., 0] = i_data[rows, cols]
+            parts[..., 1] = q_data[rows, cols]
+        return out
