@@ -1,0 +1,481 @@
+"""Index folders of ICEYE products into a static STAC catalog plus a stac-geoparquet file.
+
+Layout of ``catalogs/NAME/``::
+
+    catalog.json
+    iceye-grd/collection.json      (one collection per product level present)
+    iceye-grd/items/<id>.json
+    iceye-slc/...
+    items.parquet                  (every item, for in-process search; always in sync with the JSON)
+    .icecube-index.json            (file fingerprints that make re-indexing incremental)
+
+Links are relative, so the folder can be moved. Every run builds the new catalog in a sibling
+temporary folder and swaps it in with one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames where
+that call is missing): a run killed at any point leaves the previous catalog whole. A run that
+changes nothing writes nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pystac
+import stac_geoparquet.arrow
+
+from icecube_stac.errors import CatalogError, IcecubeStacError, MetadataError
+from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
+from icecube_stac.stac import create_collection, item_from_product, update_collection
+
+__all__ = [
+    "DEFAULT_CATALOG",
+    "IndexFailure",
+    "IndexReport",
+    "discover_products",
+    "index",
+    "read_items",
+]
+
+DEFAULT_CATALOG = Path("catalogs/default")
+PARQUET_NAME = "items.parquet"
+STATE_NAME = ".icecube-index.json"
+_STATE_VERSION = 1
+_PRODUCT_SUFFIXES = frozenset({".xml", *RASTER_SUFFIXES})
+AssetHrefs = Literal["relative", "absolute"]
+
+
+@dataclass(frozen=True)
+class IndexFailure:
+    """One product that could not be indexed."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did."""
+
+    catalog: Path
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    vanished_kept: list[str] = field(default_factory=list)
+    failures: list[IndexFailure] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every product found was indexed."""
+        return not self.failures
+
+    def summary(self) -> str:
+        """One line per kind of outcome, then one per failure."""
+        lines = [
+            f"catalog {self.catalog}: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failures)} failed"
+            + ("" if self.written else " (nothing written: catalog already up to date)")
+        ]
+        if self.vanished_kept:
+            lines.append(
+                f"{len(self.vanished_kept)} item(s) whose product files are gone were kept; "
+                "pass prune=True (--prune) to remove them"
+            )
+        lines += [f"FAILED {failure}" for failure in self.failures]
+        return "\n".join(lines)
+
+
+def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], list[IndexFailure]]:
+    """Find ICEYE products under files and folders (recursively) and pair rasters with sidecars.
+
+    Parameters
+    ----------
+    paths
+        Files or folders.
+
+    Returns
+    -------
+    products, failures
+        Products sorted by primary path; failures for paths that do not exist.
+    """
+    candidates: set[Path] = set()
+    failures: list[IndexFailure] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            candidates.update(
+                p for p in path.rglob("*") if p.suffix.lower() in _PRODUCT_SUFFIXES and p.is_file()
+            )
+        elif path.is_file():
+            candidates.add(path)
+        else:
+            failures.append(IndexFailure(str(path), "no such file or folder"))
+    products: dict[Path, ProductFiles] = {}
+    for candidate in sorted(candidates):
+        try:
+            files = find_product_files(candidate)
+        except IcecubeStacError as exc:
+            failures.append(IndexFailure(str(candidate), str(getattr(exc, "reason", exc))))
+            continue
+        products.setdefault(files.primary.resolve(), files)
+    return [products[k] for k in sorted(products)], failures
+
+
+def _fingerprint(files: ProductFiles) -> list[list[Any]]:
+    prints = []
+    for path in (files.raster, files.xml, files.quicklook):
+        if path is not None:
+            stat = path.stat()
+            prints.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+    return prints
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _dump_json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class _Existing:
+    """The catalog as it is on disk: items by id and the fingerprints they were made from."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.items: dict[str, dict[str, Any]] = {}
+        self.item_bytes: dict[str, bytes] = {}
+        self.prints: dict[str, list[list[Any]]] = {}
+        self._by_print: dict[str, str] | None = None
+        if (root / "catalog.json").is_file():
+            self._load()
+
+    def _load(self) -> None:
+        state_path = self.root / STATE_NAME
+        state = _read_json(state_path) if state_path.is_file() else {}
+        if state.get("version") != _STATE_VERSION:
+            state = {"items": {}}
+        for item_path in sorted(self.root.glob("*/items/*.json")):
+            raw = item_path.read_bytes()
+            item = json.loads(raw)
+            self.items[item["id"]] = item
+            self.item_bytes[item["id"]] = raw
+        self.prints = {k: v for k, v in state.get("items", {}).items() if k in self.items}
+
+    def lookup(self, prints: list[list[Any]]) -> str | None:
+        if self._by_print is None:
+            self._by_print = {json.dumps(v): k for k, v in self.prints.items()}
+        return self._by_print.get(json.dumps(prints))
+
+
+def _relative_item(item: pystac.Item, item_dir: Path, hrefs: AssetHrefs) -> dict[str, Any]:
+    data = item.to_dict(include_self_link=False, transform_hrefs=False)
+    for asset in data["assets"].values():
+        absolute = Path(asset["href"])
+        asset["href"] = (
+            Path(os.path.relpath(absolute, item_dir)).as_posix()
+            if hrefs == "relative"
+            else absolute.as_posix()
+        )
+    data["links"] = [
+        {
+            "rel": "root",
+            "href": "../../catalog.json",
+            "type": "application/json",
+            "title": "icecube-stac catalog",
+        },
+        {"rel": "parent", "href": "../collection.json", "type": "application/json"},
+        {"rel": "collection", "href": "../collection.json", "type": "application/json"},
+    ]
+    return data
+
+
+def _index_products(
+    products: Sequence[ProductFiles],
+    existing: _Existing,
+    root: Path,
+    report: IndexReport,
+    hrefs: AssetHrefs,
+    progress: bool,
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[list[Any]]], dict[str, Path]]:
+    items: dict[str, dict[str, Any]] = {}
+    prints: dict[str, list[list[Any]]] = {}
+    origin: dict[str, Path] = {}
+    for files in _progress(products, progress):
+        try:
+            fingerprint = _fingerprint(files)
+            known = existing.lookup(fingerprint)
+            if known is not None:
+                item_id, data = known, existing.items[known]
+            else:
+                item = item_from_product(files.primary)
+                item_id = item.id
+                item_dir = root / str(item.collection_id) / "items"
+                # A JSON round trip turns shapely's tuples into lists, so equality with disk is exact.
+                data = json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
+            if item_id in items:
+                raise MetadataError(
+                    files.primary,
+                    f"duplicate item id {item_id!r}: already produced by "
+                    f"{origin[item_id]}; product ids (product_name) must be unique",
+                )
+        except IcecubeStacError as exc:
+            report.failures.append(IndexFailure(str(files.primary), str(getattr(exc, "reason", exc))))
+            continue
+        except Exception as exc:  # one bad product must never abort the run
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            report.failures.append(
+                IndexFailure(
+                    str(files.primary),
+                    f"unexpected {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",
+                )
+            )
+            continue
+        items[item_id], prints[item_id], origin[item_id] = data, fingerprint, files.primary
+        if item_id not in existing.items:
+            report.added.append(item_id)
+        elif existing.items[item_id] == data:
+            report.unchanged.append(item_id)
+        else:
+            report.updated.append(item_id)
+    return items, prints, origin
+
+
+def _progress(products: Sequence[ProductFiles], enabled: bool) -> Iterator[ProductFiles]:
+    if not enabled or len(products) < 2:
+        yield from products
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(products, desc="indexing", unit="product", file=sys.stderr, leave=False)
+
+
+def index(
+    paths: Iterable[str | Path],
+    catalog: str | Path = DEFAULT_CATALOG,
+    *,
+    prune: bool = False,
+    asset_hrefs: AssetHrefs = "relative",
+    progress: bool = False,
+    title: str | None = None,
+) -> IndexReport:
+    """Index ICEYE products found under ``paths`` into the catalog folder ``catalog``.
+
+    Incremental and idempotent: products whose files are unchanged are not read again, and a run that
+    changes nothing writes nothing. One bad product never stops the run; it is listed in
+    :attr:`IndexReport.failures`.
+
+    Parameters
+    ----------
+    paths
+        Product files or folders (searched recursively).
+    catalog
+        The catalog folder (created if missing).
+    prune
+        Remove items whose product files no longer exist. Without it they are kept and listed in
+        :attr:`IndexReport.vanished_kept`.
+    asset_hrefs
+        ``"relative"`` (default: the catalog and the data can move together) or ``"absolute"`` (the
+        catalog folder can move on its own).
+    progress
+        Show a progress bar on stderr.
+    title
+        Title of the root catalog.
+
+    Returns
+    -------
+    IndexReport
+    """
+    root = Path(catalog)
+    _remove_stale_temporaries(root)
+    existing = _Existing(root)
+    report = IndexReport(catalog=root)
+    products, report.failures = discover_products(paths)
+    items, prints, _ = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress)
+    for item_id, item in existing.items.items():
+        if item_id in items:
+            continue
+        known = existing.prints.get(item_id, [])
+        if known and all(Path(entry[0]).exists() for entry in known):
+            items[item_id], prints[item_id] = item, known  # indexed from another folder on another run
+            report.unchanged.append(item_id)
+        elif prune:
+            report.removed.append(item_id)
+        else:
+            items[item_id], prints[item_id] = item, known
+            report.vanished_kept.append(item_id)
+    if (
+        existing.items
+        and not (report.added or report.updated or report.removed)
+        and set(items) == set(existing.items)
+    ):
+        return report
+    _write_catalog(root, items, prints, existing, title)
+    report.written = True
+    return report
+
+
+def _collections(items: Mapping[str, dict[str, Any]]) -> dict[str, list[pystac.Item]]:
+    by_collection: dict[str, list[pystac.Item]] = {}
+    for item_id in sorted(items):
+        data = items[item_id]
+        by_collection.setdefault(data["collection"], []).append(pystac.Item.from_dict(data, migrate=False))
+    return by_collection
+
+
+def _collection_dict(collection_id: str, items: Sequence[pystac.Item]) -> dict[str, Any]:
+    level = items[0].properties["product:type"]
+    collection = create_collection(level, items)
+    update_collection(collection, items)
+    data = collection.to_dict(include_self_link=False, transform_hrefs=False)
+    data["links"] = [
+        {"rel": "root", "href": "../catalog.json", "type": "application/json"},
+        {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
+        *({"rel": "item", "href": f"./items/{i.id}.json", "type": "application/geo+json"} for i in items),
+    ]
+    assert data["id"] == collection_id
+    return data
+
+
+def _catalog_dict(collection_ids: Sequence[str], title: str | None) -> dict[str, Any]:
+    return {
+        "type": "Catalog",
+        "id": "icecube-stac",
+        "stac_version": pystac.get_stac_version(),
+        "title": title or "ICEYE products indexed by icecube-stac",
+        "description": "Static STAC catalog of ICEYE SAR products written by icecube-stac; every item is "
+        f"also in {PARQUET_NAME} (stac-geoparquet) for in-process search.",
+        "links": [
+            {"rel": "root", "href": "./catalog.json", "type": "application/json"},
+            *(
+                {"rel": "child", "href": f"./{c}/collection.json", "type": "application/json"}
+                for c in collection_ids
+            ),
+        ],
+    }
+
+
+def _write_catalog(
+    root: Path,
+    items: Mapping[str, dict[str, Any]],
+    prints: Mapping[str, list[list[Any]]],
+    existing: _Existing,
+    title: str | None,
+) -> None:
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        by_collection = _collections(items)
+        for collection_id, collection_items in by_collection.items():
+            folder = staging / collection_id / "items"
+            folder.mkdir(parents=True)
+            for item in collection_items:
+                data = items[item.id]
+                raw = existing.item_bytes.get(item.id) if existing.items.get(item.id) == data else None
+                (folder / f"{item.id}.json").write_bytes(raw or _dump_json(data))
+            collection = _collection_dict(collection_id, collection_items)
+            (staging / collection_id / "collection.json").write_bytes(_dump_json(collection))
+        (staging / "catalog.json").write_bytes(_dump_json(_catalog_dict(sorted(by_collection), title)))
+        _write_parquet(staging / PARQUET_NAME, [items[k] for k in sorted(items)])
+        state = {"version": _STATE_VERSION, "items": {k: prints[k] for k in sorted(prints)}}
+        (staging / STATE_NAME).write_bytes(_dump_json(state))
+        _fsync_tree(staging)
+        _swap_in(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_parquet(path: Path, items: Sequence[dict[str, Any]]) -> None:
+    if not items:
+        return
+    reader = stac_geoparquet.arrow.parse_stac_items_to_arrow(items)
+    stac_geoparquet.arrow.to_parquet(reader, path)
+
+
+def _fsync_tree(folder: Path) -> None:
+    # The swap must never expose a folder whose files are not yet on disk.
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    libc_name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux") or libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)
+
+
+def _swap_in(staging: Path, root: Path) -> None:
+    if not root.exists():
+        os.rename(staging, root)
+        return
+    if not root.is_dir():
+        raise CatalogError(f"{root} exists and is not a folder")
+    if _exchange(staging, root):
+        return  # staging now holds the previous catalog and is removed by the caller
+    backup = root.parent / f".{root.name}.old-{os.getpid()}"
+    os.rename(root, backup)
+    os.rename(staging, root)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _remove_stale_temporaries(root: Path) -> None:
+    # Left behind by a killed run; the catalog itself was never touched by it.
+    if root.parent.is_dir():
+        for stale in root.parent.glob(f".{root.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        if not root.exists():
+            backups = sorted(root.parent.glob(f".{root.name}.old-*"))
+            if backups:
+                os.rename(backups[-1], root)  # killed between the two fallback renames
+
+
+def read_items(catalog: str | Path) -> list[pystac.Item]:
+    """Read every item of a catalog folder, with asset hrefs made absolute.
+
+    Parameters
+    ----------
+    catalog
+        The catalog folder or its ``catalog.json``.
+
+    Returns
+    -------
+    list of pystac.Item
+        Sorted by id.
+    """
+    root = Path(catalog)
+    root = root.parent if root.name == "catalog.json" else root
+    if not (root / "catalog.json").is_file():
+        raise CatalogError(f"no catalog at {root}: {root / 'catalog.json'} does not exist")
+    items = []
+    for path in sorted(root.glob("*/items/*.json")):
+        item = pystac.Item.from_file(str(path))
+        item.make_asset_hrefs_absolute()
+        items.append(item)
+    return sorted(items, key=lambda i: i.id)
