@@ -34,7 +34,7 @@ import stac_geoparquet.arrow
 
 from icecube_stac.errors import CatalogError, IcecubeStacError, MetadataError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
-from icecube_stac.stac import create_collection, item_from_product, update_collection
+from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -115,9 +115,7 @@ def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], 
     failures: list[IndexFailure] = []
     for path in map(Path, paths):
         if path.is_dir():
-            candidates.update(
-                p for p in path.rglob("*") if p.suffix.lower() in _PRODUCT_SUFFIXES and p.is_file()
-            )
+            candidates.update(p for p in path.rglob("*") if p.suffix.lower() in _PRODUCT_SUFFIXES and p.is_file())
         elif path.is_file():
             candidates.add(path)
         else:
@@ -183,12 +181,11 @@ class _Existing:
 
 def _relative_item(item: pystac.Item, item_dir: Path, hrefs: AssetHrefs) -> dict[str, Any]:
     data = item.to_dict(include_self_link=False, transform_hrefs=False)
+    data["collection"] = item_dir.parent.name
     for asset in data["assets"].values():
         absolute = Path(asset["href"])
         asset["href"] = (
-            Path(os.path.relpath(absolute, item_dir)).as_posix()
-            if hrefs == "relative"
-            else absolute.as_posix()
+            Path(os.path.relpath(absolute, item_dir)).as_posix() if hrefs == "relative" else absolute.as_posix()
         )
     data["links"] = [
         {
@@ -223,7 +220,7 @@ def _index_products(
             else:
                 item = item_from_product(files.primary)
                 item_id = item.id
-                item_dir = root / str(item.collection_id) / "items"
+                item_dir = root / collection_id(item.properties["product:type"]) / "items"
                 # A JSON round trip turns shapely's tuples into lists, so equality with disk is exact.
                 data = json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
             if item_id in items:
@@ -317,11 +314,7 @@ def index(
         else:
             items[item_id], prints[item_id] = item, known
             report.vanished_kept.append(item_id)
-    if (
-        existing.items
-        and not (report.added or report.updated or report.removed)
-        and set(items) == set(existing.items)
-    ):
+    if existing.items and not (report.added or report.updated or report.removed) and set(items) == set(existing.items):
         return report
     _write_catalog(root, items, prints, existing, title)
     report.written = True
@@ -336,7 +329,7 @@ def _collections(items: Mapping[str, dict[str, Any]]) -> dict[str, list[pystac.I
     return by_collection
 
 
-def _collection_dict(collection_id: str, items: Sequence[pystac.Item]) -> dict[str, Any]:
+def _collection_dict(expected_id: str, items: Sequence[pystac.Item]) -> dict[str, Any]:
     level = items[0].properties["product:type"]
     collection = create_collection(level, items)
     update_collection(collection, items)
@@ -346,7 +339,7 @@ def _collection_dict(collection_id: str, items: Sequence[pystac.Item]) -> dict[s
         {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
         *({"rel": "item", "href": f"./items/{i.id}.json", "type": "application/geo+json"} for i in items),
     ]
-    assert data["id"] == collection_id
+    assert data["id"] == expected_id
     return data
 
 
@@ -360,10 +353,7 @@ def _catalog_dict(collection_ids: Sequence[str], title: str | None) -> dict[str,
         f"also in {PARQUET_NAME} (stac-geoparquet) for in-process search.",
         "links": [
             {"rel": "root", "href": "./catalog.json", "type": "application/json"},
-            *(
-                {"rel": "child", "href": f"./{c}/collection.json", "type": "application/json"}
-                for c in collection_ids
-            ),
+            *({"rel": "child", "href": f"./{c}/collection.json", "type": "application/json"} for c in collection_ids),
         ],
     }
 
@@ -381,15 +371,15 @@ def _write_catalog(
     staging.mkdir()
     try:
         by_collection = _collections(items)
-        for collection_id, collection_items in by_collection.items():
-            folder = staging / collection_id / "items"
+        for cid, collection_items in by_collection.items():
+            folder = staging / cid / "items"
             folder.mkdir(parents=True)
             for item in collection_items:
                 data = items[item.id]
                 raw = existing.item_bytes.get(item.id) if existing.items.get(item.id) == data else None
                 (folder / f"{item.id}.json").write_bytes(raw or _dump_json(data))
-            collection = _collection_dict(collection_id, collection_items)
-            (staging / collection_id / "collection.json").write_bytes(_dump_json(collection))
+            collection = _collection_dict(cid, collection_items)
+            (staging / cid / "collection.json").write_bytes(_dump_json(collection))
         (staging / "catalog.json").write_bytes(_dump_json(_catalog_dict(sorted(by_collection), title)))
         _write_parquet(staging / PARQUET_NAME, [items[k] for k in sorted(items)])
         state = {"version": _STATE_VERSION, "items": {k: prints[k] for k in sorted(prints)}}

@@ -1,6 +1,6 @@
 """ICEYE metadata → STAC: items, collections and offline validation.
 
-Items follow ARCHITECTURE.md decision 2: sar v1.3.0 (centre frequency in GHz), ``product:type`` plus
+Items follow ARCHITECTURE.md decision 2: sar v1.3.2 (the v1.3 field set; centre frequency in GHz), ``product:type`` plus
 the deprecated ``sar:product_type``, sat, view, projection v2 with ``proj:code: null`` (the rasters
 are in sensor geometry: no transform is invented), processing, and the acquisition midpoint as
 ``datetime``. Properties are written as plain keys because pystac's extension classes still write
@@ -40,11 +40,11 @@ __all__ = [
 ]
 
 SCHEMA_URIS: dict[str, str] = {
-    "sar": "https://stac-extensions.github.io/sar/v1.3.0/schema.json",
-    "sat": "https://stac-extensions.github.io/sat/v1.1.0/schema.json",
+    "sar": "https://stac-extensions.github.io/sar/v1.3.2/schema.json",
+    "sat": "https://stac-extensions.github.io/sat/v1.2.0/schema.json",
     "view": "https://stac-extensions.github.io/view/v1.1.0/schema.json",
     "projection": "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
-    "processing": "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
+    "processing": "https://stac-extensions.github.io/processing/v1.1.0/schema.json",
     "product": "https://stac-extensions.github.io/product/v1.0.0/schema.json",
 }
 STAC_EXTENSIONS: list[str] = list(SCHEMA_URIS.values())
@@ -149,10 +149,7 @@ def _other_properties(meta: IceyeMetadata) -> dict[str, Any]:
         "sat:absolute_orbit": meta.orbit_absolute_number,
         "view:off_nadir": meta.satellite_look_angle,
         "view:azimuth": _view_azimuth(meta),
-        "processing:datetime": _iso_or_none(meta.processing_time),
-        "processing:software": None
-        if meta.processor_version is None
-        else {"ICEYE_P": meta.processor_version},
+        "processing:software": None if meta.processor_version is None else {"ICEYE_P": meta.processor_version},
         "iceye:spec_version": meta.spec_version,
         "iceye:calibration_factor": meta.calibration_factor,
         "iceye:heading": meta.heading,
@@ -160,9 +157,7 @@ def _other_properties(meta: IceyeMetadata) -> dict[str, Any]:
         "iceye:sample_precision": meta.sample_precision,
         "iceye:average_scene_height": meta.avg_scene_height,
         "iceye:zero_doppler_start_datetime": _iso_or_none(meta.zerodoppler_start),
-        "iceye:zero_doppler_end_datetime": None
-        if meta.zerodoppler_end is None
-        else _iso(meta.zerodoppler_end),
+        "iceye:zero_doppler_end_datetime": None if meta.zerodoppler_end is None else _iso(meta.zerodoppler_end),
     }
     return props | {k: v for k, v in optional.items() if v is not None}
 
@@ -172,6 +167,10 @@ def _data_asset(meta: IceyeMetadata, href: str) -> pystac.Asset:
     fields: dict[str, Any] = {"proj:shape": [meta.number_of_azimuth_samples, meta.number_of_range_samples]}
     if on_disk in _DATA_TYPES:
         fields["data_type"] = _DATA_TYPES[on_disk]
+    if meta.processing_time is not None:
+        # processing:datetime needs processing v1.2.0, whose schema is not vendored; the asset's common
+        # `created` says the same thing: when ICEYE's processor wrote the file.
+        fields["created"] = _iso(meta.processing_time)
     is_grd = meta.product_level is ProductLevel.GRD
     return pystac.Asset(
         href=href,
@@ -202,7 +201,8 @@ def create_item(
     Returns
     -------
     pystac.Item
-        Deterministic: the same metadata and hrefs always give the same JSON.
+        Deterministic: the same metadata and hrefs always give the same JSON. The item belongs to no
+        collection yet; :func:`icecube_stac.catalog.index` files it under :func:`collection_id`.
     """
     footprint = orient(Polygon(meta.footprint), sign=1.0)  # RFC 7946: exterior ring counter-clockwise
     properties: dict[str, Any] = {
@@ -220,7 +220,6 @@ def create_item(
         datetime=meta.center_time,
         properties=properties,
         stac_extensions=list(STAC_EXTENSIONS),
-        collection=collection_id(meta.product_level),
     )
     if data_href is not None:
         item.add_asset(ASSET_DATA, _data_asset(meta, data_href))
@@ -237,9 +236,7 @@ def create_item(
     if quicklook_href is not None:
         item.add_asset(
             ASSET_QUICKLOOK,
-            pystac.Asset(
-                href=quicklook_href, media_type=pystac.MediaType.PNG, roles=["overview"], title="Quicklook"
-            ),
+            pystac.Asset(href=quicklook_href, media_type=pystac.MediaType.PNG, roles=["overview"], title="Quicklook"),
         )
     return item
 
@@ -266,8 +263,7 @@ def item_from_product(path: str | Path) -> pystac.Item:
     if files.raster is None:
         raise MetadataError(
             path,
-            "the raster of this XML sidecar is missing (looked for the same name with "
-            ".tif or .h5 next to it)",
+            "the raster of this XML sidecar is missing (looked for the same name with .tif or .h5 next to it)",
         )
     meta = read_metadata(files.raster)
     return create_item(

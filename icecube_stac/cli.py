@@ -1,0 +1,171 @@
+"""The ``icecube-stac`` command line: a thin layer over the public API, one subcommand per stage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
+
+__all__ = ["main"]
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from icecube_stac.catalog import index
+
+    report = index(
+        args.paths,
+        args.catalog,
+        prune=args.prune,
+        asset_hrefs="absolute" if args.absolute_hrefs else "relative",
+        progress=not args.quiet,
+    )
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from icecube_stac.config import load_config
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "catalog", None):
+        overrides["catalog"] = args.catalog
+    return load_config(args.config, **overrides)
+
+
+def _format_table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import pystac
+
+    from icecube_stac.search import search
+
+    config = _load(args)
+    items = search(config)
+    header = ("id", "datetime", "type", "incidence", "orbit", "look", "platform")
+    rows = [header] + [
+        (
+            i.id,
+            str(i.properties.get("datetime", "")),
+            str(i.properties.get("product:type", "")),
+            f"{i.properties.get('view:incidence_angle', float('nan')):.2f}",
+            str(i.properties.get("sat:orbit_state", "")),
+            str(i.properties.get("sar:observation_direction", "")),
+            str(i.properties.get("platform", "")),
+        )
+        for i in items
+    ]
+    if len(items):
+        print(_format_table(rows))
+    print(f"{len(items)} item(s) matched in {config.catalog}")
+    if args.output:
+        out = Path(args.output)
+        collection = pystac.ItemCollection(items)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(out)
+        print(f"wrote {out}")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from icecube_stac.publish import publish
+
+    report = publish(args.catalog, args.dsn, migrate=args.migrate)
+    print(report)
+    return 0
+
+
+def _cmd_config_schema(args: argparse.Namespace) -> int:
+    from icecube_stac.config import config_json_schema
+
+    print(json.dumps(config_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_validate_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(json.dumps(config.to_dict(), indent=2))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="icecube-stac",
+        description="ICEYE SAR products -> STAC catalog -> searches -> xarray time-series cubes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index ICEYE products (XML, GRD .tif, SLC .h5) into a STAC catalog")
+    p.add_argument("paths", nargs="+", help="product files or folders (searched recursively)")
+    p.add_argument("--catalog", default="catalogs/default", help="catalog folder (default: catalogs/default)")
+    p.add_argument("--prune", action="store_true", help="remove items whose product files no longer exist")
+    p.add_argument("--absolute-hrefs", action="store_true", help="write absolute asset hrefs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="run a config.json against a local catalog or a STAC API")
+    p.add_argument("config", help="config.json")
+    p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
+    p.add_argument("-o", "--output", help="write the matches as an ItemCollection JSON file")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("publish", help="load a local catalog into a pgstac database (upsert)")
+    p.add_argument("--catalog", required=True, help="catalog folder")
+    p.add_argument("--dsn", required=True, help="postgresql://user:password@host:port/dbname")
+    p.add_argument("--migrate", action="store_true", help="install or upgrade the pgstac schema first")
+    p.set_defaults(func=_cmd_publish)
+
+    p = sub.add_parser("config-schema", help="print the JSON Schema of config.json")
+    p.set_defaults(func=_cmd_config_schema)
+
+    p = sub.add_parser("check-config", help="validate a config.json and print it with every default filled in")
+    p.add_argument("config", help="config.json")
+    p.set_defaults(func=_cmd_validate_config)
+    return parser
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``icecube-stac`` command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when some input failed, 2 on a usage or configuration error.
+    """
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", IcecubeStacWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return func(args)
+        except IcecubeStacError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

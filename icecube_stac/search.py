@@ -1,0 +1,350 @@
+"""CubeConfig → one STAC item-search body → the local catalog or a STAC API → icecube selection rules.
+
+:func:`to_search_body` is the only place that turns a config into a query. Two backends execute the
+very same body: :class:`LocalCatalog` (the catalog's stac-geoparquet file, searched in-process by
+DuckDB through rustac, fully offline) and :class:`StacApi` (any STAC API through pystac-client).
+Everything a CQL2 filter can express is sent as CQL2; only the icecube rules that compare items with
+each other (:func:`apply_selection_rules`) run afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import pystac
+from shapely.geometry import shape
+
+from icecube_stac.config import CubeConfig
+from icecube_stac.errors import SearchError
+
+__all__ = [
+    "LocalCatalog",
+    "SearchBackend",
+    "StacApi",
+    "apply_selection_rules",
+    "open_backend",
+    "search",
+    "to_search_body",
+]
+
+SORTBY: list[dict[str, str]] = [
+    {"field": "properties.datetime", "direction": "asc"},
+    {"field": "id", "direction": "asc"},
+]
+
+
+def _timestamp(value: datetime) -> dict[str, str]:
+    return {"timestamp": value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _prop(name: str) -> dict[str, str]:
+    return {"property": name}
+
+
+def _filters(config: CubeConfig) -> list[dict[str, Any]]:
+    start, stop = config.time_window()
+    # icecube dates an acquisition by its end (acquisition_end_utc), end date inclusive.
+    args: list[dict[str, Any]] = [
+        {"op": ">=", "args": [_prop("end_datetime"), _timestamp(start)]},
+        {"op": "<", "args": [_prop("end_datetime"), _timestamp(stop)]},
+    ]
+    if config.min_incidence_angle > 0:
+        args.append({"op": ">=", "args": [_prop("view:incidence_angle"), config.min_incidence_angle]})
+    if config.max_incidence_angle < 90:
+        args.append({"op": "<=", "args": [_prop("view:incidence_angle"), config.max_incidence_angle]})
+    equals = {
+        "product:type": config.product_type,
+        "sat:orbit_state": config.orbit_state,
+        "sar:observation_direction": config.look_side,
+    }
+    args += [{"op": "=", "args": [_prop(k), v]} for k, v in equals.items() if v is not None]
+    members = {"sar:instrument_mode": config.instrument_modes, "platform": config.platforms}
+    args += [{"op": "in", "args": [_prop(k), list(v)]} for k, v in members.items() if v]
+    if config.polarizations:
+        args.append({"op": "a_overlaps", "args": [_prop("sar:polarizations"), list(config.polarizations)]})
+    if config.filter is not None:
+        args.append(dict(config.filter))
+    return args
+
+
+def to_search_body(config: CubeConfig) -> dict[str, Any]:
+    """Build the STAC item-search body of a config (the same for every backend).
+
+    Parameters
+    ----------
+    config
+        A validated config.
+
+    Returns
+    -------
+    dict
+        ``collections``, ``bbox`` or ``intersects``, ``datetime`` (a coarse interval; the exact icecube
+        date rule is in the filter), ``filter`` (CQL2-JSON), ``filter-lang``, ``sortby`` (datetime, then
+        id) and ``max_items`` when set.
+    """
+    start, stop = config.time_window()
+    # Items whose acquisition ends inside the window necessarily overlap it: a cheap index prefilter.
+    interval = f"{_timestamp(start)['timestamp']}/{_timestamp(stop - timedelta(microseconds=1))['timestamp']}"
+    body: dict[str, Any] = {"datetime": interval, "sortby": [dict(s) for s in SORTBY]}
+    if config.collections:
+        body["collections"] = list(config.collections)
+    if config.bbox is not None:
+        body["bbox"] = list(config.bbox)
+    if config.intersects is not None:
+        body["intersects"] = dict(config.intersects)
+    body["filter"] = {"op": "and", "args": _filters(config)}
+    body["filter-lang"] = "cql2-json"
+    if config.max_items is not None:
+        body["max_items"] = config.max_items
+    return body
+
+
+class SearchBackend(Protocol):
+    """Something that executes a STAC item-search body and returns item dicts in the requested order."""
+
+    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run ``body`` and return the matching items as dicts with absolute asset hrefs."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """Where the backend searches, for messages."""
+        ...
+
+
+@functools.cache
+def _duckdb_extension_directory() -> Path:
+    try:
+        import duckdb_ext  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise SearchError(
+            "the DuckDB extension packages are missing: pip install 'duckdb-ext-spatial==1.4.4.*' "
+            "'duckdb-ext-icu==1.4.4.*' 'duckdb-ext-parquet==1.4.4.*'"
+        ) from None
+    return Path(next(iter(duckdb_ext.__path__))) / "extensions"
+
+
+class LocalCatalog:
+    """In-process search of a catalog folder's ``items.parquet`` (stac-geoparquet) with DuckDB.
+
+    Parameters
+    ----------
+    catalog
+        The catalog folder, its ``catalog.json`` or the parquet file itself.
+    """
+
+    def __init__(self, catalog: str | Path) -> None:
+        path = Path(catalog)
+        root = path.parent if path.name == "catalog.json" or path.suffix == ".parquet" else path
+        self.root = root
+        self.parquet = path if path.suffix == ".parquet" else root / "items.parquet"
+        if not (root / "catalog.json").is_file() and not self.parquet.is_file():
+            raise SearchError(
+                f"no catalog at {root}: neither catalog.json nor items.parquet exists there; "
+                "index products first (icecube-stac index PATH --catalog ...)"
+            )
+        self._client: Any = None
+
+    @property
+    def description(self) -> str:
+        """The catalog folder."""
+        return str(self.root)
+
+    def _duckdb(self) -> Any:
+        if self._client is None:
+            import rustac
+
+            # Bundled extension files: DuckDB must never try to download spatial/icu at run time.
+            self._client = rustac.DuckdbClient(
+                extension_directory=_duckdb_extension_directory(), install_extensions=False
+            )
+        return self._client
+
+    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run a search body against the parquet file.
+
+        Parameters
+        ----------
+        body
+            A body from :func:`to_search_body` (or any STAC item-search body using CQL2-JSON).
+
+        Returns
+        -------
+        list of dict
+            Items with absolute asset hrefs, in ``sortby`` order.
+        """
+        if not self.parquet.is_file():
+            return []  # an indexed catalog without any product
+        kwargs = {k.replace("-", "_"): v for k, v in body.items() if k != "filter-lang"}
+        try:
+            items: list[dict[str, Any]] = self._duckdb().search(str(self.parquet), **kwargs)
+        except Exception as exc:
+            raise SearchError(f"search of {self.parquet} failed: {exc}") from exc
+        return [self._absolute(item) for item in items]
+
+    def _absolute(self, item: dict[str, Any]) -> dict[str, Any]:
+        item_dir = self.root / str(item.get("collection", "")) / "items"
+        for asset in item.get("assets", {}).values():
+            href = str(asset.get("href", ""))
+            if "://" not in href and not href.startswith("/"):
+                asset["href"] = str((item_dir / href).resolve())
+        return item
+
+
+class StacApi:
+    """Search a STAC API with pystac-client.
+
+    Parameters
+    ----------
+    url
+        The API's landing page.
+    headers
+        Extra HTTP headers (e.g. ``Authorization``).
+    timeout
+        Seconds to wait for each HTTP request.
+    """
+
+    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self._client: Any = None
+
+    @property
+    def description(self) -> str:
+        """The API URL."""
+        return self.url
+
+    def _open(self) -> Any:
+        if self._client is None:
+            import pystac_client
+            from pystac_client.stac_api_io import StacApiIO
+
+            try:
+                io = StacApiIO(headers=self.headers, timeout=self.timeout)
+                self._client = pystac_client.Client.open(self.url, stac_io=io)
+            except Exception as exc:
+                raise SearchError(f"cannot open the STAC API at {self.url}: {exc}") from exc
+            if not self._client.conforms_to("ITEM_SEARCH"):
+                raise SearchError(f"{self.url} is not a STAC API with item search (no /search conformance)")
+            if not self._client.conforms_to("FILTER"):
+                raise SearchError(
+                    f"{self.url} does not support CQL2 filters (Filter extension), which icecube-stac needs to "
+                    "select by date, incidence angle and the other config keys"
+                )
+        return self._client
+
+    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run a search body against the API, following every page.
+
+        Parameters
+        ----------
+        body
+            A body from :func:`to_search_body`.
+
+        Returns
+        -------
+        list of dict
+            Items in ``sortby`` order.
+        """
+        client = self._open()
+        kwargs = {k.replace("-", "_"): v for k, v in body.items()}
+        kwargs.setdefault("limit", 500)
+        try:
+            return list(client.search(**kwargs).items_as_dicts())
+        except Exception as exc:
+            raise SearchError(f"search at {self.url} failed: {exc}") from exc
+
+
+def open_backend(
+    catalog: str | Path, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+) -> SearchBackend:
+    """Return the backend for a catalog location: a STAC API for http(s) URLs, else a local folder.
+
+    Parameters
+    ----------
+    catalog
+        A local catalog path or a STAC API URL.
+    headers, timeout
+        Passed to :class:`StacApi`.
+
+    Returns
+    -------
+    SearchBackend
+    """
+    text = str(catalog)
+    if text.startswith(("http://", "https://")):
+        return StacApi(text, headers=headers, timeout=timeout)
+    return LocalCatalog(text)
+
+
+def _end(item: pystac.Item) -> datetime:
+    value = item.properties.get("end_datetime")
+    return pystac.utils.str_to_datetime(value) if value else item.datetime or datetime.min.replace(tzinfo=UTC)
+
+
+def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> list[pystac.Item]:
+    """Apply the icecube rules that a filter cannot express, keeping the input order.
+
+    ``temporal_overlap=false`` keeps only the latest acquisition of each day (dated by acquisition
+    end, as icecube does); ``space_overlap=true`` (when not ``coregistered``) keeps the items whose
+    footprint intersects the earliest item's footprint.
+
+    Parameters
+    ----------
+    items
+        Search results.
+    config
+        The config the search came from.
+
+    Returns
+    -------
+    list of pystac.Item
+    """
+    selected = list(items)
+    if not config.temporal_overlap:
+        latest: dict[Any, pystac.Item] = {}
+        for item in selected:
+            day = _end(item).date()
+            if day not in latest or (_end(item), item.id) > (_end(latest[day]), latest[day].id):
+                latest[day] = item
+        keep = {id(i) for i in latest.values()}
+        selected = [i for i in selected if id(i) in keep]
+    if config.space_overlap and not config.coregistered and selected:
+        earliest = min(selected, key=lambda i: (_end(i), i.id))
+        reference = shape(earliest.geometry)
+        selected = [i for i in selected if i.geometry is not None and shape(i.geometry).intersects(reference)]
+    return selected
+
+
+def search(
+    config: CubeConfig, *, backend: SearchBackend | None = None, rules: bool = True
+) -> pystac.ItemCollection:
+    """Search the config's catalog (or ``backend``) and apply the icecube selection rules.
+
+    Parameters
+    ----------
+    config
+        A validated config; ``config.catalog`` chooses the backend unless ``backend`` is given.
+    backend
+        An explicit backend.
+    rules
+        Apply :func:`apply_selection_rules` (default) or return the raw search results.
+
+    Returns
+    -------
+    pystac.ItemCollection
+        Ordered by acquisition time, then id.
+    """
+    backend = backend or open_backend(config.catalog, headers=config.headers, timeout=config.timeout)
+    found = [pystac.Item.from_dict(d, preserve_dict=False) for d in backend.search(to_search_body(config))]
+    return pystac.ItemCollection(apply_selection_rules(found, config) if rules else found)
+
+
+def item_ids(items: Iterable[pystac.Item]) -> list[str]:
+    """Return the ids of ``items`` in order (handy when comparing backends)."""
+    return [i.id for i in items]
