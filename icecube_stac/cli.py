@@ -93,7 +93,10 @@ def _cmd_config_schema(args: argparse.Namespace) -> int:
 
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     config = _load(args)
-    print(json.dumps(config.to_dict(), indent=2))
+    shown = config.to_dict()
+    if shown.get("headers"):
+        shown["headers"] = {name: "***" for name in shown["headers"]}  # never echo credentials
+    print(json.dumps(shown, indent=2))
     return 0
 
 

@@ -38,6 +38,10 @@ class MetadataError(IcecubeStacError):
         where = f"{self.source}: field {field!r}: " if field else f"{self.source}: "
         super().__init__(where + reason)
 
+    def __reduce__(self) -> tuple[type[MetadataError], tuple[str, str, str | None]]:
+        # Errors cross dask worker processes: rebuild from the constructor arguments, not the message.
+        return (type(self), (self.source, self.reason, self.field))
+
 
 class UnsupportedProductError(MetadataError):
     """A file is not an ICEYE product this package can read (wrong format or no ICEYE metadata)."""
@@ -55,6 +59,9 @@ class ConfigError(IcecubeStacError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"config key {key!r}: got {value!r}; {allowed}")
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, object, str]]:
+        return (type(self), (self.key, self.value, self.allowed))
 
 
 class SearchError(IcecubeStacError):

@@ -119,7 +119,7 @@ class SearchBackend(Protocol):
 @functools.cache
 def _duckdb_extension_directory() -> Path:
     try:
-        import duckdb_ext  # type: ignore[import-not-found]
+        import duckdb_ext
     except ImportError:  # pragma: no cover - a dependency of the package
         raise SearchError(
             "the DuckDB extension packages are missing: pip install 'duckdb-ext-spatial==1.4.4.*' "
@@ -156,12 +156,10 @@ class LocalCatalog:
 
     def _duckdb(self) -> Any:
         if self._client is None:
-            import rustac
+            from rustac.duckdb import DuckdbClient
 
             # Bundled extension files: DuckDB must never try to download spatial/icu at run time.
-            self._client = rustac.DuckdbClient(
-                extension_directory=_duckdb_extension_directory(), install_extensions=False
-            )
+            self._client = DuckdbClient(extension_directory=_duckdb_extension_directory(), install_extensions=False)
         return self._client
 
     def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -316,14 +314,12 @@ def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> l
         selected = [i for i in selected if id(i) in keep]
     if config.space_overlap and not config.coregistered and selected:
         earliest = min(selected, key=lambda i: (_end(i), i.id))
-        reference = shape(earliest.geometry)
+        reference = shape(earliest.geometry or {"type": "GeometryCollection", "geometries": []})
         selected = [i for i in selected if i.geometry is not None and shape(i.geometry).intersects(reference)]
     return selected
 
 
-def search(
-    config: CubeConfig, *, backend: SearchBackend | None = None, rules: bool = True
-) -> pystac.ItemCollection:
+def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: bool = True) -> pystac.ItemCollection:
     """Search the config's catalog (or ``backend``) and apply the icecube selection rules.
 
     Parameters
