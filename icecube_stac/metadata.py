@@ -183,9 +183,7 @@ class IceyeMetadata:
         return [(c.lon, c.lat) for c in [*ring, ring[0]]]
 
     @classmethod
-    def from_fields(
-        cls, raw: Mapping[str, Any], *, source: object, source_format: SourceFormat
-    ) -> IceyeMetadata:
+    def from_fields(cls, raw: Mapping[str, Any], *, source: object, source_format: SourceFormat) -> IceyeMetadata:
         """Build the model from raw ICEYE fields, converting and validating every value.
 
         Parameters
@@ -331,8 +329,7 @@ class _Converter:
                 "state_vector_time_utc",
             )
         return tuple(
-            StateVector(t, (x, y, z), (vx, vy, vz))
-            for t, x, y, z, vx, vy, vz in zip(times, *cols, strict=True)
+            StateVector(t, (x, y, z), (vx, vy, vz)) for t, x, y, z, vx, vy, vz in zip(times, *cols, strict=True)
         )
 
 

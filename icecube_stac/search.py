@@ -87,8 +87,11 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
         id) and ``max_items`` when set.
     """
     start, stop = config.time_window()
-    # Items whose acquisition ends inside the window necessarily overlap it: a cheap index prefilter.
-    interval = f"{_timestamp(start)['timestamp']}/{_timestamp(stop - timedelta(microseconds=1))['timestamp']}"
+    # A coarse prefilter the backends can answer from their time index. Backends differ on which item time
+    # it tests (pgstac: [start, end] overlap; DuckDB: the item datetime), so it opens a day early: an
+    # acquisition lasting minutes that ends inside the window has both its start and midpoint after that.
+    coarse = start - timedelta(days=1)
+    interval = f"{_timestamp(coarse)['timestamp']}/{_timestamp(stop - timedelta(microseconds=1))['timestamp']}"
     body: dict[str, Any] = {"datetime": interval, "sortby": [dict(s) for s in SORTBY]}
     if config.collections:
         body["collections"] = list(config.collections)

@@ -24,6 +24,7 @@ from shapely.geometry.polygon import orient
 
 from icecube_stac.errors import MetadataError
 from icecube_stac.formats import find_product_files, read_metadata
+from icecube_stac.formats.xml import read_xml_metadata
 from icecube_stac.metadata import IceyeMetadata, LookSide, ProductLevel
 
 __all__ = [
@@ -261,6 +262,8 @@ def item_from_product(path: str | Path) -> pystac.Item:
     """
     files = find_product_files(path)
     if files.raster is None:
+        assert files.xml is not None
+        read_xml_metadata(files.xml)  # a broken or foreign XML is reported as such, before its missing raster
         raise MetadataError(
             path,
             "the raster of this XML sidecar is missing (looked for the same name with .tif or .h5 next to it)",

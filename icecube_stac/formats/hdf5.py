@@ -31,7 +31,13 @@ def _decode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "SO":
             return [_decode(v) for v in value.ravel().tolist()]
+        if value.dtype == np.float32:
+            return [_decode(v) for v in value.ravel()]
         return value.tolist()
+    if isinstance(value, np.float32):
+        # float32 fields (avg_scene_height, RPC) mean the decimal value ICEYE wrote, which the XML keeps
+        # as text: the shortest float32 repr recovers it (288.42584, not 288.42584228515625).
+        return float(str(value))
     if isinstance(value, np.generic):
         return value.item()
     return value
