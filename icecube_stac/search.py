@@ -10,6 +10,7 @@ each other (:func:`apply_selection_rules`) run afterwards.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +32,10 @@ __all__ = [
     "to_search_body",
 ]
 
+# pgstac sorts "datetime" by start_datetime whenever an item has one, DuckDB by the item datetime: sorting
+# explicitly by start_datetime (then id) gives one order on every backend.
 SORTBY: list[dict[str, str]] = [
-    {"field": "properties.datetime", "direction": "asc"},
+    {"field": "start_datetime", "direction": "asc"},
     {"field": "id", "direction": "asc"},
 ]
 
@@ -159,10 +162,14 @@ class LocalCatalog:
 
     def _duckdb(self) -> Any:
         if self._client is None:
-            from rustac.duckdb import DuckdbClient
+            # rustac 0.9.8's Python wrapper (rustac.duckdb) cannot construct its base class; the compiled
+            # class exported at the top level takes the same keywords.
+            client_class: Any = getattr(importlib.import_module("rustac"), "DuckdbClient")  # noqa: B009
 
             # Bundled extension files: DuckDB must never try to download spatial/icu at run time.
-            self._client = DuckdbClient(extension_directory=_duckdb_extension_directory(), install_extensions=False)
+            self._client = client_class(
+                extension_directory=str(_duckdb_extension_directory()), install_extensions=False
+            )
         return self._client
 
     def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:

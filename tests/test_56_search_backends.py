@@ -1,0 +1,173 @@
+"""Stage 56: the same configs give the same item ids, in the same order, on the embedded catalog and a real
+STAC API (PostgreSQL + PostGIS + pgstac served by stac-fastapi-pgstac on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from icecube_stac.catalog import index
+from icecube_stac.config import load_config
+from icecube_stac.errors import SearchError
+from icecube_stac.publish import publish
+from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
+from icecube_stac.testing import ProductSpec, write_product
+from icecube_stac.testing.pgstac_server import pgstac_api
+
+pytestmark = pytest.mark.filterwarnings("ignore:Server does not conform to SORT")
+
+AREA_A = (16.32, 102.61)
+AREA_B = (16.95, 103.30)
+
+
+def _specs() -> list[ProductSpec]:
+    specs = []
+    sats = ("ICEYE-X7", "ICEYE-X14", "ICEYE-X24")
+    for i in range(18):
+        lat, lon = AREA_A if i % 3 else AREA_B
+        start = datetime(2024, 3, 1, 3, 30, 5, 125000) + timedelta(days=3 * i, hours=12 * (i % 2))
+        specs.append(
+            ProductSpec(
+                level="SLC" if i % 4 == 1 else "GRD",
+                image_id=700000 + i,
+                satellite=sats[i % 3],
+                acquisition_start=start,
+                shape=(40, 30),
+                incidence_center=16.0 + 1.7 * i,
+                orbit_direction="ASCENDING" if i % 2 else "DESCENDING",
+                look_side="left" if i % 5 == 0 else "right",
+                polarization="HH" if i == 7 else "VV",
+                center_lat=lat,
+                center_lon=lon,
+                seed=i,
+            )
+        )
+    # A second acquisition on the same day as product 4, later, same area (for temporal_overlap=false).
+    same_day = specs[4].acquisition_start + timedelta(hours=5)
+    specs.append(
+        ProductSpec(
+            level="GRD",
+            image_id=799999,
+            satellite="ICEYE-X14",
+            acquisition_start=same_day,
+            shape=(40, 30),
+            incidence_center=27.0,
+            center_lat=AREA_A[0],
+            center_lon=AREA_A[1],
+            seed=99,
+        )
+    )
+    return specs
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCatalog, StacApi]]:
+    root = tmp_path_factory.mktemp("search")
+    for spec in _specs():
+        write_product(spec, root / "data" / str(spec.image_id))
+    report = index([root / "data"], root / "catalog")
+    assert report.ok and len(report.added) == 19
+    with pgstac_api() as api:
+        published = publish(root / "catalog", api.dsn)
+        assert published.items == 19
+        yield LocalCatalog(root / "catalog"), StacApi(api.url, timeout=20)
+
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "everything": {},
+    "date-range": {"start_date": 20240310, "end_date": 20240401},
+    "single-day": {"start_date": "20240313", "end_date": "20240313"},
+    "incidence-range": {"min_incidence_angle": 20, "max_incidence_angle": 30},
+    "incidence-min": {"min_incidence_angle": 35.5},
+    "bbox-area-a": {"bbox": [102.5, 16.2, 102.7, 16.4]},
+    "wkt-area-b": {"intersects": "POLYGON ((103.2 16.9, 103.4 16.9, 103.4 17.0, 103.2 17.0, 103.2 16.9))"},
+    "product-slc": {"product_type": "SLC"},
+    "orbit-ascending": {"orbit_state": "ascending"},
+    "look-left": {"look_side": "left"},
+    "platforms": {"platforms": ["ICEYE-X7", "ICEYE-X24"]},
+    "polarization-hh": {"polarizations": ["HH"]},
+    "combination": {
+        "product_type": "GRD",
+        "orbit_state": "descending",
+        "look_side": "right",
+        "min_incidence_angle": 15,
+        "max_incidence_angle": 40,
+        "start_date": 20240301,
+        "end_date": 20240415,
+        "bbox": [102.5, 16.2, 102.7, 16.4],
+    },
+    "no-match": {"start_date": 20200101, "end_date": 20201231},
+    "raw-cql2": {
+        "filter": {
+            "op": "and",
+            "args": [
+                {"op": "=", "args": [{"property": "platform"}, "iceye-x14"]},
+                {"op": ">", "args": [{"property": "view:incidence_angle"}, 25]},
+            ],
+        }
+    },
+    "cql2-text": {"filter": "\"sar:instrument_mode\" = 'stripmap' AND \"sat:orbit_state\" = 'ascending'"},
+    "max-items": {"max_items": 4},
+    "latest-per-day": {"temporal_overlap": False, "start_date": 20240310, "end_date": 20240316},
+    "space-overlap": {"space_overlap": True},
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_same_ids_in_same_order(backends: tuple[LocalCatalog, StacApi], name: str) -> None:
+    local, api = backends
+    config = load_config(CONFIGS[name])
+    local_ids = [i.id for i in search(config, backend=local)]
+    api_ids = [i.id for i in search(config, backend=api)]
+    assert local_ids == api_ids
+
+
+def _ids(backends: tuple[LocalCatalog, StacApi], **keys: Any) -> list[str]:
+    ids = [i.id for i in search(load_config(keys), backend=backends[0])]
+    assert ids == [i.id for i in search(load_config(keys), backend=backends[1])]
+    return ids
+
+
+def test_expected_selections(backends: tuple[LocalCatalog, StacApi]) -> None:
+    everything = _ids(backends)
+    assert len(everything) == 19
+    starts = [name.rsplit("_", 1)[1] for name in everything]
+    assert starts == sorted(starts)
+    assert _ids(backends, start_date=20200101, end_date=20201231) == []
+    slc = _ids(backends, product_type="SLC")
+    assert slc and all("_SLC_" in i for i in slc)
+    assert _ids(backends, polarizations=["HH"]) == [i for i in everything if "_700007_" in i]
+    single = _ids(backends, start_date=20240313, end_date=20240313)
+    assert len(single) == 2 and all("20240313" in i for i in single)
+    latest = _ids(backends, start_date=20240313, end_date=20240313, temporal_overlap=False)
+    assert latest == [single[-1]]
+    area_b = _ids(backends, intersects={"type": "Point", "coordinates": [AREA_B[1], AREA_B[0]]})
+    assert area_b and all((int(i.split("_")[4]) - 700000) % 3 == 0 for i in area_b)
+    overlapping = _ids(backends, space_overlap=True)
+    # The earliest acquisition is in area B, so only (overlapping) area-B footprints remain.
+    assert overlapping[0] == everything[0] and len(overlapping) >= 3
+    assert set(overlapping) <= set(area_b)
+
+
+def test_search_body_is_backend_neutral() -> None:
+    body = to_search_body(load_config({"min_incidence_angle": 20, "product_type": "GRD", "bbox": [0, 0, 1, 1]}))
+    assert body["filter-lang"] == "cql2-json"
+    assert body["bbox"] == [0, 0, 1, 1]
+    assert {"op": ">=", "args": [{"property": "view:incidence_angle"}, 20.0]} in body["filter"]["args"]
+    assert {"op": "=", "args": [{"property": "product:type"}, "GRD"]} in body["filter"]["args"]
+    assert "query" not in body
+
+
+def test_unreachable_api_is_a_clear_error() -> None:
+    config = load_config({"catalog": "http://127.0.0.1:9/stac", "timeout": 2})
+    with pytest.raises(SearchError, match=r"cannot open the STAC API at http://127.0.0.1:9/stac"):
+        search(config)
+
+
+def test_missing_local_catalog_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SearchError, match="no catalog at"):
+        search(load_config({"catalog": str(tmp_path / "nowhere")}))
