@@ -33,6 +33,9 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote, urlsplit
 
+from icecube_stac.errors import IcecubeStacError
+from icecube_stac.publish import redact_dsn
+
 __all__ = [
     "PgstacApi",
     "PostgresServer",
@@ -46,9 +49,14 @@ _DEBIAN_PACKAGES = "postgresql-15 postgresql-15-postgis-3"
 _SERVER_EXTRA = "pip install 'icecube-stac[server]' (pypgstac[psycopg], stac-fastapi-pgstac, uvicorn)"
 _POSTGRES_USER = "postgres"
 _LOG_TAIL_CHARS = 4000
+# free_port() cannot reserve a port, so a parallel run may take it first: retry on a new one.
+_PORT_ATTEMPTS = 3
+_PORT_IN_USE = ("already in use", "could not bind")
+# The readiness probe must reach 127.0.0.1 directly even when an HTTP(S)_PROXY is configured.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class ServerError(RuntimeError):
+class ServerError(IcecubeStacError, RuntimeError):
     """A piece of the test stack could not be found, started or stopped in time."""
 
 
@@ -79,31 +87,6 @@ def _tail(path: Path, chars: int = _LOG_TAIL_CHARS) -> str:
     return text[-chars:] if text.strip() else "(log is empty)"
 
 
-def redact_dsn(dsn: str) -> str:
-    """Replace the password of a ``postgresql://`` DSN with ``***`` so it can go into messages.
-
-    Parameters
-    ----------
-    dsn
-        A libpq URI or ``key=value`` connection string.
-
-    Returns
-    -------
-    str
-        The same DSN without its password.
-    """
-    if "://" not in dsn:
-        return " ".join(
-            "password=***" if part.lower().startswith("password=") else part for part in dsn.split()
-        )
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
-
-
 def find_pg_bindir() -> Path:
     """Locate the directory holding ``initdb``, ``pg_ctl`` and ``postgres``.
 
@@ -124,9 +107,7 @@ def find_pg_bindir() -> Path:
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
-            )
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True)
             candidates.append(Path(out.stdout.strip()))
     debian = sorted(
         glob.glob("/usr/lib/postgresql/*/bin"),
@@ -173,7 +154,9 @@ class _RunAs:
         switch: dict[str, Any] = {}
         if self.uid is not None:
             switch = {"user": self.uid, "group": self.gid, "extra_groups": []}
-        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+        # PG* variables of the caller (PGDATA, PGPORT, PGOPTIONS...) are meant for another server.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        env.update({"LC_ALL": "C", "LANG": "C"})
         if self.uid is not None:
             env["HOME"] = str(cwd)
         return subprocess.run(
@@ -271,7 +254,9 @@ class PostgresServer:
         self._runas.chown(self.workdir)
         self._initdb()
         self._configure()
-        self._start_server()
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            if self._start_server(last_attempt=attempt == _PORT_ATTEMPTS):
+                break
         self._create_database()
 
     def stop(self) -> None:
@@ -291,9 +276,7 @@ class PostgresServer:
     def _pg(self, exe: str, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         assert self._bindir is not None and self.workdir is not None
         try:
-            return self._runas.run(
-                [str(self._bindir / exe), *args], cwd=self.workdir, timeout=timeout or self.timeout
-            )
+            return self._runas.run([str(self._bindir / exe), *args], cwd=self.workdir, timeout=timeout or self.timeout)
         except subprocess.TimeoutExpired as exc:
             raise ServerError(f"{exe} did not finish within {exc.timeout:g} s") from exc
 
@@ -320,10 +303,8 @@ class PostgresServer:
         sockdir = self.workdir / "sock"
         sockdir.mkdir()
         self._runas.chown(sockdir)
-        self.port = free_port()
         settings = {
             "listen_addresses": "'127.0.0.1'",
-            "port": str(self.port),
             "unix_socket_directories": f"'{sockdir}'",
             # A disposable test database: durability is wasted time.
             "fsync": "off",
@@ -337,13 +318,16 @@ class PostgresServer:
         with (data / "postgresql.conf").open("a") as fh:
             fh.write("\n# icecube-stac test server\n" + conf)
         # Trust only the socket inside our private folder and the loopback address.
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="ascii"
-        )
+        (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="ascii")
 
-    def _start_server(self) -> None:
+    def _start_server(self, *, last_attempt: bool) -> bool:
+        """Start on a fresh free port; return False (to retry) if the port was taken meanwhile."""
         assert self.workdir is not None
         log = self.log_path
+        self.port = free_port()
+        # The last "port" line of postgresql.conf wins, so each attempt simply appends its own.
+        with (self.workdir / "data" / "postgresql.conf").open("a") as fh:
+            fh.write(f"port = {self.port}\n")
         # Set before launching: even a pg_ctl that times out may leave a postmaster to stop.
         self._started = True
         result = self._pg(
@@ -358,11 +342,15 @@ class PostgresServer:
             "start",
             timeout=self.timeout + 10,
         )
-        if result.returncode != 0:
-            raise ServerError(
-                f"PostgreSQL did not start on 127.0.0.1:{self.port} ({result.stderr.strip()}); "
-                f"server log:\n{_tail(log)}"
-            )
+        if result.returncode == 0:
+            return True
+        self._started = False
+        if not last_attempt and any(text in _tail(log) for text in _PORT_IN_USE):
+            log.unlink(missing_ok=True)
+            return False
+        raise ServerError(
+            f"PostgreSQL did not start on 127.0.0.1:{self.port} ({result.stderr.strip()}); server log:\n{_tail(log)}"
+        )
 
     def _create_database(self) -> None:
         psycopg = _import_psycopg()
@@ -442,11 +430,17 @@ def migrate_pgstac(dsn: str, *, timeout: float = 120.0) -> str:
         connect_timeout=max(1, int(timeout)),
         options=f"-c statement_timeout={int(timeout * 1000)}",
     )
+    db = PgstacDB(dsn=bounded)
     try:
-        with PgstacDB(dsn=bounded) as db:
-            version: str = Migrate(db).run_migration()
+        version: str = Migrate(db).run_migration()
     except psycopg.Error as exc:
         raise ServerError(f"pgstac migration of {redact_dsn(dsn)} failed: {exc}") from exc
+    finally:
+        pool = db.pool
+        db.disconnect()
+        # disconnect() forgets the pool without closing it, which would leak its worker thread.
+        if pool is not None:
+            pool.close()
     return version
 
 
@@ -509,8 +503,14 @@ class StacApiServer:
         """Launch uvicorn and wait until ``GET /conformance`` answers 200."""
         # The cwd is a fresh folder because the app's settings also read a ".env" file from it.
         self._workdir = Path(tempfile.mkdtemp(prefix="icecube-stac-api-"))
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            if self._launch(self._workdir / f"uvicorn-{attempt}.log", last_attempt=attempt == _PORT_ATTEMPTS):
+                return
+
+    def _launch(self, log: Path, *, last_attempt: bool) -> bool:
+        """Start uvicorn on a fresh free port; return False (to retry) if the port was taken."""
+        assert self._workdir is not None
         self.port = free_port()
-        log = self._workdir / "uvicorn.log"
         cmd = [
             sys.executable,
             "-m",
@@ -529,7 +529,14 @@ class StacApiServer:
             self._proc = subprocess.Popen(
                 cmd, cwd=self._workdir, env=self._environment(), stdout=fh, stderr=subprocess.STDOUT
             )
-        self._wait_ready(log)
+        try:
+            self._wait_ready(log)
+        except ServerError:
+            if last_attempt or not any(text in _tail(log) for text in _PORT_IN_USE):
+                raise
+            self._proc.wait(timeout=10)
+            return False
+        return True
 
     def _wait_ready(self, log: Path) -> None:
         assert self._proc is not None
@@ -542,7 +549,7 @@ class StacApiServer:
                     f"(database {redact_dsn(self.dsn)}); its output:\n{_tail(log)}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/conformance", timeout=2) as response:
+                with _NO_PROXY.open(f"{self.url}/conformance", timeout=2) as response:
                     if response.status == 200:
                         return
                     last_error = f"HTTP {response.status}"
