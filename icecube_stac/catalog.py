@@ -20,19 +20,21 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pystac
 import stac_geoparquet.arrow
 
-from icecube_stac.errors import CatalogError, IcecubeStacError, MetadataError
+from icecube_stac.errors import CatalogError, IcecubeStacError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
 from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
 
@@ -51,6 +53,7 @@ STATE_NAME = ".icecube-index.json"
 _STATE_VERSION = 1
 _PRODUCT_SUFFIXES = frozenset({".xml", *RASTER_SUFFIXES})
 AssetHrefs = Literal["relative", "absolute"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,37 @@ def _relative_item(item: pystac.Item, item_dir: Path, hrefs: AssetHrefs) -> dict
     return data
 
 
+def _item_or_failure(job: tuple[Path, Path, AssetHrefs]) -> tuple[str, dict[str, Any]] | str:
+    """Read one product into its catalog item dict, or describe why it failed (runs in worker processes)."""
+    primary, root, hrefs = job
+    try:
+        item = item_from_product(primary)
+        item_dir = root / collection_id(item.properties["product:type"]) / "items"
+        # A JSON round trip turns shapely's tuples into lists, so equality with disk is exact.
+        return item.id, json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
+    except IcecubeStacError as exc:
+        return str(getattr(exc, "reason", exc))
+    except Exception as exc:  # one bad product must never abort the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return f"unexpected {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
+
+
+# Below this many products to read, starting worker processes costs more than it saves.
+_PARALLEL_THRESHOLD = 64
+
+
+def _read_new(
+    paths: Sequence[Path], root: Path, hrefs: AssetHrefs, progress: bool, workers: int
+) -> list[tuple[str, dict[str, Any]] | str]:
+    jobs = [(path, root, hrefs) for path in paths]
+    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
+        return [_item_or_failure(job) for job in _progress(jobs, progress)]
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_item_or_failure, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+        return list(_progress(results, progress, total=len(jobs)))
+
+
 def _index_products(
     products: Sequence[ProductFiles],
     existing: _Existing,
@@ -207,39 +241,39 @@ def _index_products(
     report: IndexReport,
     hrefs: AssetHrefs,
     progress: bool,
-) -> tuple[dict[str, dict[str, Any]], dict[str, list[list[Any]]], dict[str, Path]]:
+    workers: int,
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[list[Any]]]]:
     items: dict[str, dict[str, Any]] = {}
     prints: dict[str, list[list[Any]]] = {}
     origin: dict[str, Path] = {}
-    for files in _progress(products, progress):
+    fingerprints, known = [], []
+    for files in products:
         try:
             fingerprint = _fingerprint(files)
-            known = existing.lookup(fingerprint)
-            if known is not None:
-                item_id, data = known, existing.items[known]
-            else:
-                item = item_from_product(files.primary)
-                item_id = item.id
-                item_dir = root / collection_id(item.properties["product:type"]) / "items"
-                # A JSON round trip turns shapely's tuples into lists, so equality with disk is exact.
-                data = json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
-            if item_id in items:
-                raise MetadataError(
-                    files.primary,
-                    f"duplicate item id {item_id!r}: already produced by "
-                    f"{origin[item_id]}; product ids (product_name) must be unique",
-                )
-        except IcecubeStacError as exc:
-            report.failures.append(IndexFailure(str(files.primary), str(getattr(exc, "reason", exc))))
+        except OSError as exc:  # vanished between discovery and now
+            report.failures.append(IndexFailure(str(files.primary), f"cannot read: {exc.strerror or exc}"))
+            fingerprint = None
+        fingerprints.append(fingerprint)
+        known.append(None if fingerprint is None else existing.lookup(fingerprint))
+    todo = [f.primary for f, fp, k in zip(products, fingerprints, known, strict=True) if fp is not None and k is None]
+    fresh = iter(_read_new(todo, root, hrefs, progress, workers))
+    for files, fingerprint, item_id in zip(products, fingerprints, known, strict=True):
+        if fingerprint is None:
             continue
-        except Exception as exc:  # one bad product must never abort the run
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            report.failures.append(
-                IndexFailure(
-                    str(files.primary),
-                    f"unexpected {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",
-                )
+        if item_id is not None:
+            data = existing.items[item_id]
+        else:
+            result = next(fresh)
+            if isinstance(result, str):
+                report.failures.append(IndexFailure(str(files.primary), result))
+                continue
+            item_id, data = result
+        if item_id in items:
+            reason = (
+                f"duplicate item id {item_id!r}: already produced by {origin[item_id]}; "
+                "product ids (product_name) must be unique"
             )
+            report.failures.append(IndexFailure(str(files.primary), reason))
             continue
         items[item_id], prints[item_id], origin[item_id] = data, fingerprint, files.primary
         if item_id not in existing.items:
@@ -248,16 +282,17 @@ def _index_products(
             report.unchanged.append(item_id)
         else:
             report.updated.append(item_id)
-    return items, prints, origin
+    return items, prints
 
 
-def _progress(products: Sequence[ProductFiles], enabled: bool) -> Iterator[ProductFiles]:
-    if not enabled or len(products) < 2:
-        yield from products
+def _progress(jobs: Iterable[_T], enabled: bool, total: int | None = None) -> Iterator[_T]:
+    total = total if total is not None else len(jobs) if isinstance(jobs, Sized) else None
+    if not enabled or (total is not None and total < 2):
+        yield from jobs
         return
     from tqdm import tqdm
 
-    yield from tqdm(products, desc="indexing", unit="product", file=sys.stderr, leave=False)
+    yield from tqdm(jobs, desc="indexing", unit="product", file=sys.stderr, leave=False, total=total)
 
 
 def index(
@@ -268,6 +303,7 @@ def index(
     asset_hrefs: AssetHrefs = "relative",
     progress: bool = False,
     title: str | None = None,
+    workers: int = 1,
 ) -> IndexReport:
     """Index ICEYE products found under ``paths`` into the catalog folder ``catalog``.
 
@@ -291,6 +327,9 @@ def index(
         Show a progress bar on stderr.
     title
         Title of the root catalog.
+    workers
+        Processes reading new products. Metadata parsing is light, so on small machines one process (the
+        default) is fastest; more pay off with many cores and slow (network) file systems.
 
     Returns
     -------
@@ -301,7 +340,7 @@ def index(
     existing = _Existing(root)
     report = IndexReport(catalog=root)
     products, report.failures = discover_products(paths)
-    items, prints, _ = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress)
+    items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
     for item_id, item in existing.items.items():
         if item_id in items:
             continue
@@ -325,7 +364,9 @@ def _collections(items: Mapping[str, dict[str, Any]]) -> dict[str, list[pystac.I
     by_collection: dict[str, list[pystac.Item]] = {}
     for item_id in sorted(items):
         data = items[item_id]
-        by_collection.setdefault(data["collection"], []).append(pystac.Item.from_dict(data, migrate=False))
+        by_collection.setdefault(data["collection"], []).append(
+            pystac.Item.from_dict(data, migrate=False, preserve_dict=False)
+        )
     return by_collection
 
 

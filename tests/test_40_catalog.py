@@ -185,3 +185,18 @@ def test_killed_run_leaves_previous_catalog_intact(tmp_path: Path) -> None:
     report = index([data], catalog)  # the next run cleans up and completes
     assert len(report.added) == 2
     assert not list(tmp_path.glob(".cat.tmp-*"))
+
+
+def test_parallel_workers_give_the_same_catalog(tmp_path: Path) -> None:
+    from icecube_stac import catalog as catalog_module
+
+    data = tmp_path / "data"
+    _stack(data, 4)
+    index([data], tmp_path / "one")
+    original = catalog_module._PARALLEL_THRESHOLD
+    catalog_module._PARALLEL_THRESHOLD = 2
+    try:
+        index([data], tmp_path / "two", workers=2)
+    finally:
+        catalog_module._PARALLEL_THRESHOLD = original
+    assert _tree_digest(tmp_path / "one") == _tree_digest(tmp_path / "two")
