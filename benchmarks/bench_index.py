@@ -81,10 +81,14 @@ def main() -> None:
         again = statistics.median(timed(reindex, args.repeats))
     n = args.products
     print(f"baseline  stdlib ElementTree.parse of {n} XML: median {base:.3f} s  ({n / base:,.0f} files/s)")
-    print(f"index     fresh catalog of {n} products:      median {full:.3f} s  ({n / full:,.0f} products/s)"
-          f"  ratio {full / base:.1f}x baseline")
-    print(f"reindex   unchanged folder (no-op):          median {again:.3f} s  ({n / again:,.0f} products/s)"
-          f"  ratio {again / base:.1f}x baseline")
+    print(
+        f"index     fresh catalog of {n} products:      median {full:.3f} s  ({n / full:,.0f} products/s)"
+        f"  ratio {full / base:.1f}x baseline"
+    )
+    print(
+        f"reindex   unchanged folder (no-op):          median {again:.3f} s  ({n / again:,.0f} products/s)"
+        f"  ratio {again / base:.1f}x baseline"
+    )
 
 
 if __name__ == "__main__":

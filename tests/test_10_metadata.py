@@ -62,8 +62,12 @@ def test_real_xml__blocks(real: IceyeMetadata) -> None:
     assert (real.state_vectors[1].time - first.time).total_seconds() == 0.5
     assert len(real.dc_estimate_coeffs) == 9
     assert len(real.dc_estimate_times) == 9
-    assert real.dc_estimate_coeffs[0] == (261.4087397692616, 1335854.2268715727, 6.990768413508392e-05,
-                                          -47.56101553484997)
+    assert real.dc_estimate_coeffs[0] == (
+        261.4087397692616,
+        1335854.2268715727,
+        6.990768413508392e-05,
+        -47.56101553484997,
+    )
     assert real.doppler_rate_coeffs[0] == -5725.584657949972
     assert len(real.grsr_coefficients) == 5 and real.grsr_coefficients[0] == 595967.7573848881
     assert len(real.incidence_angle_coefficients) == 5
@@ -93,8 +97,9 @@ def test_real_xml__unknown_fields_are_kept(real: IceyeMetadata) -> None:
 
 
 def test_real_xml__unknown_extra_element_is_kept(tmp_path: Path) -> None:
-    text = REAL_XML.read_text().replace("<heading>", "<azimuth_angles_of_the_beam>1.5</azimuth_angles_of_the_beam>"
-                                        "\n   <heading>")
+    text = REAL_XML.read_text().replace(
+        "<heading>", "<azimuth_angles_of_the_beam>1.5</azimuth_angles_of_the_beam>\n   <heading>"
+    )
     path = tmp_path / "extra.xml"
     path.write_text(text)
     meta = read_xml_metadata(path)
@@ -116,10 +121,16 @@ def test_xml__namespace_and_case_tolerant(tmp_path: Path) -> None:
     ("text", "fragment"),
     [
         ("<Metadata><spec_version>2.3", "malformed XML"),
-        ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n'
-         "<Metadata><product_name>&lol2;</product_name></Metadata>", "unsafe XML refused"),
-        ('<?xml version="1.0"?>\n<!DOCTYPE m [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-         "<Metadata><product_name>&xxe;</product_name></Metadata>", "unsafe XML refused"),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n'
+            "<Metadata><product_name>&lol2;</product_name></Metadata>",
+            "unsafe XML refused",
+        ),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE m [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+            "<Metadata><product_name>&xxe;</product_name></Metadata>",
+            "unsafe XML refused",
+        ),
     ],
     ids=["truncated", "entity-bomb", "external-entity"],
 )
