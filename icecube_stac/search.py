@@ -265,6 +265,8 @@ class StacApi:
         try:
             return list(client.search(**kwargs).items_as_dicts())
         except Exception as exc:
+            # Servers may drop the connection after an error: the next search starts a fresh session.
+            self._client = None
             raise SearchError(f"search at {self.url} failed: {exc}") from exc
 
 

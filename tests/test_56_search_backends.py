@@ -16,7 +16,7 @@ from icecube_stac.errors import SearchError
 from icecube_stac.publish import publish
 from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
 from icecube_stac.testing import ProductSpec, write_product
-from icecube_stac.testing.pgstac_server import pgstac_api
+from icecube_stac.testing.pgstac_server import PgstacApi, StacApiServer, pgstac_api
 
 pytestmark = pytest.mark.filterwarnings("ignore:Server does not conform to SORT")
 
@@ -65,7 +65,7 @@ def _specs() -> list[ProductSpec]:
 
 
 @pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCatalog, StacApi]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, PgstacApi]]:
     root = tmp_path_factory.mktemp("search")
     for spec in _specs():
         write_product(spec, root / "data" / str(spec.image_id))
@@ -74,7 +74,13 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCa
     with pgstac_api() as api:
         published = publish(root / "catalog", api.dsn)
         assert published.items == 19
-        yield LocalCatalog(root / "catalog"), StacApi(api.url, timeout=20)
+        yield root / "catalog", api
+
+
+@pytest.fixture(scope="module")
+def backends(stack: tuple[Path, PgstacApi]) -> tuple[LocalCatalog, StacApi]:
+    catalog, api = stack
+    return LocalCatalog(catalog), StacApi(api.url, timeout=20)
 
 
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -171,3 +177,20 @@ def test_unreachable_api_is_a_clear_error() -> None:
 def test_missing_local_catalog_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SearchError, match="no catalog at"):
         search(load_config({"catalog": str(tmp_path / "nowhere")}))
+
+
+def test_api_without_filter_extension_is_a_clear_error(stack: tuple[Path, PgstacApi]) -> None:
+    _, api = stack
+    with (
+        StacApiServer(api.dsn, extra_env={"ENABLED_EXTENSIONS": "sort,fields"}) as limited,
+        pytest.raises(SearchError, match="does not support CQL2 filters"),
+    ):
+        search(load_config({"catalog": limited.url}))
+
+
+def test_api_error_does_not_poison_later_searches(backends: tuple[LocalCatalog, StacApi]) -> None:
+    _, api = backends
+    bad = load_config({"filter": {"op": "a_containedby", "args": [{"property": "sar:polarizations"}, ["VV"]]}})
+    with pytest.raises(SearchError, match="search at http"):
+        search(bad, backend=api)
+    assert len(search(load_config({"product_type": "SLC"}), backend=api)) > 0
