@@ -1,0 +1,68 @@
+"""Stage 90: the command line as a user runs it (a subprocess per command)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from icecube_stac.testing import demo_specs, write_stack
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "icecube_stac.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_index_then_search_to_item_collection(tmp_path: Path) -> None:
+    write_stack(demo_specs(n_grd=4, n_slc=2, shape=(32, 24)), tmp_path / "data")
+    result = _cli("index", "data", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "6 added" in result.stdout
+    assert (tmp_path / "catalogs" / "default" / "items.parquet").is_file()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"product_type": "GRD", "start_date": 20240301, "end_date": 20240430}))
+    result = _cli("search", "config.json", "-o", "matches.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["id", "datetime", "type", "incidence"]
+    assert "4 item(s) matched" in result.stdout
+    matches = json.loads((tmp_path / "matches.json").read_text())
+    assert matches["type"] == "FeatureCollection" and len(matches["features"]) == 4
+    assert all(f["properties"]["product:type"] == "GRD" for f in matches["features"])
+
+
+def test_bad_config_is_reported_with_key_value_and_allowed(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text(json.dumps({"start_dat": 20240101, "max_incidence_angle": 120}))
+    result = _cli("search", "bad.json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.json" in result.stderr
+    assert "did you mean 'start_date'" in result.stderr
+    assert "max_incidence_angle" in result.stderr and "120" in result.stderr
+
+
+def test_config_schema_validates_the_examples(tmp_path: Path) -> None:
+    result = _cli("config-schema", cwd=tmp_path)
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for path in sorted(examples.glob("*.json")):
+        jsonschema.validate(json.loads(path.read_text()), schema)
+
+
+def test_check_config_hides_header_values(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text(json.dumps({"headers": {"Authorization": "Bearer s3cret"}}))
+    result = _cli("check-config", "c.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout and '"Authorization": "***"' in result.stdout
+
+
+def test_search_of_missing_catalog(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text("{}")
+    result = _cli("search", "c.json", "--catalog", "catalogs/none", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no catalog at catalogs/none" in result.stderr
