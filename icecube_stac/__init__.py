@@ -4,11 +4,13 @@ The public API, stage by stage (each arrow is one function)::
 
     read_metadata(path) -> IceyeMetadata -> item_from_product(path) -> index(paths, catalog)
     load_config(config.json) -> CubeConfig -> to_search_body(config) -> search(config)
+    build_cube(config or items) -> xarray.Dataset -> write_cube(ds, "cube.zarr") / open_cube(path)
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from icecube_stac.catalog import IndexReport, index, read_items
 from icecube_stac.config import CubeConfig, config_json_schema, load_config
@@ -19,6 +21,7 @@ from icecube_stac.errors import (
     IcecubeStacWarning,
     LoadError,
     MetadataError,
+    OutputExistsError,
     SearchError,
     UnsupportedProductError,
 )
@@ -26,6 +29,29 @@ from icecube_stac.formats import read_metadata
 from icecube_stac.metadata import IceyeMetadata
 from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
 from icecube_stac.stac import create_collection, create_item, item_from_product, validate
+
+if TYPE_CHECKING:
+    from icecube_stac.cube import build_cube
+    from icecube_stac.demo import run_demo
+    from icecube_stac.output import open_cube, write_cube
+
+# The cube stage pulls in xarray and dask; it is imported on first use so that indexing and searching
+# (and their command-line start-up) stay light.
+_LAZY = {
+    "build_cube": "icecube_stac.cube",
+    "open_cube": "icecube_stac.output",
+    "write_cube": "icecube_stac.output",
+    "run_demo": "icecube_stac.demo",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'icecube_stac' has no attribute {name!r}")
+
 
 try:
     __version__ = version("icecube-stac")
@@ -43,19 +69,24 @@ __all__ = [
     "LoadError",
     "LocalCatalog",
     "MetadataError",
+    "OutputExistsError",
     "SearchError",
     "StacApi",
     "UnsupportedProductError",
     "__version__",
+    "build_cube",
     "config_json_schema",
     "create_collection",
     "create_item",
     "index",
     "item_from_product",
     "load_config",
+    "open_cube",
     "read_items",
     "read_metadata",
+    "run_demo",
     "search",
     "to_search_body",
     "validate",
+    "write_cube",
 ]

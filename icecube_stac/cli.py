@@ -100,6 +100,58 @@ def _cmd_validate_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chunk_sizes(text: str) -> dict[str, int]:
+    """Parse ``--chunks AZ,RG`` into cube chunk sizes."""
+    parts = text.split(",")
+    try:
+        azimuth, range_ = (int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected AZ,RG (two whole numbers, e.g. 1024,1024), got {text!r}") from None
+    if azimuth < 1 or range_ < 1:
+        raise argparse.ArgumentTypeError(f"chunk sizes must be >= 1, got {text!r}")
+    return {"azimuth": azimuth, "range": range_}
+
+
+def _cmd_cube(args: argparse.Namespace) -> int:
+    from icecube_stac.cube import build_cube
+    from icecube_stac.output import write_cube
+
+    config = _load(args)
+    if args.product_type:
+        config = config.replace(product_type=args.product_type)
+    cube = build_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
+    variable = next(iter(cube.data_vars.values()))
+    dims = ", ".join(f"{name}={size}" for name, size in cube.sizes.items())
+    print(f"cube: {variable.name} {variable.dtype} ({dims}), {variable.nbytes / 1e6:.1f} MB uncompressed")
+    client: Any = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)  # type: ignore[no-untyped-call]
+    try:
+        out = write_cube(
+            cube,
+            args.output,
+            format=args.format,
+            layout=args.layout,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from icecube_stac.demo import run_demo
+
+    run_demo(args.workdir, n_grd=args.grd, n_slc=args.slc, shape=(args.size, args.size))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="icecube-stac",
@@ -133,6 +185,26 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a config.json and print it with every default filled in")
     p.add_argument("config", help="config.json")
     p.set_defaults(func=_cmd_validate_config)
+    p = sub.add_parser("cube", help="search with a config.json and write the matches as a Zarr or NetCDF cube")
+    p.add_argument("config", help="config.json")
+    p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
+    p.add_argument("-o", "--output", required=True, help="output cube: a .zarr folder or a .nc file")
+    p.add_argument("--format", choices=("zarr", "netcdf"), help="output format (default: from the suffix, else zarr)")
+    p.add_argument("--layout", choices=("native", "icecube"), default="native", help="variable and dim names")
+    p.add_argument("--product-type", choices=("GRD", "SLC"), type=str.upper, help="override the config's product_type")
+    p.add_argument("--chunks", type=_chunk_sizes, metavar="AZ,RG", help="chunk sizes in azimuth and range")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (tcp://host:8786)")
+    p.add_argument("--skip-missing", action="store_true", help="leave out items whose data files are missing")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output (atomically)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_cube)
+
+    p = sub.add_parser("demo", help="generate synthetic ICEYE products, index, search and write a demo cube")
+    p.add_argument("--workdir", default=".", help="working folder (default: the current one)")
+    p.add_argument("--grd", type=int, default=6, metavar="N", help="number of GRD products (default 6)")
+    p.add_argument("--slc", type=int, default=4, metavar="N", help="number of SLC products (default 4)")
+    p.add_argument("--size", type=int, default=256, metavar="N", help="raster size N x N pixels (default 256)")
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -9,6 +9,7 @@ __all__ = [
     "IcecubeStacWarning",
     "LoadError",
     "MetadataError",
+    "OutputExistsError",
     "SearchError",
     "UnsupportedProductError",
 ]
@@ -70,6 +71,10 @@ class SearchError(IcecubeStacError):
 
 class LoadError(IcecubeStacError):
     """Pixels could not be assembled into a cube (missing asset, unreadable file, mixed products)."""
+
+
+class OutputExistsError(IcecubeStacError, FileExistsError):
+    """A cube output path exists and overwriting was not asked for."""
 
 
 class IcecubeStacWarning(UserWarning):

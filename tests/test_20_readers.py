@@ -139,3 +139,14 @@ def test_hdf5_shape_mismatch_is_reported(tmp_path: Path, slc: GeneratedProduct) 
         h5["number_of_range_samples"] = np.int64(9999)
     with pytest.raises(MetadataError, match="declares"):
         read_hdf5_metadata(path)
+
+
+def test_slc_window_float32_samples(tmp_path: Path) -> None:
+    from icecube_stac.testing import ProductSpec, write_product
+
+    product = write_product(ProductSpec(level="SLC", slc_dtype="float32", seed=5), tmp_path)
+    window = read_slc_window(product.raster, slice(0, 4), slice(1, 6))
+    with h5py.File(product.raster) as h5:
+        assert h5["s_i"].dtype == np.float32
+        expected = h5["s_i"][0:4, 1:6] + 1j * h5["s_q"][0:4, 1:6]
+    np.testing.assert_array_equal(window, expected.astype(np.complex64))

@@ -173,12 +173,8 @@ def read_slc_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[n
     with h5py.File(path, "r") as h5:
         i_data, q_data = h5["s_i"], h5["s_q"]
         out = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.complex64)
-        # Reading straight into float32 views of the output avoids an int16 -> complex temporary.
+        # Filling float32 views of the output avoids an int16 -> complex128 temporary.
         parts = out.view(np.float32).reshape(out.shape[0], out.shape[1], 2)
-        if i_data.dtype == np.float32:
-            i_data.read_direct(parts[..., 0], source_sel=np.s_[rows, cols])
-            q_data.read_direct(parts[..., 1], source_sel=np.s_[rows, cols])
-        else:
-            parts[..., 0] = i_data[rows, cols]
-            parts[..., 1] = q_data[rows, cols]
+        parts[..., 0] = i_data[rows, cols]
+        parts[..., 1] = q_data[rows, cols]
         return out

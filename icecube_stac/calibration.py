@@ -1,0 +1,274 @@
+"""Radiometric helpers for icecube-stac cubes: lazy functions and the ``ds.iceye`` accessor.
+
+ICEYE calibration differs by product level (iceye_formats.md §3.1, §4.1 and pitfall 18):
+
+========  ===============================  =============================================================
+level     stored                           calibration
+========  ===============================  =============================================================
+GRD       DN (uint16 amplitude)            σ0 = calibration_factor · DN². ICEYE already applied sin θ:
+                                           never apply it again. β0 would need the per-pixel incidence.
+SLC       s_i + j·s_q (complex DN)         β0 = calibration_factor · |DN|². σ0 = β0 · sin θ; here θ is the
+                                           scene-centre incidence (``incidence_angle`` coord), an
+                                           approximation that ignores the incidence change across range.
+========  ===============================  =============================================================
+
+``calibration_factor`` is taken per time step from the cube's ``calibration_factor`` coord (it spans orders of
+magnitude between products, so it is never a constant). Every function works on dask-backed cubes without
+computing anything; empty time slots stay NaN.
+
+Examples
+--------
+>>> import icecube_stac.calibration  # registers the accessor  # doctest: +SKIP
+>>> sigma0_db = ds.iceye.to_db(ds.iceye.sigma0())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import numpy as np
+import xarray as xr
+import xarray.ufuncs as xu
+
+from icecube_stac.errors import LoadError
+
+__all__ = ["IceyeAccessor", "amplitude", "beta0", "intensity", "phase", "product_type", "sigma0", "to_db"]
+
+_GRD_VAR: Final = "amplitude"
+_SLC_VAR: Final = "slc"
+
+
+def product_type(ds: xr.Dataset) -> Literal["GRD", "SLC"]:
+    """Return the product level of a cube from its data variable (``amplitude`` → GRD, ``slc`` → SLC).
+
+    Parameters
+    ----------
+    ds
+        A cube from :func:`icecube_stac.cube.build_cube` or :func:`icecube_stac.output.open_cube`.
+
+    Returns
+    -------
+    str
+        ``"GRD"`` or ``"SLC"``.
+
+    Raises
+    ------
+    LoadError
+        When the dataset has neither variable.
+    """
+    if _SLC_VAR in ds.data_vars:
+        return "SLC"
+    if _GRD_VAR in ds.data_vars:
+        return "GRD"
+    raise LoadError(
+        f"not an icecube-stac cube: no {_GRD_VAR!r} (GRD) or {_SLC_VAR!r} (SLC) variable among "
+        f"{sorted(map(str, ds.data_vars))}; open icecube-layout files with icecube_stac.output.open_cube"
+    )
+
+
+def _named(data: xr.DataArray, name: str, long_name: str, units: str, **extra: str) -> xr.DataArray:
+    data = data.rename(name)
+    data.attrs = {"long_name": long_name, "units": units, **extra}
+    return data
+
+
+def _calibration_factor(ds: xr.Dataset) -> xr.DataArray:
+    if "calibration_factor" not in ds.coords:
+        raise LoadError(
+            "the cube has no calibration_factor coord (the STAC items lacked iceye:calibration_factor), so it "
+            "cannot be calibrated"
+        )
+    return ds.coords["calibration_factor"].astype(np.float32)
+
+
+def amplitude(ds: xr.Dataset) -> xr.DataArray:
+    """Return the amplitude: ``|slc|`` for SLC, the stored DN for GRD (float32).
+
+    Parameters
+    ----------
+    ds
+        A cube.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``amplitude``; lazy.
+    """
+    if product_type(ds) == "SLC":
+        values = abs(ds[_SLC_VAR]).astype(np.float32)
+        return _named(values, "amplitude", "amplitude |s_i + j*s_q| (DN)", "1")
+    return _named(ds[_GRD_VAR], "amplitude", "amplitude DN (GRD, sigma0-scaled)", "1")
+
+
+def intensity(ds: xr.Dataset) -> xr.DataArray:
+    """Return the intensity ``|DN|²`` (``s_i² + s_q²`` for SLC, ``DN²`` for GRD), float32.
+
+    Parameters
+    ----------
+    ds
+        A cube.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``intensity``; lazy. Computed in float32 from the complex64 or float32 cube, so int16 samples
+        cannot overflow (pitfall 5).
+    """
+    if product_type(ds) == "SLC":
+        slc = ds[_SLC_VAR]
+        values = slc.real**2 + slc.imag**2
+    else:
+        values = ds[_GRD_VAR] ** 2
+    return _named(values.astype(np.float32), "intensity", "intensity |DN|^2", "1")
+
+
+def phase(ds: xr.Dataset) -> xr.DataArray:
+    """Return the SLC phase ``angle(s_i + j·s_q)`` in radians, in (-π, π].
+
+    Parameters
+    ----------
+    ds
+        An SLC cube.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``phase``, float32; lazy.
+
+    Raises
+    ------
+    LoadError
+        For a GRD cube: GRD products are detected amplitude and carry no phase.
+    """
+    if product_type(ds) != "SLC":
+        raise LoadError("phase needs complex SLC data; a GRD cube holds detected amplitude DN and has no phase")
+    values = xu.angle(ds[_SLC_VAR]).astype(np.float32)
+    return _named(values, "phase", "interferometric phase of s_i + j*s_q", "rad")
+
+
+def beta0(ds: xr.Dataset) -> xr.DataArray:
+    """Return radar brightness β0 = calibration_factor · |DN|² of an SLC cube (linear).
+
+    Parameters
+    ----------
+    ds
+        An SLC cube.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``beta0``, float32; lazy.
+
+    Raises
+    ------
+    LoadError
+        For a GRD cube: its DN are already σ0-scaled (sin θ applied by ICEYE); β0 would need the per-pixel
+        incidence angle, which the cube does not carry. Use :func:`sigma0` for GRD.
+    """
+    if product_type(ds) != "SLC":
+        raise LoadError(
+            "beta0 of a GRD cube is not available: ICEYE GRD DN are already sigma0-scaled (sin(incidence) "
+            "applied), so beta0 = calibration_factor * DN^2 / sin(local incidence) would need the per-pixel "
+            "incidence angle, which the cube does not carry; use sigma0() for GRD"
+        )
+    values = _calibration_factor(ds) * intensity(ds)
+    return _named(values.astype(np.float32), "beta0", "radar brightness beta nought (linear)", "1")
+
+
+def sigma0(ds: xr.Dataset) -> xr.DataArray:
+    """Return the backscatter coefficient σ0 (linear).
+
+    GRD: σ0 = calibration_factor · DN² (sin θ is already in the DN; it is not applied again).
+    SLC: σ0 = β0 · sin θ with θ the scene-centre incidence of each time step (``incidence_angle`` coord):
+    an approximation, off by the incidence change across the swath (a few degrees for stripmap).
+
+    Parameters
+    ----------
+    ds
+        A GRD or SLC cube.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``sigma0``, float32; lazy.
+    """
+    if product_type(ds) == "GRD":
+        values = _calibration_factor(ds) * intensity(ds)
+        return _named(values.astype(np.float32), "sigma0", "backscatter sigma nought (linear)", "1")
+    if "incidence_angle" not in ds.coords:
+        raise LoadError("SLC sigma0 needs the incidence_angle coord (view:incidence_angle of each item)")
+    sine = xu.sin(xu.deg2rad(ds.coords["incidence_angle"])).astype(np.float32)
+    values = beta0(ds) * sine
+    return _named(
+        values.astype(np.float32),
+        "sigma0",
+        "backscatter sigma nought (linear)",
+        "1",
+        comment="SLC: beta0 * sin(scene-centre incidence); approximate away from the scene centre",
+    )
+
+
+def to_db(x: xr.DataArray) -> xr.DataArray:
+    """Return ``10·log10(x)``, NaN where ``x <= 0`` (or NaN).
+
+    Parameters
+    ----------
+    x
+        A linear power quantity (intensity, β0, σ0).
+
+    Returns
+    -------
+    xarray.DataArray
+        Same name with ``_db`` appended, units ``dB``; lazy.
+    """
+    # Masking first keeps log10 from warning about zeros inside dask tasks.
+    positive = x.where(x > 0)
+    values: xr.DataArray = 10.0 * xu.log10(positive)
+    long_name = str(x.attrs.get("long_name", x.name or "value"))
+    result = values.rename(f"{x.name}_db" if x.name else None)
+    result.attrs = {"long_name": f"{long_name} in decibels", "units": "dB"}
+    return result
+
+
+@xr.register_dataset_accessor("iceye")  # type: ignore[no-untyped-call]
+class IceyeAccessor:
+    """``ds.iceye``: the calibration helpers of this module as methods of a cube.
+
+    Parameters
+    ----------
+    ds
+        The cube.
+    """
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+
+    @property
+    def product_type(self) -> Literal["GRD", "SLC"]:
+        """``"GRD"`` or ``"SLC"``."""
+        return product_type(self._ds)
+
+    def amplitude(self) -> xr.DataArray:
+        """See :func:`amplitude`."""
+        return amplitude(self._ds)
+
+    def intensity(self) -> xr.DataArray:
+        """See :func:`intensity`."""
+        return intensity(self._ds)
+
+    def phase(self) -> xr.DataArray:
+        """See :func:`phase`."""
+        return phase(self._ds)
+
+    def beta0(self) -> xr.DataArray:
+        """See :func:`beta0`."""
+        return beta0(self._ds)
+
+    def sigma0(self) -> xr.DataArray:
+        """See :func:`sigma0`."""
+        return sigma0(self._ds)
+
+    @staticmethod
+    def to_db(x: xr.DataArray) -> xr.DataArray:
+        """See :func:`to_db`."""
+        return to_db(x)

@@ -1,0 +1,475 @@
+"""Write cubes to Zarr (default) or NetCDF atomically, chunk by chunk, and open them back.
+
+Storage
+-------
+Zarr (v3) stores everything natively, complex64 included. NetCDF has no complex type (CF has no convention;
+netCDF-C cannot read h5py's complex compound), so a complex variable ``slc`` is stored as two float32 variables
+``slc_real`` and ``slc_imag`` carrying the attribute ``icecube_stac_complex = "slc:real"`` / ``"slc:imag"``;
+:func:`open_cube` recombines them into complex64 exactly (NaN parts included). Any netCDF-4 reader sees two
+ordinary float variables.
+
+``layout="icecube"`` writes the names of ICEYE's icecube 1.x: dims ``Band``/``Azimuth``/``Range``, GRD
+variable ``Intensity`` (the DN, as icecube's ``Intensity`` held them), SLC variables ``Real`` (``s_i``) and
+``Complex`` (``s_q``: icecube's misleading name for the imaginary part). The attribute
+``icecube_stac_layout = "icecube"`` lets :func:`open_cube` map such a file back to the native layout.
+
+Atomicity
+---------
+A cube is written into a hidden temporary sibling (``.NAME.tmp-PID-TOKEN``) and renamed into place only when
+complete, so an interrupted or failed write never leaves a partial cube at the target. Replacing an existing
+cube (``overwrite=True``) renames the old one away, renames the new one in and deletes the old one; a write
+killed between those two renames is repaired by the next write to the same target.
+
+Streaming
+---------
+Dask-backed data are computed and written chunk by chunk (``to_zarr``/``to_netcdf`` with a delayed store), so a
+cube larger than memory never materialises; with ``client`` the chunks are computed on a ``dask.distributed``
+cluster, whose workers must see the target's file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import dask
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
+from icecube_stac.errors import OutputExistsError
+
+__all__ = [
+    "COMPLEX_ATTR",
+    "ICECUBE_DIMS",
+    "LAYOUT_ATTR",
+    "OutputExistsError",
+    "atomic_path",
+    "open_cube",
+    "write_cube",
+]
+
+Format = Literal["zarr", "netcdf"]
+Layout = Literal["native", "icecube"]
+
+COMPLEX_ATTR: Final = "icecube_stac_complex"
+LAYOUT_ATTR: Final = "icecube_stac_layout"
+ICECUBE_DIMS: Final[Mapping[str, str]] = {"time": "Band", "azimuth": "Azimuth", "range": "Range"}
+_ICECUBE_GRD: Final = "Intensity"
+_ICECUBE_REAL: Final = "Real"
+_ICECUBE_IMAG: Final = "Complex"
+_NETCDF_SUFFIXES: Final = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5")
+_HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
+_DRAIN_SECONDS: Final = 30.0
+_TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]+")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Atomic replacement
+# --------------------------------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _recover(target: Path) -> None:
+    """Clean up after writers of ``target`` that were killed: drop their temporaries, restore a lost cube."""
+    if not target.parent.is_dir():
+        return
+    for sibling in target.parent.iterdir():
+        match = _TEMPORARY.fullmatch(sibling.name)
+        if match is None or match["name"] != target.name or _pid_alive(int(match["pid"])):
+            continue
+        if match["kind"] == "old" and not target.exists():
+            os.rename(sibling, target)  # killed between "old away" and "new in": the old cube comes back
+        else:
+            _remove(sibling)
+
+
+def _fsync_tree(path: Path) -> None:
+    # The rename must never publish a cube whose files are not on disk yet.
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    for file in files:
+        with file.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _swap_in(staging: Path, target: Path, overwrite: bool) -> None:
+    if not target.exists() and not target.is_symlink():
+        os.rename(staging, target)
+        return
+    if not overwrite:
+        raise OutputExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it")
+    if staging.is_file() and target.is_file():
+        os.replace(staging, target)  # one atomic step for plain files
+        return
+    backup = target.with_name(f".{target.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+    os.rename(target, backup)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(backup, target)
+        raise
+    _remove(backup)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of ``target`` to write; move it to ``target`` when the block succeeds.
+
+    Parameters
+    ----------
+    target
+        The final file or folder.
+    overwrite
+        Replace an existing ``target`` (atomically for files; old-away/new-in for folders).
+
+    Yields
+    ------
+    pathlib.Path
+        A path that does not exist yet, in the same folder as ``target`` (so the final rename is atomic).
+
+    Raises
+    ------
+    OutputExistsError
+        When ``target`` exists and ``overwrite`` is false (checked before and after the block).
+    """
+    path = Path(target)
+    _recover(path)
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        yield staging
+        if not staging.exists():
+            raise FileNotFoundError(f"nothing was written to {staging}")
+        _fsync_tree(staging)
+        _swap_in(staging, path, overwrite)
+    finally:
+        if staging.exists() or staging.is_symlink():
+            _remove(staging)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Native <-> stored layouts
+# --------------------------------------------------------------------------------------------------------
+
+
+def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
+    # Encodings inherited from a file (chunk sizes, fill values, source paths) would conflict with the new store.
+    ds = ds.copy(deep=False)
+    ds.encoding = {}
+    for variable in ds.variables.values():
+        variable.encoding = {}
+    return ds
+
+
+def _complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None) -> xr.Dataset:
+    """Replace each complex variable by float parts tagged with :data:`COMPLEX_ATTR`."""
+    out = ds.copy(deep=False)
+    for name in [str(n) for n, v in ds.data_vars.items() if v.dtype.kind == "c"]:
+        variable = ds[name]
+        real_name, imag_name = names or (f"{name}_real", f"{name}_imag")
+        part_dtype = np.float32 if variable.dtype == np.complex64 else np.float64
+        out = out.drop_vars(name)
+        out[real_name] = variable.real.astype(part_dtype).assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:real"})
+        out[imag_name] = variable.imag.astype(part_dtype).assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:imag"})
+    return out
+
+
+def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
+    if "slc" in ds.data_vars:
+        ds = _complex_to_parts(ds, (_ICECUBE_REAL, _ICECUBE_IMAG))
+    if "amplitude" in ds.data_vars:
+        ds = ds.rename_vars({"amplitude": _ICECUBE_GRD})
+    ds = ds.rename({old: new for old, new in ICECUBE_DIMS.items() if old in ds.dims})
+    return ds.assign_attrs({LAYOUT_ATTR: "icecube"})
+
+
+def _storage_form(ds: xr.Dataset, fmt: Format, layout: Layout) -> xr.Dataset:
+    ds = _without_encoding(ds)
+    if layout == "icecube":
+        return _to_icecube(ds)
+    return _complex_to_parts(ds) if fmt == "netcdf" else ds
+
+
+def _combine_parts(real: npt.NDArray[Any], imag: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    # Assigning the parts (rather than real + 1j*imag) keeps NaN parts and signed zeros exactly as stored.
+    out = np.empty(real.shape, dtype=np.complex64 if real.dtype == np.float32 else np.complex128)
+    out.real = real
+    out.imag = imag
+    return out
+
+
+def _from_parts(ds: xr.Dataset) -> xr.Dataset:
+    parts: dict[str, dict[str, str]] = {}
+    for name, variable in ds.data_vars.items():
+        tag = str(variable.attrs.get(COMPLEX_ATTR, ""))
+        target, _, kind = tag.rpartition(":")
+        if target and kind in ("real", "imag"):
+            parts.setdefault(target, {})[kind] = str(name)
+    for target, names in parts.items():
+        if set(names) != {"real", "imag"}:
+            continue  # half a pair: leave it visible rather than guess
+        real, imag = ds[names["real"]], ds[names["imag"]]
+        dtype = np.complex64 if real.dtype == np.float32 else np.complex128
+        combined = xr.apply_ufunc(_combine_parts, real, imag, dask="parallelized", output_dtypes=[dtype])
+        combined.attrs = {k: v for k, v in real.attrs.items() if k != COMPLEX_ATTR}
+        ds = ds.drop_vars([names["real"], names["imag"]]).assign({target: combined})
+    return ds
+
+
+def _from_icecube(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.rename({new: old for old, new in ICECUBE_DIMS.items() if new in ds.dims})
+    if _ICECUBE_GRD in ds.data_vars:
+        ds = ds.rename_vars({_ICECUBE_GRD: "amplitude"})
+    return ds
+
+
+def _plain(value: Any) -> Any:
+    # h5netcdf returns numpy scalars and arrays for attributes; the in-memory cube holds Python values.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _native_form(ds: xr.Dataset) -> xr.Dataset:
+    layout = ds.attrs.get(LAYOUT_ATTR)
+    if layout == "icecube":
+        ds = _from_icecube(ds)
+    ds = _from_parts(ds)
+    ds.attrs = {k: _plain(v) for k, v in ds.attrs.items() if k != LAYOUT_ATTR}
+    loaded: dict[str, xr.Variable] = {}
+    for name, variable in ds.variables.items():
+        variable.attrs = {k: _plain(v) for k, v in variable.attrs.items()}
+        if name in ds.coords and name not in ds.indexes:
+            # Per-item coords are tiny: load them, and give strings back the object dtype build_cube uses
+            # (Zarr returns numpy StringDType, netCDF fixed-width unicode).
+            values = np.asarray(variable.values)
+            if values.dtype.kind in "UST":
+                values = values.astype(object)
+            loaded[str(name)] = variable.copy(data=values)
+    return ds.assign_coords(loaded)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------------
+
+
+def _format_of(path: Path, format: Format | None) -> Format:
+    if format is not None:
+        if format not in ("zarr", "netcdf"):
+            raise ValueError(f"format must be 'zarr' or 'netcdf', got {format!r}")
+        return format
+    return "netcdf" if path.suffix.lower() in _NETCDF_SUFFIXES else "zarr"
+
+
+def _default_client() -> Any:
+    """Return the distributed client dask would use by default, if any (and no other scheduler is configured)."""
+    if dask.config.get("scheduler", None) is not None:
+        return None
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return None
+    try:
+        return default_client()  # type: ignore[no-untyped-call]
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def _scheduler(client: Any) -> Iterator[None]:
+    """Make ``client`` the scheduler while the store graph is built (nothing to do without one)."""
+    if client is None:
+        yield
+        return
+    # xarray picks its write locks from the scheduler active while the graph is built: only when it sees the
+    # client does it use distributed locks, which pickle and serialise NetCDF writes across worker processes;
+    # those locks in turn need the client as the current one when the coordinates are written from here.
+    with dask.config.set(scheduler=client), client.as_current():
+        yield
+
+
+def _executing(dask_worker: Any) -> int:
+    return int(dask_worker.state.executing_count)
+
+
+def _drain(client: Any, timeout: float = _DRAIN_SECONDS) -> None:
+    """Wait (bounded) until the workers run no task: cancelled chunk writes may still be finishing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not any(client.run(_executing).values()):
+                return
+        except Exception:  # a worker died or the cluster is closing: nothing more to wait for
+            return
+        time.sleep(0.05)
+
+
+def _compute_distributed(delayed: Any, progress: bool, client: Any) -> None:
+    future = client.compute(delayed)
+    try:
+        if progress:
+            from distributed import progress as show_progress
+
+            show_progress(future)  # type: ignore[no-untyped-call]
+        future.result()
+    except BaseException:
+        # Running tasks cannot be stopped: wait for them, or they would write into the staging copy after its removal.
+        client.cancel(future)
+        _drain(client)
+        raise
+
+
+def _compute(delayed: Any, progress: bool, client: Any) -> None:
+    if client is not None:
+        _compute_distributed(delayed, progress, client)
+        return
+    bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if progress:
+        from dask.diagnostics.progress import ProgressBar
+
+        bar = ProgressBar()  # type: ignore[no-untyped-call]
+    if dask.config.get("scheduler", None) is not None:
+        with bar:
+            delayed.compute()  # the caller chose a scheduler
+        return
+    # A private pool, because dask's threaded scheduler raises on the first failed task while others still run:
+    # shutting the pool down waits for them before the staging copy is removed.
+    pool = ThreadPoolExecutor(max_workers=int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
+    try:
+        with bar:
+            delayed.compute(scheduler="threads", pool=pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def write_cube(
+    ds: xr.Dataset,
+    path: str | os.PathLike[str],
+    *,
+    format: Format | None = None,
+    layout: Layout = "native",
+    overwrite: bool = False,
+    progress: bool = False,
+    client: Any = None,
+) -> Path:
+    """Write a cube atomically to Zarr or NetCDF, computing it chunk by chunk.
+
+    Parameters
+    ----------
+    ds
+        A cube (dask-backed or in memory).
+    path
+        The target folder (Zarr) or file (NetCDF).
+    format
+        ``"zarr"`` or ``"netcdf"``; default from the suffix (``.nc``/``.nc4``/``.netcdf`` → NetCDF, anything
+        else → Zarr).
+    layout
+        ``"native"`` (``time``/``azimuth``/``range``, ``amplitude`` or ``slc``) or ``"icecube"`` (icecube 1.x
+        names: ``Band``/``Azimuth``/``Range``, ``Intensity`` or ``Real``/``Complex``).
+    overwrite
+        Replace an existing target (atomically).
+    progress
+        Show a progress bar (dask's locally, ``distributed.progress`` with a client).
+    client
+        A ``distributed.Client`` to compute on; default: the current dask scheduler.
+
+    Returns
+    -------
+    pathlib.Path
+        The target path.
+
+    Raises
+    ------
+    OutputExistsError
+        When the target exists and ``overwrite`` is false.
+    LoadError
+        From the cube's tasks when a product cannot be read (the target is then left untouched).
+    """
+    target = Path(path)
+    fmt = _format_of(target, format)
+    if layout not in ("native", "icecube"):
+        raise ValueError(f"layout must be 'native' or 'icecube', got {layout!r}")
+    store = _storage_form(ds, fmt, layout)
+    client = client if client is not None else _default_client()
+    with atomic_path(target, overwrite=overwrite) as staging, _scheduler(client):
+        if fmt == "zarr":
+            with warnings.catch_warnings():
+                # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
+                # use it to open a store in one request (and plain xr.open_zarr warns without it).
+                warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+                delayed = store.to_zarr(staging, mode="w-", compute=False, consolidated=True)
+        else:
+            encoding = {
+                str(name): {"chunksizes": tuple(c[0] for c in var.chunks)}
+                for name, var in store.data_vars.items()
+                if var.chunks is not None
+            }
+            delayed = store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=False)
+        _compute(delayed, progress, client)
+    return target
+
+
+def open_cube(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | None = None) -> xr.Dataset:
+    """Open a cube written by :func:`write_cube` (either format and layout) in the native layout.
+
+    Parameters
+    ----------
+    path
+        A Zarr folder or a NetCDF file.
+    chunks
+        Dask chunks; default: the chunks on disk.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy data variables (``amplitude`` float32 or ``slc`` complex64), loaded coords, attrs as written.
+
+    Raises
+    ------
+    FileNotFoundError
+        When nothing exists at ``path``.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no cube at {source}")
+    with_chunks = dict(chunks) if chunks is not None else {}
+    if source.is_file():
+        with source.open("rb") as handle:
+            is_hdf5 = handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+        if not is_hdf5:
+            raise ValueError(f"{source} is neither a Zarr folder nor a NetCDF-4/HDF5 file")
+        ds = xr.open_dataset(source, engine="h5netcdf", chunks=with_chunks)
+    else:
+        ds = xr.open_dataset(source, engine="zarr", chunks=with_chunks)
+    return _native_form(ds)
