@@ -17,14 +17,18 @@ changes nothing writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import errno
+import fcntl
 import json
 import multiprocessing
 import os
 import shutil
 import sys
 import traceback
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +38,7 @@ from typing import Any, Literal, TypeVar
 import pystac
 import stac_geoparquet.arrow
 
-from icecube_stac.errors import CatalogError, IcecubeStacError
+from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning, MetadataError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
 from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
 
@@ -75,9 +79,11 @@ class IndexReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     vanished_kept: list[str] = field(default_factory=list)
     failures: list[IndexFailure] = field(default_factory=list)
+    warnings: list[IndexFailure] = field(default_factory=list)
     written: bool = False
 
     @property
@@ -90,6 +96,7 @@ class IndexReport:
         lines = [
             f"catalog {self.catalog}: {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.failures)} failed"
+            + (f", {len(self.kept)} kept from other folders" if self.kept else "")
             + ("" if self.written else " (nothing written: catalog already up to date)")
         ]
         if self.vanished_kept:
@@ -97,12 +104,40 @@ class IndexReport:
                 f"{len(self.vanished_kept)} item(s) whose product files are gone were kept; "
                 "pass prune=True (--prune) to remove them"
             )
+        lines += [f"WARNING {warning}" for warning in self.warnings]
         lines += [f"FAILED {failure}" for failure in self.failures]
         return "\n".join(lines)
 
 
+def _walk(folder: Path, failures: list[IndexFailure]) -> Iterator[Path]:
+    seen: set[tuple[int, int]] = set()
+
+    def report(error: OSError) -> None:
+        failures.append(IndexFailure(str(error.filename), f"cannot read folder: {error.strerror or error}"))
+
+    for current, dirs, files in os.walk(folder, onerror=report, followlinks=True):
+        stat = os.stat(current)
+        if (stat.st_dev, stat.st_ino) in seen:  # a symlink loop, or a folder reached twice
+            dirs.clear()
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        dirs.sort()
+        for name in files:
+            path = Path(current, name)
+            if _is_candidate(path):
+                yield path
+
+
+def _is_candidate(path: Path) -> bool:
+    # GDAL writes X.tif.aux.xml next to rasters it has opened (statistics, PAM); they are not ICEYE sidecars.
+    return path.suffix.lower() in _PRODUCT_SUFFIXES and not path.name.lower().endswith(".aux.xml")
+
+
 def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], list[IndexFailure]]:
     """Find ICEYE products under files and folders (recursively) and pair rasters with sidecars.
+
+    Symbolic links to folders are followed (each folder once); unreadable folders and dangling links are
+    reported as failures rather than skipped silently.
 
     Parameters
     ----------
@@ -112,13 +147,17 @@ def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], 
     Returns
     -------
     products, failures
-        Products sorted by primary path; failures for paths that do not exist.
+        Products sorted by primary path; failures for paths that cannot be read.
     """
     candidates: set[Path] = set()
     failures: list[IndexFailure] = []
     for path in map(Path, paths):
         if path.is_dir():
-            candidates.update(p for p in path.rglob("*") if p.suffix.lower() in _PRODUCT_SUFFIXES and p.is_file())
+            for candidate in _walk(path, failures):
+                if candidate.is_file():
+                    candidates.add(candidate)
+                else:
+                    failures.append(IndexFailure(str(candidate), "dangling link or unreadable file"))
         elif path.is_file():
             candidates.add(path)
         else:
@@ -128,10 +167,20 @@ def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], 
         try:
             files = find_product_files(candidate)
         except IcecubeStacError as exc:
-            failures.append(IndexFailure(str(candidate), str(getattr(exc, "reason", exc))))
+            failures.append(IndexFailure(str(candidate), _reason(exc, candidate)))
             continue
         products.setdefault(files.primary.resolve(), files)
     return [products[k] for k in sorted(products)], failures
+
+
+def _reason(exc: Exception, primary: Path) -> str:
+    """Describe a product failure: field and offending file named, without repeating the product path."""
+    if not isinstance(exc, MetadataError):
+        return str(exc)
+    reason = f"field {exc.field!r}: {exc.reason}" if exc.field else exc.reason
+    if Path(exc.source).resolve() != primary.resolve():
+        reason = f"{Path(exc.source).name}: {reason}"
+    return reason
 
 
 def _fingerprint(files: ProductFiles) -> list[list[Any]]:
@@ -149,32 +198,51 @@ def _read_json(path: Path) -> Any:
 
 
 def _dump_json(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # allow_nan=False: NaN/Infinity are not JSON, and other tools' parsers would reject the file.
+    return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 class _Existing:
     """The catalog as it is on disk: items by id and the fingerprints they were made from."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, hrefs: AssetHrefs) -> None:
         self.root = root
+        self.hrefs = hrefs
         self.items: dict[str, dict[str, Any]] = {}
         self.item_bytes: dict[str, bytes] = {}
         self.prints: dict[str, list[list[Any]]] = {}
+        self.state_matches = False
         self._by_print: dict[str, str] | None = None
         if (root / "catalog.json").is_file():
             self._load()
 
+    def state_header(self) -> dict[str, Any]:
+        """Describe what the fingerprints are valid for: hrefs relative to this folder, in this mode."""
+        return {"version": _STATE_VERSION, "catalog": str(self.root.resolve()), "asset_hrefs": self.hrefs}
+
     def _load(self) -> None:
-        state_path = self.root / STATE_NAME
-        state = _read_json(state_path) if state_path.is_file() else {}
-        if state.get("version") != _STATE_VERSION:
-            state = {"items": {}}
+        state = self._read_state()
         for item_path in sorted(self.root.glob("*/items/*.json")):
             raw = item_path.read_bytes()
-            item = json.loads(raw)
-            self.items[item["id"]] = item
-            self.item_bytes[item["id"]] = raw
-        self.prints = {k: v for k, v in state.get("items", {}).items() if k in self.items}
+            try:
+                item = json.loads(raw)
+                item_id = item["id"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CatalogError(f"{item_path}: corrupt item file ({exc}); remove it and index again") from None
+            self.items[item_id] = item
+            self.item_bytes[item_id] = raw
+        self.state_matches = {k: state.get(k) for k in self.state_header()} == self.state_header()
+        if self.state_matches:
+            recorded = state.get("items", {})
+            self.prints = {k: v for k, v in recorded.items() if k in self.items and isinstance(v, list)}
+
+    def _read_state(self) -> dict[str, Any]:
+        # A missing or damaged state file only costs re-reading the products: never an error.
+        try:
+            state = _read_json(self.root / STATE_NAME)
+        except (OSError, ValueError):
+            return {}
+        return state if isinstance(state, dict) else {}
 
     def lookup(self, prints: list[list[Any]]) -> str | None:
         if self._by_print is None:
@@ -203,16 +271,23 @@ def _relative_item(item: pystac.Item, item_dir: Path, hrefs: AssetHrefs) -> dict
     return data
 
 
-def _item_or_failure(job: tuple[Path, Path, AssetHrefs]) -> tuple[str, dict[str, Any]] | str:
-    """Read one product into its catalog item dict, or describe why it failed (runs in worker processes)."""
+_ItemResult = tuple[str, dict[str, Any], list[str]] | str
+
+
+def _item_or_failure(job: tuple[Path, Path, AssetHrefs]) -> _ItemResult:
+    """Read one product into (id, catalog item dict, warnings), or say why it failed (runs in workers too)."""
     primary, root, hrefs = job
     try:
-        item = item_from_product(primary)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IcecubeStacWarning)
+            item = item_from_product(primary)
         item_dir = root / collection_id(item.properties["product:type"]) / "items"
         # A JSON round trip turns shapely's tuples into lists, so equality with disk is exact.
-        return item.id, json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
+        data = json.loads(json.dumps(_relative_item(item, item_dir, hrefs)))
+        notes = [str(w.message) for w in caught if issubclass(w.category, IcecubeStacWarning)]
+        return item.id, data, notes
     except IcecubeStacError as exc:
-        return str(getattr(exc, "reason", exc))
+        return _reason(exc, primary)
     except Exception as exc:  # one bad product must never abort the run
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return f"unexpected {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
@@ -222,9 +297,7 @@ def _item_or_failure(job: tuple[Path, Path, AssetHrefs]) -> tuple[str, dict[str,
 _PARALLEL_THRESHOLD = 64
 
 
-def _read_new(
-    paths: Sequence[Path], root: Path, hrefs: AssetHrefs, progress: bool, workers: int
-) -> list[tuple[str, dict[str, Any]] | str]:
+def _read_new(paths: Sequence[Path], root: Path, hrefs: AssetHrefs, progress: bool, workers: int) -> list[_ItemResult]:
     jobs = [(path, root, hrefs) for path in paths]
     if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
         return [_item_or_failure(job) for job in _progress(jobs, progress)]
@@ -257,7 +330,9 @@ def _index_products(
         known.append(None if fingerprint is None else existing.lookup(fingerprint))
     todo = [f.primary for f, fp, k in zip(products, fingerprints, known, strict=True) if fp is not None and k is None]
     fresh = iter(_read_new(todo, root, hrefs, progress, workers))
-    for files, fingerprint, item_id in zip(products, fingerprints, known, strict=True):
+    # Products the catalog already knows go first, so a copy found elsewhere never takes over an item id.
+    order = sorted(zip(products, fingerprints, known, strict=True), key=lambda entry: entry[2] is None)
+    for files, fingerprint, item_id in order:
         if fingerprint is None:
             continue
         if item_id is not None:
@@ -267,7 +342,10 @@ def _index_products(
             if isinstance(result, str):
                 report.failures.append(IndexFailure(str(files.primary), result))
                 continue
-            item_id, data = result
+            item_id, data, notes = result
+            report.warnings += [IndexFailure(str(files.primary), note) for note in notes]
+            if notes:
+                fingerprint = []  # not recorded: the product is read (and the problem reported) again next run
         if item_id in items:
             reason = (
                 f"duplicate item id {item_id!r}: already produced by {origin[item_id]}; "
@@ -275,7 +353,9 @@ def _index_products(
             )
             report.failures.append(IndexFailure(str(files.primary), reason))
             continue
-        items[item_id], prints[item_id], origin[item_id] = data, fingerprint, files.primary
+        items[item_id], origin[item_id] = data, files.primary
+        if fingerprint:
+            prints[item_id] = fingerprint
         if item_id not in existing.items:
             report.added.append(item_id)
         elif existing.items[item_id] == data:
@@ -336,28 +416,78 @@ def index(
     IndexReport
     """
     root = Path(catalog)
-    _remove_stale_temporaries(root)
-    existing = _Existing(root)
-    report = IndexReport(catalog=root)
-    products, report.failures = discover_products(paths)
-    items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
+    if root.is_symlink():
+        root = root.resolve()  # swap the real folder; the link keeps pointing at it
+    sources = [Path(p) for p in paths]
+    _check_location(root, sources)
+    with _locked(root):
+        _remove_stale_temporaries(root)
+        existing = _Existing(root, asset_hrefs)
+        report = IndexReport(catalog=root)
+        products, report.failures = discover_products(sources)
+        items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
+        _carry_over(existing, items, prints, report, prune)
+        changed = report.added or report.updated or report.removed or set(items) != set(existing.items)
+        if changed or prints != existing.prints or not existing.state_matches:
+            _write_catalog(root, items, prints, existing, title)
+            report.written = True
+    return report
+
+
+def _carry_over(
+    existing: _Existing,
+    items: dict[str, dict[str, Any]],
+    prints: dict[str, list[list[Any]]],
+    report: IndexReport,
+    prune: bool,
+) -> None:
+    """Keep items this run did not see: indexed from other folders, or whose files are gone."""
     for item_id, item in existing.items.items():
         if item_id in items:
             continue
         known = existing.prints.get(item_id, [])
         if known and all(Path(entry[0]).exists() for entry in known):
             items[item_id], prints[item_id] = item, known  # indexed from another folder on another run
-            report.unchanged.append(item_id)
+            report.kept.append(item_id)
         elif prune:
             report.removed.append(item_id)
         else:
-            items[item_id], prints[item_id] = item, known
+            items[item_id] = item
+            if known:
+                prints[item_id] = known
             report.vanished_kept.append(item_id)
-    if existing.items and not (report.added or report.updated or report.removed) and set(items) == set(existing.items):
-        return report
-    _write_catalog(root, items, prints, existing, title)
-    report.written = True
-    return report
+
+
+def _check_location(root: Path, paths: Sequence[Path]) -> None:
+    """Refuse a catalog folder whose replacement would destroy anything but a previous catalog."""
+    resolved = root.resolve()
+    for path in paths:
+        source = path.resolve()
+        if source == resolved or resolved in source.parents:
+            raise CatalogError(
+                f"the catalog folder {root} contains the products to index ({path}); choose a catalog folder "
+                "outside the data, e.g. catalogs/NAME"
+            )
+    if root.is_dir() and any(root.iterdir()) and not (root / STATE_NAME).is_file():
+        raise CatalogError(
+            f"{root} exists and is not an icecube-stac catalog (no {STATE_NAME}); refusing to replace its "
+            "contents. Choose an empty or new folder, e.g. catalogs/NAME"
+        )
+    if root.exists() and not root.is_dir():
+        raise CatalogError(f"{root} exists and is not a folder")
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Serialise indexing runs on one catalog (other processes wait for the lock)."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = root.parent / f".{root.name}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def _collections(items: Mapping[str, dict[str, Any]]) -> dict[str, list[pystac.Item]]:
@@ -423,7 +553,7 @@ def _write_catalog(
             (staging / cid / "collection.json").write_bytes(_dump_json(collection))
         (staging / "catalog.json").write_bytes(_dump_json(_catalog_dict(sorted(by_collection), title)))
         _write_parquet(staging / PARQUET_NAME, [items[k] for k in sorted(items)])
-        state = {"version": _STATE_VERSION, "items": {k: prints[k] for k in sorted(prints)}}
+        state = existing.state_header() | {"items": {k: prints[k] for k in sorted(prints)}}
         (staging / STATE_NAME).write_bytes(_dump_json(state))
         _fsync_tree(staging)
         _swap_in(staging, root)
@@ -451,6 +581,7 @@ _AT_FDCWD = -100
 
 
 def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders with renameat2(RENAME_EXCHANGE); False where the call does not exist."""
     libc_name = ctypes.util.find_library("c")
     if not sys.platform.startswith("linux") or libc_name is None:
         return False
@@ -458,8 +589,12 @@ def _exchange(a: Path, b: Path) -> bool:
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return bool(result == 0)
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):  # kernel or file system without RENAME_EXCHANGE
+        return False
+    raise CatalogError(f"cannot swap the new catalog into {b}: {os.strerror(code)}")
 
 
 def _swap_in(staging: Path, root: Path) -> None:

@@ -256,7 +256,7 @@ class _Converter:
         meta = IceyeMetadata(
             source=self.source,
             source_format=source_format,
-            product_name=self.req("product_name", _text),
+            product_name=self.req("product_name", _product_name),
             product_level=level,
             acquisition_start=start,
             acquisition_end=end,
@@ -279,20 +279,20 @@ class _Converter:
             processing_time=self.get("processing_time", parse_time),
             sample_precision=self.get("sample_precision", _lower_text),
             satellite_look_angle=self.get("satellite_look_angle", _angle),
-            heading=self.get("heading", _float),
-            carrier_frequency=self.get("carrier_frequency", _float),
-            chirp_bandwidth=self.get("chirp_bandwidth", _float),
-            range_sampling_rate=self.get("range_sampling_rate", _float),
-            acquisition_prf=self.get("acquisition_prf", _float),
-            processing_prf=self.get("processing_prf", _float),
-            azimuth_time_interval=self.get("azimuth_time_interval", _float),
-            first_pixel_time=self.get("first_pixel_time", _float),
-            slant_range_to_first_pixel=self.get("slant_range_to_first_pixel", _float),
-            range_spacing=self.get("range_spacing" if is_grd else "slant_range_spacing", _float),
-            azimuth_spacing=self.get("azimuth_spacing" if is_grd else "azimuth_ground_spacing", _float),
+            heading=self.get("heading", _heading),
+            carrier_frequency=self.get("carrier_frequency", _positive),
+            chirp_bandwidth=self.get("chirp_bandwidth", _positive),
+            range_sampling_rate=self.get("range_sampling_rate", _positive),
+            acquisition_prf=self.get("acquisition_prf", _positive),
+            processing_prf=self.get("processing_prf", _positive),
+            azimuth_time_interval=self.get("azimuth_time_interval", _positive),
+            first_pixel_time=self.get("first_pixel_time", _positive),
+            slant_range_to_first_pixel=self.get("slant_range_to_first_pixel", _positive),
+            range_spacing=self.get("range_spacing" if is_grd else "slant_range_spacing", _positive),
+            azimuth_spacing=self.get("azimuth_spacing" if is_grd else "azimuth_ground_spacing", _positive),
             range_looks=self.get("range_looks", _positive_int),
             azimuth_looks=self.get("azimuth_looks", _positive_int),
-            calibration_factor=self.get("calibration_factor", _float),
+            calibration_factor=self.get("calibration_factor", _positive),
             avg_scene_height=self.get("avg_scene_height", _float),
             orbit_absolute_number=self.get("orbit_absolute_number", _int),
             orbit_relative_number=self.get("orbit_relative_number", _int),
@@ -337,7 +337,8 @@ _CORNERS = ("coord_first_near", "coord_first_far", "coord_last_near", "coord_las
 _STATE_VECTOR_COLUMNS = ("posx", "posy", "posz", "velx", "vely", "velz")
 # Fields that only restate what the model already holds (counts of arrays it stores).
 _DERIVED = frozenset({"number_of_state_vectors", "number_of_dc_estimations"})
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.IGNORECASE)
+_PRODUCT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+_VECTOR_PUNCTUATION = re.compile(r"[\[\]'\",]")
 
 
 def _short(value: Any) -> str:
@@ -378,18 +379,39 @@ def _float(value: Any) -> float:
     if isinstance(value, bool):
         raise TypeError("expected a number, got a boolean")
     if isinstance(value, (int, float)):
-        return float(value)
-    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
-        return float(value.item())
-    text = _text(value).strip("[]'\" ")
-    return float(text)
+        number = float(value)
+    elif hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        number = float(value.item())
+    else:
+        number = float(_text(value).strip("[]'\" "))
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
 
 
-def _angle(value: Any) -> float:
-    angle = _float(value)
-    if not -360.0 <= angle <= 360.0 or math.isnan(angle):
-        raise ValueError("an angle in degrees must lie within [-360, 360]")
-    return angle
+def _in_range(low: float, high: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        number = _float(value)
+        if not low <= number <= high:
+            raise ValueError(f"allowed range is [{low:g}, {high:g}]")
+        return number
+
+    return convert
+
+
+_angle = _in_range(0.0, 90.0)  # incidence and look angles
+_heading = _in_range(0.0, 360.0)
+_positive = _in_range(0.0, math.inf)
+
+
+def _product_name(value: Any) -> str:
+    name = _text(value)
+    # The name becomes the STAC id and a file name: no path separators, no leading dot, nothing exotic.
+    if not _PRODUCT_NAME.fullmatch(name):
+        raise ValueError(
+            "a product name has letters, digits, '_', '-' and '.' only, e.g. ICEYE_X7_GRD_SM_154171_20211027T183203"
+        )
+    return name
 
 
 def _int(value: Any) -> int:
@@ -421,12 +443,14 @@ def _processor_version(value: Any) -> str:
 
 def _vector(value: Any) -> tuple[float, ...]:
     if isinstance(value, str):
-        return tuple(float(v) for v in _NUMBER.findall(value))
+        # numpy repr ("[ 1.  2.]"), Python list repr ("[1, 2]") or plain space-separated text: strip the
+        # punctuation, then every token must be a number (a stray word is an error, not silently dropped).
+        return tuple(_float(token) for token in _VECTOR_PUNCTUATION.sub(" ", value).split())
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (int, float)):
-        return (float(value),)
-    return tuple(float(v) for v in _flatten(value))
+        return (_float(value),)
+    return tuple(_float(v) for v in _flatten(value))
 
 
 def _flatten(value: Sequence[Any]) -> list[Any]:
@@ -453,7 +477,7 @@ def _matrix(value: Any) -> tuple[tuple[float, ...], ...]:
 
 def _time_vector(value: Any) -> tuple[datetime, ...]:
     if isinstance(value, str):
-        items = re.findall(r"\d{4}-\d\d-\d\dT[\d:.]+Z?", value)
+        items = _VECTOR_PUNCTUATION.sub(" ", value).split()
     else:
         if hasattr(value, "tolist"):
             value = value.tolist()
@@ -468,6 +492,8 @@ def _corner(value: Any) -> Corner:
     col, row, lat, lon = numbers
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 360.0):
         raise ValueError(f"latitude {lat} / longitude {lon} out of range")
+    if lon > 180.0:
+        lon -= 360.0  # some tools write 0..360 longitudes; STAC wants -180..180
     return Corner(round(col), round(row), lat, lon)
 
 

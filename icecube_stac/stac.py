@@ -19,7 +19,8 @@ from typing import Any
 
 import pystac
 from pystac.validation.stac_validator import GetSchemaError, JsonSchemaSTACValidator
-from shapely.geometry import Polygon, mapping
+from shapely.affinity import translate
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from shapely.geometry.polygon import orient
 
 from icecube_stac.errors import MetadataError
@@ -35,6 +36,7 @@ __all__ = [
     "collection_id",
     "create_collection",
     "create_item",
+    "footprint_geometry",
     "item_from_product",
     "update_collection",
     "validate",
@@ -114,13 +116,14 @@ def _view_azimuth(meta: IceyeMetadata) -> float | None:
 
 def _sar_properties(meta: IceyeMetadata) -> dict[str, Any]:
     props: dict[str, Any] = {
-        "sar:instrument_mode": meta.acquisition_mode or (meta.product_type or "unknown").lower(),
         "sar:frequency_band": "X",
-        "sar:polarizations": [meta.polarization or "VV"],
         "sar:product_type": meta.product_level.value,
         "sar:observation_direction": meta.look_side.value,
     }
     optional = {
+        # Absent from the source means absent from the item: nothing is guessed.
+        "sar:instrument_mode": meta.acquisition_mode,
+        "sar:polarizations": None if meta.polarization is None else [meta.polarization],
         "sar:center_frequency": None if meta.carrier_frequency is None else meta.carrier_frequency / 1e9,
         "sar:bandwidth": None if meta.chirp_bandwidth is None else meta.chirp_bandwidth / 1e9,
         "sar:looks_range": meta.range_looks,
@@ -182,6 +185,35 @@ def _data_asset(meta: IceyeMetadata, href: str) -> pystac.Asset:
     )
 
 
+def footprint_geometry(ring: Sequence[tuple[float, float]]) -> tuple[dict[str, Any], list[float]]:
+    """Return the GeoJSON geometry and bbox of a lon/lat footprint ring, split at the antimeridian if needed.
+
+    Parameters
+    ----------
+    ring
+        Closed ring of (lon, lat) corners, lon in [-180, 180].
+
+    Returns
+    -------
+    geometry, bbox
+        A counter-clockwise Polygon (RFC 7946), or a MultiPolygon of the two halves when the footprint
+        crosses the antimeridian; then the bbox's west edge is greater than its east edge (RFC 7946 §5.2).
+    """
+    lons = [lon for lon, _ in ring]
+    if max(lons) - min(lons) <= 180.0:
+        polygon = orient(Polygon(ring), sign=1.0)
+        return mapping(polygon), [round(v, 9) for v in polygon.bounds]
+    # A scene is never half the globe wide: a >180° span means it wraps around ±180°.
+    unwrapped = orient(Polygon([(lon + 360.0 if lon < 0 else lon, lat) for lon, lat in ring]), sign=1.0)
+    east_of_0 = unwrapped.intersection(box(0.0, -90.0, 180.0, 90.0))
+    west_of_0 = translate(unwrapped.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
+    parts = [orient(p, sign=1.0) for p in (east_of_0, west_of_0) if isinstance(p, Polygon) and not p.is_empty]
+    multi = MultiPolygon(parts)
+    _, south, _, north = unwrapped.bounds
+    bbox = [east_of_0.bounds[0], south, west_of_0.bounds[2], north]
+    return mapping(multi), [round(v, 9) for v in bbox]
+
+
 def create_item(
     meta: IceyeMetadata,
     *,
@@ -205,7 +237,7 @@ def create_item(
         Deterministic: the same metadata and hrefs always give the same JSON. The item belongs to no
         collection yet; :func:`icecube_stac.catalog.index` files it under :func:`collection_id`.
     """
-    footprint = orient(Polygon(meta.footprint), sign=1.0)  # RFC 7946: exterior ring counter-clockwise
+    geometry, bbox = footprint_geometry(meta.footprint)
     properties: dict[str, Any] = {
         "start_datetime": _iso(meta.acquisition_start),
         "end_datetime": _iso(meta.acquisition_end),
@@ -216,8 +248,8 @@ def create_item(
     properties |= _sar_properties(meta) | _other_properties(meta)
     item = pystac.Item(
         id=meta.product_name,
-        geometry=mapping(footprint),
-        bbox=[round(v, 9) for v in footprint.bounds],
+        geometry=geometry,
+        bbox=bbox,
         datetime=meta.center_time,
         properties=properties,
         stac_extensions=list(STAC_EXTENSIONS),
@@ -269,10 +301,12 @@ def item_from_product(path: str | Path) -> pystac.Item:
             "the raster of this XML sidecar is missing (looked for the same name with .tif or .h5 next to it)",
         )
     meta = read_metadata(files.raster)
+    sidecar_used = files.xml is not None and meta.source_format == "xml"
     return create_item(
         meta,
         data_href=str(files.raster.resolve()),
-        metadata_href=None if files.xml is None else str(files.xml.resolve()),
+        # A sidecar that could not be used is not advertised as the product's metadata.
+        metadata_href=str(files.xml.resolve()) if files.xml is not None and sidecar_used else None,
         quicklook_href=None if files.quicklook is None else str(files.quicklook.resolve()),
     )
 

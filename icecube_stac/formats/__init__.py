@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedProductError
-from icecube_stac.formats.geotiff import read_geotiff_metadata
-from icecube_stac.formats.hdf5 import read_hdf5_metadata
+from icecube_stac.formats.geotiff import grd_layout, read_geotiff_metadata
+from icecube_stac.formats.hdf5 import read_hdf5_metadata, slc_layout
 from icecube_stac.formats.xml import read_xml_metadata
 from icecube_stac.metadata import IceyeMetadata, ProductLevel
 
@@ -23,6 +23,7 @@ __all__ = [
     "SidecarFallbackWarning",
     "find_product_files",
     "read_embedded_metadata",
+    "raster_layout",
     "read_metadata",
 ]
 
@@ -153,12 +154,48 @@ def read_metadata(path: str | Path) -> IceyeMetadata:
             stacklevel=2,
         )
         return read_embedded_metadata(files.raster)
-    expected = RASTER_SUFFIXES[files.raster.suffix.lower()]
+    return _checked_against_raster(meta, files.xml, files.raster)
+
+
+def raster_layout(path: str | Path) -> tuple[tuple[int, int], str]:
+    """Return a raster's (azimuth, range) shape and on-disk sample type, reading only its header.
+
+    Parameters
+    ----------
+    path
+        A GRD ``.tif`` or SLC ``.h5``.
+
+    Returns
+    -------
+    tuple
+        ``(shape, dtype name)``, e.g. ``((26447, 17617), "uint16")``.
+    """
+    path = Path(path)
+    if RASTER_SUFFIXES.get(path.suffix.lower()) is ProductLevel.SLC:
+        try:
+            shape, dtype = slc_layout(path)
+        except (OSError, KeyError) as exc:
+            raise MetadataError(path, f"unreadable HDF5 file (truncated, not HDF5 or no s_i): {exc}") from None
+        return shape, str(dtype)
+    return grd_layout(path)
+
+
+def _checked_against_raster(meta: IceyeMetadata, xml: Path, raster: Path) -> IceyeMetadata:
+    # The sidecar describes the raster; trust the raster for what it says about itself (pitfall 5).
+    expected = RASTER_SUFFIXES[raster.suffix.lower()]
     if meta.product_level is not expected:
         raise MetadataError(
-            files.xml,
-            f"sidecar says product_level {meta.product_level.value!r} but its "
-            f"raster {files.raster.name} is a {expected.value} file",
+            xml,
+            f"sidecar says product_level {meta.product_level.value!r} but its raster {raster.name} is a "
+            f"{expected.value} file",
             "product_level",
         )
-    return meta
+    shape, dtype = raster_layout(raster)
+    if shape != meta.shape:
+        raise MetadataError(
+            xml,
+            f"sidecar declares {meta.shape[0]} x {meta.shape[1]} (azimuth x range) samples but {raster.name} "
+            f"holds {shape[0]} x {shape[1]}",
+            "number_of_azimuth_samples",
+        )
+    return replace(meta, extra={**meta.extra, "data_type": dtype})

@@ -20,7 +20,7 @@ from rasterio.windows import Window
 from icecube_stac.errors import MetadataError, UnsupportedProductError
 from icecube_stac.metadata import IceyeMetadata
 
-__all__ = ["read_geotiff_fields", "read_geotiff_metadata", "read_grd_window"]
+__all__ = ["grd_layout", "read_geotiff_fields", "read_geotiff_metadata", "read_grd_window"]
 
 # Keys GDAL or rasterio add that are not ICEYE metadata.
 _NON_ICEYE = frozenset({"area_or_point", "applied_processing"})
@@ -96,6 +96,26 @@ def read_geotiff_metadata(path: str | Path) -> IceyeMetadata:
             "number_of_azimuth_samples",
         )
     return meta
+
+
+def grd_layout(path: str | Path) -> tuple[tuple[int, int], str]:
+    """Return the (azimuth, range) shape and sample type of a GRD GeoTIFF, reading only its header.
+
+    Parameters
+    ----------
+    path
+        The ``.tif`` file.
+
+    Returns
+    -------
+    tuple
+        ``(shape, dtype name)``.
+    """
+    try:
+        with _open(path) as src:
+            return (src.height, src.width), src.dtypes[0]
+    except RasterioIOError as exc:
+        raise MetadataError(path, f"unreadable GeoTIFF: {exc}") from None
 
 
 def read_grd_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[np.uint16]:

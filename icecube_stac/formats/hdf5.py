@@ -32,7 +32,8 @@ def _decode(value: Any) -> Any:
         if value.dtype.kind in "SO":
             return [_decode(v) for v in value.ravel().tolist()]
         if value.dtype == np.float32:
-            return [_decode(v) for v in value.ravel()]
+            shortest = np.array([float(str(v)) for v in value.ravel()], dtype=np.float64)
+            return shortest.reshape(value.shape).tolist()
         return value.tolist()
     if isinstance(value, np.float32):
         # float32 fields (avg_scene_height, RPC) mean the decimal value ICEYE wrote, which the XML keeps
@@ -91,6 +92,8 @@ def _fields(h5: h5py.File, path: str | Path) -> dict[str, Any]:
                 datasets = {k: v for k, v in node.items() if isinstance(v, h5py.Dataset)}
                 raw["rpc"] = {k.lower(): _decode(v[()]) for k, v in datasets.items()}
             continue
+        if node.shape is None:  # an empty (null-dataspace) dataset carries no value
+            continue
         if node.size > _MAX_METADATA_VALUES:
             large.append(name)
             continue
@@ -129,7 +132,11 @@ def _check_shape(raw: dict[str, Any], path: str | Path) -> None:
     declared = (raw.get("number_of_azimuth_samples"), raw.get("number_of_range_samples"))
     if shape is None or None in declared:
         return
-    if tuple(shape) != tuple(int(str(v)) for v in declared):
+    try:
+        expected = tuple(int(float(str(v))) for v in declared)
+    except ValueError:
+        return  # a malformed count is reported, with its field name, by the metadata model
+    if tuple(shape) != expected:
         raise MetadataError(
             path,
             f"s_i has shape {tuple(shape)} but the metadata declares {declared}",
