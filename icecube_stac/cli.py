@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
+from icecube_stac.publish import redact_dsn
 
 __all__ = ["main"]
 
@@ -65,7 +66,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     ]
     if len(items):
         print(_format_table(rows))
-    print(f"{len(items)} item(s) matched in {config.catalog}")
+    print(f"{len(items)} item(s) matched in {redact_dsn(config.catalog)}")
     if args.output:
         out = Path(args.output)
         collection = pystac.ItemCollection(items)
@@ -79,7 +80,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from icecube_stac.publish import publish
 
-    report = publish(args.catalog, args.dsn, migrate=args.migrate)
+    report = publish(args.catalog, args.dsn, migrate=args.migrate, prune=args.prune)
     print(report)
     return 0
 
@@ -94,6 +95,7 @@ def _cmd_config_schema(args: argparse.Namespace) -> int:
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     config = _load(args)
     shown = config.to_dict()
+    shown["catalog"] = redact_dsn(shown["catalog"])
     if shown.get("headers"):
         shown["headers"] = {name: "***" for name in shown["headers"]}  # never echo credentials
     print(json.dumps(shown, indent=2))
@@ -177,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", required=True, help="catalog folder")
     p.add_argument("--dsn", required=True, help="postgresql://user:password@host:port/dbname")
     p.add_argument("--migrate", action="store_true", help="install or upgrade the pgstac schema first")
+    p.add_argument("--prune", action="store_true", help="delete items the catalog no longer holds")
     p.set_defaults(func=_cmd_publish)
 
     p = sub.add_parser("config-schema", help="print the JSON Schema of config.json")
@@ -236,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return func(args)
         except IcecubeStacError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file the user named cannot be read or written
+            print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -84,6 +84,8 @@ class PublishReport:
         Queryables that had to be created or changed (0 when they were already in place).
     pgstac_version
         Version of the pgstac schema in the database.
+    removed
+        Items deleted from the database because the catalog no longer has them (``prune=True``).
     """
 
     catalog: Path
@@ -92,6 +94,7 @@ class PublishReport:
     items: int
     queryables_updated: int
     pgstac_version: str
+    removed: int = 0
 
 
 # --------------------------------------------------------------------------- DSN handling
@@ -302,6 +305,19 @@ def _load(db: Any, collections: list[dict[str, Any]], items: list[dict[str, Any]
         loader.load_items(iter(items), insert_mode=Methods(method))
 
 
+def _prune(db: Any, collections: list[dict[str, Any]], items: list[dict[str, Any]]) -> int:
+    keep = [item["id"] for item in items]
+    names = [collection["id"] for collection in collections]
+    rows = list(
+        db.query(
+            "SELECT pgstac.delete_item(id, collection) FROM pgstac.items "
+            "WHERE collection = ANY(%s) AND NOT (id = ANY(%s))",
+            [names, keep],
+        )
+    )
+    return len(rows)
+
+
 def publish(
     catalog: str | Path,
     dsn: str,
@@ -309,6 +325,7 @@ def publish(
     method: PublishMethod = "upsert",
     migrate: bool = False,
     queryables: bool = True,
+    prune: bool = False,
 ) -> PublishReport:
     """Load every collection and item of a local static STAC catalog into pgstac.
 
@@ -326,6 +343,9 @@ def publish(
     queryables
         Register :data:`QUERYABLES` (with indexes) so filters on those properties are typed
         and indexed; idempotent.
+    prune
+        Delete items of the catalog's collections that the catalog no longer holds (after
+        ``index --prune``), so the API and the local catalog answer the same searches.
 
     Returns
     -------
@@ -349,6 +369,7 @@ def publish(
             version = _check_schema(db, dsn, migrate=migrate)
             updated = _ensure_queryables(db) if queryables else 0
             _load(db, collections, items, method)
+            removed = _prune(db, collections, items) if prune else 0
         except psycopg.Error as exc:
             raise SearchError(f"loading {source} into {redact_dsn(dsn)} failed: {exc}") from exc
     return PublishReport(
@@ -358,4 +379,5 @@ def publish(
         items=len(items),
         queryables_updated=updated,
         pgstac_version=version,
+        removed=removed,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import pystac
 from shapely.geometry import shape
 
+from icecube_stac.catalog import PARQUET_NAME
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
 
@@ -94,7 +95,7 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
     # it tests (pgstac: [start, end] overlap; DuckDB: the item datetime), so it opens a day early: an
     # acquisition lasting minutes that ends inside the window has both its start and midpoint after that.
     coarse = start - timedelta(days=1)
-    interval = f"{_timestamp(coarse)['timestamp']}/{_timestamp(stop - timedelta(microseconds=1))['timestamp']}"
+    interval = f"{_timestamp(coarse)['timestamp']}/{_timestamp(stop)['timestamp']}"
     body: dict[str, Any] = {"datetime": interval, "sortby": [dict(s) for s in SORTBY]}
     if config.collections:
         body["collections"] = list(config.collections)
@@ -104,9 +105,14 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
         body["intersects"] = dict(config.intersects)
     body["filter"] = {"op": "and", "args": _filters(config)}
     body["filter-lang"] = "cql2-json"
-    if config.max_items is not None:
+    if config.max_items is not None and not _has_selection_rules(config):
+        # With selection rules the cap applies to what they keep, so search() cuts after them instead.
         body["max_items"] = config.max_items
     return body
+
+
+def _has_selection_rules(config: CubeConfig) -> bool:
+    return not config.temporal_overlap or (config.space_overlap and not config.coregistered)
 
 
 class SearchBackend(Protocol):
@@ -147,7 +153,7 @@ class LocalCatalog:
         path = Path(catalog)
         root = path.parent if path.name == "catalog.json" or path.suffix == ".parquet" else path
         self.root = root
-        self.parquet = path if path.suffix == ".parquet" else root / "items.parquet"
+        self.parquet = path if path.suffix == ".parquet" else root / PARQUET_NAME
         if not (root / "catalog.json").is_file() and not self.parquet.is_file():
             raise SearchError(
                 f"no catalog at {root}: neither catalog.json nor items.parquet exists there; "
@@ -196,6 +202,14 @@ class LocalCatalog:
 
     def _absolute(self, item: dict[str, Any]) -> dict[str, Any]:
         item_dir = self.root / str(item.get("collection", "")) / "items"
+        # Structural links are relative to the item file; outside the catalog they would point nowhere.
+        item["links"] = [
+            {
+                "rel": "collection",
+                "href": str((item_dir.parent / "collection.json").resolve()),
+                "type": "application/json",
+            }
+        ]
         for asset in item.get("assets", {}).values():
             href = str(asset.get("href", ""))
             if "://" not in href and not href.startswith("/"):
@@ -350,9 +364,5 @@ def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: b
     """
     backend = backend or open_backend(config.catalog, headers=config.headers, timeout=config.timeout)
     found = [pystac.Item.from_dict(d, preserve_dict=False) for d in backend.search(to_search_body(config))]
-    return pystac.ItemCollection(apply_selection_rules(found, config) if rules else found)
-
-
-def item_ids(items: Iterable[pystac.Item]) -> list[str]:
-    """Return the ids of ``items`` in order (handy when comparing backends)."""
-    return [i.id for i in items]
+    selected = apply_selection_rules(found, config) if rules else found
+    return pystac.ItemCollection(selected[: config.max_items] if config.max_items is not None else selected)

@@ -7,9 +7,18 @@ from pathlib import Path
 
 import pystac
 import pytest
+from shapely.geometry import shape
 
+from icecube_stac.errors import MetadataError
 from icecube_stac.formats.xml import read_xml_metadata
-from icecube_stac.stac import STAC_EXTENSIONS, create_collection, create_item, item_from_product, validate
+from icecube_stac.stac import (
+    STAC_EXTENSIONS,
+    create_collection,
+    create_item,
+    footprint_geometry,
+    item_from_product,
+    validate,
+)
 from icecube_stac.testing import GeneratedProduct
 
 
@@ -65,7 +74,7 @@ def test_item_from_generated_products(grd: GeneratedProduct, slc: GeneratedProdu
 
 
 def test_item_for_xml_without_raster_is_an_error(real_xml: Path) -> None:
-    with pytest.raises(Exception, match="raster of this XML sidecar is missing"):
+    with pytest.raises(MetadataError, match="raster of this XML sidecar is missing"):
         item_from_product(real_xml)
 
 
@@ -74,3 +83,11 @@ def test_invalid_item_is_rejected(real_xml: Path, no_network: None) -> None:
     item.properties["sar:observation_direction"] = "up"
     with pytest.raises(pystac.STACValidationError):
         validate(item)
+
+
+def test_footprint_across_the_antimeridian_is_split() -> None:
+    ring = [(179.98, 10.0), (-179.95, 10.02), (-179.96, 9.9), (179.97, 9.88), (179.98, 10.0)]
+    geometry, bbox = footprint_geometry(ring)
+    assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
+    assert bbox == [179.97, 9.88, -179.95, 10.02]  # west edge > east edge (RFC 7946 §5.2)
+    assert shape(geometry).area < 0.01  # not a band around the world

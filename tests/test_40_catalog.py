@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pystac
 import pytest
 
 from icecube_stac.catalog import index, read_items
+from icecube_stac.errors import CatalogError, MetadataError
+from icecube_stac.formats.xml import read_xml_metadata
 from icecube_stac.stac import validate
 from icecube_stac.testing import GeneratedProduct, ProductSpec, write_product
 
@@ -200,3 +203,135 @@ def test_parallel_workers_give_the_same_catalog(tmp_path: Path) -> None:
     one, two = _tree_digest(tmp_path / "one"), _tree_digest(tmp_path / "two")
     one.pop(".icecube-index.json"), two.pop(".icecube-index.json")  # records each catalog's own location
     assert one == two
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_catalog(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _stack(data, 1)
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "README").write_text("keep me")
+    with pytest.raises(CatalogError, match="is not an icecube-stac catalog"):
+        index([data], precious)
+    assert (precious / "README").read_text() == "keep me"
+    with pytest.raises(CatalogError, match="contains the products to index"):
+        index([data], data)
+    with pytest.raises(CatalogError, match="contains the products to index"):
+        index([data], tmp_path)
+    assert len(list(data.rglob("*.tif"))) == 1
+
+
+def test_hostile_or_invalid_sidecar_values_are_named_and_never_written(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    good, evil, nan, steep = _stack(data, 4)
+    for product, tag, value in (
+        (evil, "product_name", "../../../escaped"),
+        (nan, "heading", "nan"),
+        (steep, "incidence_center", "120.5"),
+    ):
+        assert product.xml is not None
+        text = re.sub(f"<{tag}>[^<]*</{tag}>", f"<{tag}>{value}</{tag}>", product.xml.read_text(), count=1)
+        product.xml.write_text(text)
+        with pytest.raises(MetadataError):
+            read_xml_metadata(product.xml)
+    # Each bad sidecar is reported, and its product indexed from the metadata embedded in the raster.
+    report = index([data], tmp_path / "cat")
+    assert report.ok and sorted(report.added) == sorted(p.name for p in (good, evil, nan, steep))
+    warned = {Path(w.path).parent.name: w.reason for w in report.warnings}
+    assert "field 'product_name'" in warned[evil.raster.parent.name]
+    assert "field 'heading'" in warned[nan.raster.parent.name] and "finite" in warned[nan.raster.parent.name]
+    assert "field 'incidence_center'" in warned[steep.raster.parent.name]
+    assert "[0, 90]" in warned[steep.raster.parent.name]
+    assert good.raster.parent.name not in warned
+    assert not list(tmp_path.rglob("escaped*"))
+    assert "NaN" not in "".join(p.read_text() for p in (tmp_path / "cat").rglob("*.json"))
+
+
+def test_orphan_sidecar_with_hostile_name_fails_alone(tmp_path: Path, real_xml: Path) -> None:
+    data = tmp_path / "data"
+    (good,) = _stack(data, 1)
+    text = real_xml.read_text().replace(
+        "<product_name>ICEYE_X7_GRD_SM_154171_20211027T183203</product_name>", "<product_name>a/b</product_name>"
+    )
+    (data / "ICEYE_X7_GRD_SM_9_20240101T000000.xml").write_text(text)
+    report = index([data], tmp_path / "cat")
+    assert report.added == [good.name]
+    assert "field 'product_name'" in report.failures[0].reason
+
+
+def test_href_mode_and_moved_catalog_are_rewritten(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (product,) = _stack(data, 1)
+    index([data], tmp_path / "cat")
+    report = index([data], tmp_path / "cat", asset_hrefs="absolute")
+    assert report.written and report.updated == [product.name]
+    assert Path(read_items(tmp_path / "cat")[0].assets["data"].href) == product.raster
+    index([data], tmp_path / "cat")
+    shutil.move(tmp_path / "cat", tmp_path / "elsewhere")
+    report = index([data], tmp_path / "elsewhere")  # relative hrefs are recomputed for the new location
+    assert report.written
+    assert Path(read_items(tmp_path / "elsewhere")[0].assets["data"].href).resolve() == product.raster.resolve()
+
+
+def test_symlinked_folders_followed_and_gdal_aux_files_ignored(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (product,) = _stack(real, 1)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "link").symlink_to(real, target_is_directory=True)
+    (data / "loop").symlink_to(data, target_is_directory=True)
+    (product.raster.parent / f"{product.raster.name}.aux.xml").write_text("<PAMDataset/>")
+    report = index([data], tmp_path / "cat")
+    assert report.ok, report.summary()
+    assert report.added == [product.name]
+
+
+def test_a_copy_elsewhere_does_not_take_over_the_item(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (product,) = _stack(data, 1)
+    index([data], tmp_path / "cat")
+    shutil.copytree(product.raster.parent, data / "a_copy")  # sorts before the original folder
+    report = index([data], tmp_path / "cat")
+    assert report.unchanged == [product.name] and not report.updated
+    assert [Path(f.path).parent.name for f in report.failures] == ["a_copy"]
+    assert Path(read_items(tmp_path / "cat")[0].assets["data"].href).resolve() == product.raster.resolve()
+
+
+def test_corrupt_catalog_file_is_a_clear_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (product,) = _stack(data, 1)
+    index([data], tmp_path / "cat")
+    item_file = tmp_path / "cat" / "iceye-grd" / "items" / f"{product.name}.json"
+    item_file.write_text("{not json")
+    with pytest.raises(CatalogError, match=r"corrupt item file"):
+        index([data], tmp_path / "cat")
+    (tmp_path / "cat" / ".icecube-index.json").write_text("[]")  # a damaged state file only costs a re-read
+    item_file.unlink()
+    assert index([data], tmp_path / "cat").added == [product.name]
+
+
+def test_sidecar_added_later_and_sidecar_problems(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (product,) = _stack(data, 1)
+    assert product.xml is not None
+    sidecar = product.xml.read_text()
+    product.xml.unlink()
+    index([data], tmp_path / "cat")
+    assert read_items(tmp_path / "cat")[0].properties["iceye:metadata_source"] == "geotiff"
+    product.xml.write_text(sidecar)
+    report = index([data], tmp_path / "cat")
+    assert report.updated == [product.name]
+    item = read_items(tmp_path / "cat")[0]
+    assert item.properties["iceye:metadata_source"] == "xml" and "metadata" in item.assets
+    # A broken sidecar: the raster's own metadata are used, the run says so, the XML is not advertised.
+    product.xml.write_text(sidecar.replace("</Metadata>", ""))
+    report = index([data], tmp_path / "cat")
+    assert report.ok and [w.path for w in report.warnings] == [str(product.raster)]
+    assert "malformed XML" in report.warnings[0].reason and "WARNING" in report.summary()
+    item = read_items(tmp_path / "cat")[0]
+    assert item.properties["iceye:metadata_source"] == "geotiff" and "metadata" not in item.assets
+    # A sidecar describing another raster size is refused.
+    rows = product.spec.shape[0]
+    product.xml.write_text(sidecar.replace(f"<number_of_azimuth_samples>{rows}<", "<number_of_azimuth_samples>999<"))
+    report = index([data], tmp_path / "cat")
+    assert "holds" in report.failures[0].reason and "number_of_azimuth_samples" in report.failures[0].reason

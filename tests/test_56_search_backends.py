@@ -3,6 +3,7 @@ STAC API (PostgreSQL + PostGIS + pgstac served by stac-fastapi-pgstac on 127.0.0
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -194,3 +195,40 @@ def test_api_error_does_not_poison_later_searches(backends: tuple[LocalCatalog, 
     with pytest.raises(SearchError, match="search at http"):
         search(bad, backend=api)
     assert len(search(load_config({"product_type": "SLC"}), backend=api)) > 0
+
+
+def test_last_second_of_end_date_and_max_items_after_rules(tmp_path: Path) -> None:
+    late = datetime(2024, 3, 10, 23, 59, 49, 200000)  # a ~10 s stripmap ending just before midnight
+    specs = [
+        ProductSpec(image_id=810000, acquisition_start=late, shape=(16, 12), seed=1),
+        ProductSpec(image_id=810001, acquisition_start=late - timedelta(hours=20), shape=(16, 12), seed=2),
+        ProductSpec(image_id=810002, acquisition_start=late - timedelta(hours=10), shape=(16, 12), seed=3),
+        ProductSpec(image_id=810003, acquisition_start=late + timedelta(days=1), shape=(16, 12), seed=4),
+    ]
+    for spec in specs:
+        write_product(spec, tmp_path / "data" / str(spec.image_id))
+    index([tmp_path / "data"], tmp_path / "cat")
+    local = LocalCatalog(tmp_path / "cat")
+    day = [i.id for i in search(load_config({"start_date": 20240310, "end_date": 20240310}), backend=local)]
+    assert [i.split("_")[4] for i in day] == ["810001", "810002", "810000"]
+    latest = load_config({"temporal_overlap": False, "max_items": 2})
+    # The cap applies to what the rule keeps: the latest of 03-10, then 03-11.
+    assert [i.id.split("_")[4] for i in search(latest, backend=local)] == ["810000", "810003"]
+
+
+def test_publish_prune_keeps_api_and_catalog_in_step(tmp_path: Path) -> None:
+    first, second = (
+        write_product(ProductSpec(image_id=820000 + i, shape=(16, 12), seed=i), tmp_path / "data" / str(i))
+        for i in range(2)
+    )
+    catalog = tmp_path / "cat"
+    index([tmp_path / "data"], catalog)
+    with pgstac_api() as api:
+        publish(catalog, api.dsn)
+        shutil.rmtree(second.raster.parent)
+        index([tmp_path / "data"], catalog, prune=True)
+        report = publish(catalog, api.dsn, prune=True)
+        assert report.removed == 1
+        everything = load_config({})
+        assert [i.id for i in search(everything, backend=StacApi(api.url))] == [first.name]
+        assert [i.id for i in search(everything, backend=LocalCatalog(catalog))] == [first.name]
