@@ -155,6 +155,7 @@ def test_cli_index_exit_status_and_report(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "2 added" in result.stdout and "FAILED" in result.stdout and "junk.xml" in result.stdout
@@ -181,7 +182,9 @@ def test_killed_run_leaves_previous_catalog_intact(tmp_path: Path) -> None:
     before = _tree_digest(catalog)
     _stack(data, 2, start=5)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    result = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(data), str(catalog)], env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _KILL_SCRIPT, str(data), str(catalog)], env=env, check=False, timeout=120
+    )
     assert result.returncode == 9
     assert _tree_digest(catalog) == before
     for item in read_items(catalog):

@@ -14,7 +14,12 @@ from icecube_stac.testing import demo_specs, write_stack
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "icecube_stac.cli", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "icecube_stac.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
 
 
