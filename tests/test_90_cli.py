@@ -71,3 +71,15 @@ def test_search_of_missing_catalog(tmp_path: Path) -> None:
     result = _cli("search", "c.json", "--catalog", "catalogs/none", cwd=tmp_path)
     assert result.returncode == 2
     assert "no catalog at catalogs/none" in result.stderr
+
+
+def test_quickstart_example_runs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "qs")], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 added" in result.stdout
+    medians = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("  2024-")]
+    assert len(medians) == 4 and all(-25.0 < m < 0.0 for m in medians)  # plausible sigma0 of land, in dB
+    assert (tmp_path / "qs" / "cube.zarr").is_dir()
