@@ -18,6 +18,7 @@ from icecube_stac.testing import demo_specs, write_stack
 
 
 def main(workdir: Path) -> None:
+    """Run the four steps in ``workdir``."""
     write_stack(demo_specs(n_grd=4, n_slc=2, shape=(128, 128)), workdir / "data")
     report = index([workdir / "data"], workdir / "catalog")
     print(report.summary())
