@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from icecube_stac.testing import GeneratedProduct, ProductSpec, write_product
-
-REAL_XML = Path(__file__).resolve().parents[2] / "shared/reference/data/ICEYE_X7_GRD_SM_154171_20211027T183203.xml"
+from tests._reference import REAL_XML
 
 
 @pytest.fixture(scope="session")

@@ -34,8 +34,8 @@ from icecube_stac.testing import (
 from icecube_stac.testing._geodesy import bearing_deg, geodetic_to_ecef
 from icecube_stac.testing._rpc import rpc_project
 from icecube_stac.testing._xml_writer import format_rpc_coefficients
+from tests._reference import REAL_XML
 
-REAL_XML = Path(__file__).resolve().parents[2] / "shared/reference/data/ICEYE_X7_GRD_SM_154171_20211027T183203.xml"
 C = 299792458.0
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 REPEATED = {"orbit_vector", "dc_coefficients_list", "coefficient"}

@@ -10,8 +10,7 @@ import pytest
 from icecube_stac.errors import MetadataError
 from icecube_stac.formats.xml import read_xml_fields, read_xml_metadata
 from icecube_stac.metadata import IceyeMetadata, LookSide, OrbitDirection, ProductLevel, parse_time
-
-REAL_XML = Path(__file__).resolve().parents[2] / "shared/reference/data/ICEYE_X7_GRD_SM_154171_20211027T183203.xml"
+from tests._reference import REAL_XML
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ import pandas as pd
 import pystac
 import pytest
 import xarray as xr
-from _cube_stacks import SHAPE, item_of, make_product, read_grd, read_slc
 
 from icecube_stac.catalog import index
 from icecube_stac.config import load_config
@@ -37,6 +36,7 @@ from icecube_stac.cube import (
 from icecube_stac.errors import IcecubeStacWarning, LoadError
 from icecube_stac.search import search
 from icecube_stac.testing import GeneratedProduct
+from tests._cube_stacks import SHAPE, item_of, make_product, read_grd, read_slc
 
 DIMS = ("time", "azimuth", "range")
 

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-from _cube_stacks import item_of, make_product, read_grd, read_slc
 
 import icecube_stac.calibration  # noqa: F401 - registers ds.iceye
 from icecube_stac.calibration import amplitude, beta0, intensity, phase, product_type, sigma0, to_db
@@ -15,6 +14,7 @@ from icecube_stac.config import load_config
 from icecube_stac.cube import build_cube
 from icecube_stac.errors import LoadError
 from icecube_stac.testing import GeneratedProduct
+from tests._cube_stacks import item_of, make_product, read_grd, read_slc
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 import xarray as xr
-from _cube_stacks import item_of, make_product, read_grd, read_slc
 
 from icecube_stac.config import load_config
 from icecube_stac.cube import build_cube
 from icecube_stac.errors import IcecubeStacError, LoadError
 from icecube_stac.output import COMPLEX_ATTR, OutputExistsError, atomic_path, open_cube, write_cube
 from icecube_stac.testing import GeneratedProduct
+from tests._cube_stacks import item_of, make_product, read_grd, read_slc
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from _cube_stacks import item_of, make_product, read_grd, read_slc
 from distributed import Client, LocalCluster
 
 from icecube_stac.config import load_config
@@ -19,6 +18,7 @@ from icecube_stac.errors import LoadError
 from icecube_stac.output import open_cube, write_cube
 from icecube_stac.stac import item_from_product
 from icecube_stac.testing import GeneratedProduct
+from tests._cube_stacks import item_of, make_product, read_grd, read_slc
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from _cube_stacks import read_grd
 from PIL import Image
 
 from icecube_stac.catalog import read_items
 from icecube_stac.cli import main
 from icecube_stac.demo import BUILTIN_CONFIG, DemoResult, find_example_config, run_demo
 from icecube_stac.output import open_cube
+from tests._cube_stacks import read_grd
 
 ROOT = Path(__file__).resolve().parents[1]
 
