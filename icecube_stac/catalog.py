@@ -18,14 +18,10 @@ changes nothing writes nothing.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import errno
 import fcntl
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import traceback
 import warnings
@@ -38,6 +34,7 @@ from typing import Any, Literal, TypeVar
 import pystac
 import stac_geoparquet.arrow
 
+from icecube_stac._atomic import atomic_path
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning, MetadataError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
 from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
@@ -421,7 +418,6 @@ def index(
     sources = [Path(p) for p in paths]
     _check_location(root, sources)
     with _locked(root):
-        _remove_stale_temporaries(root)
         existing = _Existing(root, asset_hrefs)
         report = IndexReport(catalog=root)
         products, report.failures = discover_products(sources)
@@ -536,11 +532,8 @@ def _write_catalog(
     existing: _Existing,
     title: str | None,
 ) -> None:
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = root.parent / f".{root.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with atomic_path(root, overwrite=True) as staging:
+        staging.mkdir()
         by_collection = _collections(items)
         for cid, collection_items in by_collection.items():
             folder = staging / cid / "items"
@@ -555,10 +548,6 @@ def _write_catalog(
         _write_parquet(staging / PARQUET_NAME, [items[k] for k in sorted(items)])
         state = existing.state_header() | {"items": {k: prints[k] for k in sorted(prints)}}
         (staging / STATE_NAME).write_bytes(_dump_json(state))
-        _fsync_tree(staging)
-        _swap_in(staging, root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 _PARQUET_ROW_GROUP = 10_000
@@ -572,60 +561,6 @@ def _write_parquet(path: Path, items: Sequence[dict[str, Any]]) -> None:
     ordered = sorted(items, key=lambda i: (str(i["properties"].get("start_datetime", "")), str(i["id"])))
     reader = stac_geoparquet.arrow.parse_stac_items_to_arrow(ordered, chunk_size=_PARQUET_ROW_GROUP)
     stac_geoparquet.arrow.to_parquet(reader, path)
-
-
-def _fsync_tree(folder: Path) -> None:
-    # The swap must never expose a folder whose files are not yet on disk.
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with path.open("rb") as f:
-                os.fsync(f.fileno())
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two folders with renameat2(RENAME_EXCHANGE); False where the call does not exist."""
-    libc_name = ctypes.util.find_library("c")
-    if not sys.platform.startswith("linux") or libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        return False
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL):  # kernel or file system without RENAME_EXCHANGE
-        return False
-    raise CatalogError(f"cannot swap the new catalog into {b}: {os.strerror(code)}")
-
-
-def _swap_in(staging: Path, root: Path) -> None:
-    if not root.exists():
-        os.rename(staging, root)
-        return
-    if not root.is_dir():
-        raise CatalogError(f"{root} exists and is not a folder")
-    if _exchange(staging, root):
-        return  # staging now holds the previous catalog and is removed by the caller
-    backup = root.parent / f".{root.name}.old-{os.getpid()}"
-    os.rename(root, backup)
-    os.rename(staging, root)
-    shutil.rmtree(backup, ignore_errors=True)
-
-
-def _remove_stale_temporaries(root: Path) -> None:
-    # Left behind by a killed run; the catalog itself was never touched by it.
-    if root.parent.is_dir():
-        for stale in root.parent.glob(f".{root.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        if not root.exists():
-            backups = sorted(root.parent.glob(f".{root.name}.old-*"))
-            if backups:
-                os.rename(backups[-1], root)  # killed between the two fallback renames
 
 
 def read_items(catalog: str | Path) -> list[pystac.Item]:

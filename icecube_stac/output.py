@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
-import shutil
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -47,13 +44,12 @@ import numpy.typing as npt
 import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
-from icecube_stac.errors import OutputExistsError
+from icecube_stac._atomic import atomic_path
 
 __all__ = [
     "COMPLEX_ATTR",
     "ICECUBE_DIMS",
     "LAYOUT_ATTR",
-    "OutputExistsError",
     "atomic_path",
     "open_cube",
     "write_cube",
@@ -71,108 +67,6 @@ _ICECUBE_IMAG: Final = "Complex"
 _NETCDF_SUFFIXES: Final = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5")
 _HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
 _DRAIN_SECONDS: Final = 30.0
-_TEMPORARY: Final = re.compile(r"\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]+")
-
-
-# --------------------------------------------------------------------------------------------------------
-# Atomic replacement
-# --------------------------------------------------------------------------------------------------------
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only checks that the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _recover(target: Path) -> None:
-    """Clean up after writers of ``target`` that were killed: drop their temporaries, restore a lost cube."""
-    if not target.parent.is_dir():
-        return
-    for sibling in target.parent.iterdir():
-        match = _TEMPORARY.fullmatch(sibling.name)
-        if match is None or match["name"] != target.name or _pid_alive(int(match["pid"])):
-            continue
-        if match["kind"] == "old" and not target.exists():
-            os.rename(sibling, target)  # killed between "old away" and "new in": the old cube comes back
-        else:
-            _remove(sibling)
-
-
-def _fsync_tree(path: Path) -> None:
-    # The rename must never publish a cube whose files are not on disk yet.
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    for file in files:
-        with file.open("rb") as handle:
-            os.fsync(handle.fileno())
-
-
-def _swap_in(staging: Path, target: Path, overwrite: bool) -> None:
-    if not target.exists() and not target.is_symlink():
-        os.rename(staging, target)
-        return
-    if not overwrite:
-        raise OutputExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it")
-    if staging.is_file() and target.is_file():
-        os.replace(staging, target)  # one atomic step for plain files
-        return
-    backup = target.with_name(f".{target.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
-    os.rename(target, backup)
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(backup, target)
-        raise
-    _remove(backup)
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``target`` to write; move it to ``target`` when the block succeeds.
-
-    Parameters
-    ----------
-    target
-        The final file or folder.
-    overwrite
-        Replace an existing ``target`` (atomically for files; old-away/new-in for folders).
-
-    Yields
-    ------
-    pathlib.Path
-        A path that does not exist yet, in the same folder as ``target`` (so the final rename is atomic).
-
-    Raises
-    ------
-    OutputExistsError
-        When ``target`` exists and ``overwrite`` is false (checked before and after the block).
-    """
-    path = Path(target)
-    _recover(path)
-    if not overwrite and (path.exists() or path.is_symlink()):
-        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        yield staging
-        if not staging.exists():
-            raise FileNotFoundError(f"nothing was written to {staging}")
-        _fsync_tree(staging)
-        _swap_in(staging, path, overwrite)
-    finally:
-        if staging.exists() or staging.is_symlink():
-            _remove(staging)
 
 
 # --------------------------------------------------------------------------------------------------------

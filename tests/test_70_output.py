@@ -13,8 +13,8 @@ import xarray as xr
 
 from icecube_stac.config import load_config
 from icecube_stac.cube import build_cube
-from icecube_stac.errors import IcecubeStacError, LoadError
-from icecube_stac.output import COMPLEX_ATTR, OutputExistsError, atomic_path, open_cube, write_cube
+from icecube_stac.errors import IcecubeStacError, LoadError, OutputExistsError
+from icecube_stac.output import COMPLEX_ATTR, atomic_path, open_cube, write_cube
 from icecube_stac.testing import GeneratedProduct
 from tests._cube_stacks import item_of, make_product, read_grd, read_slc
 
