@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
 from icecube_stac.errors import MetadataError
 
 __all__ = [
@@ -445,12 +447,15 @@ def _vector(value: Any) -> tuple[float, ...]:
     if isinstance(value, str):
         # numpy repr ("[ 1.  2.]"), Python list repr ("[1, 2]") or plain space-separated text: strip the
         # punctuation, then every token must be a number (a stray word is an error, not silently dropped).
-        return tuple(_float(token) for token in _VECTOR_PUNCTUATION.sub(" ", value).split())
-    if hasattr(value, "tolist"):
+        value = _VECTOR_PUNCTUATION.sub(" ", value).split()
+    elif hasattr(value, "tolist"):
         value = value.tolist()
-    if isinstance(value, (int, float)):
-        return (_float(value),)
-    return tuple(_float(v) for v in _flatten(value))
+    elif isinstance(value, (int, float)):
+        value = [value]
+    numbers = np.asarray(_flatten(value), dtype=np.float64)  # parses numeric text too, and raises on junk
+    if not np.isfinite(numbers).all():
+        raise ValueError("expected finite numbers")
+    return tuple(numbers.tolist())
 
 
 def _flatten(value: Sequence[Any]) -> list[Any]:
