@@ -12,7 +12,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from icecube_stac.catalog import IndexReport, index, read_items
 from icecube_stac.config import CubeConfig, config_json_schema, load_config
 from icecube_stac.errors import (
     CatalogError,
@@ -25,19 +24,29 @@ from icecube_stac.errors import (
     SearchError,
     UnsupportedProductError,
 )
-from icecube_stac.formats import read_metadata
-from icecube_stac.metadata import IceyeMetadata
 from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
-from icecube_stac.stac import create_collection, create_item, item_from_product, validate
 
 if TYPE_CHECKING:
+    from icecube_stac.catalog import IndexReport, index, read_items
     from icecube_stac.cube import build_cube
     from icecube_stac.demo import run_demo
+    from icecube_stac.formats import read_metadata
+    from icecube_stac.metadata import IceyeMetadata
     from icecube_stac.output import open_cube, write_cube
+    from icecube_stac.stac import create_collection, create_item, item_from_product, validate
 
-# The cube stage pulls in xarray and dask; it is imported on first use so that indexing and searching
-# (and their command-line start-up) stay light.
+# Each stage's heavy dependencies (pyarrow and stac-geoparquet for indexing, rasterio/h5py for reading,
+# xarray and dask for cubes) are imported on first use: a command pays only for the stages it runs.
 _LAZY = {
+    "IndexReport": "icecube_stac.catalog",
+    "index": "icecube_stac.catalog",
+    "read_items": "icecube_stac.catalog",
+    "read_metadata": "icecube_stac.formats",
+    "IceyeMetadata": "icecube_stac.metadata",
+    "create_collection": "icecube_stac.stac",
+    "create_item": "icecube_stac.stac",
+    "item_from_product": "icecube_stac.stac",
+    "validate": "icecube_stac.stac",
     "build_cube": "icecube_stac.cube",
     "open_cube": "icecube_stac.output",
     "write_cube": "icecube_stac.output",

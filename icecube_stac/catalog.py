@@ -35,6 +35,7 @@ import pystac
 import stac_geoparquet.arrow
 
 from icecube_stac._atomic import atomic_path
+from icecube_stac._layout import PARQUET_NAME, STATE_NAME
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning, MetadataError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
 from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
@@ -49,8 +50,6 @@ __all__ = [
 ]
 
 DEFAULT_CATALOG = Path("catalogs/default")
-PARQUET_NAME = "items.parquet"
-STATE_NAME = ".icecube-index.json"
 _STATE_VERSION = 1
 _PRODUCT_SUFFIXES = frozenset({".xml", *RASTER_SUFFIXES})
 AssetHrefs = Literal["relative", "absolute"]

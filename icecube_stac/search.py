@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import pystac
 from shapely.geometry import shape
 
-from icecube_stac.catalog import PARQUET_NAME
+from icecube_stac._layout import PARQUET_NAME
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
 
