@@ -478,7 +478,7 @@ def print_table(rows: Sequence[Row], runs: Mapping[str, int]) -> None:
     )
     print(
         f"emb sorted: the embedded backend on a what-if copy of items.parquet sorted by (start_datetime, id) in row "
-        f"groups of {SORTED_ROW_GROUP:,} rows (index writes rows sorted by id in one row group)"
+        f"groups of {SORTED_ROW_GROUP:,} rows (the layout index() writes)"
     )
 
 
