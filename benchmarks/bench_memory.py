@@ -49,11 +49,11 @@ from pathlib import Path
 from typing import Literal
 
 import psutil
+from bench_cube import cli_command, use_this_checkout  # same folder; shared helpers
 
 MIB = 1 << 20
 ITEMSIZE = {"GRD": 4, "SLC": 8}  # float32 amplitude, complex64 slc
 FIRST_ACQUISITION = datetime(2024, 3, 1, 3, 41, 27, 518306)
-REPO = Path(__file__).resolve().parent.parent
 BASELINE = """
 import sys
 from icecube_stac import cli, cube, output
@@ -179,30 +179,6 @@ def watched(command: Sequence[str], env: Mapping[str, str], limit: int, poll: fl
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak = max(peak, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
     return Run(seconds, peak, sampled, killed or peak > limit, proc.returncode)
-
-
-def cli_command() -> list[str]:
-    """The installed ``icecube-stac`` script of this interpreter (the user's path), else ``python -m``."""
-    script = Path(sys.executable).parent / "icecube-stac"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "icecube_stac.cli"]
-
-
-def use_this_checkout() -> dict[str, str]:
-    """Make this process and its subprocesses import ``icecube_stac`` from the checkout holding this file.
-
-    An editable install may point at another copy of the project; ``PYTHONPATH`` comes before it.
-    Returns the environment for subprocesses.
-    """
-    sys.path.insert(0, str(REPO))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    import icecube_stac
-
-    where = Path(icecube_stac.__file__).resolve().parent
-    assert where == REPO / "icecube_stac", f"icecube_stac imported from {where}, not from {REPO}"
-    git = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True)
-    print(f"icecube_stac {icecube_stac.__version__} from {where} ({git.stdout.strip() or 'not a git checkout'})")
-    return env
 
 
 def mib(value: float) -> str:
