@@ -36,10 +36,10 @@ import pystac
 import stac_geoparquet.arrow
 
 from icecube_stac._atomic import atomic_path
-from icecube_stac._layout import PARQUET_NAME, STATE_NAME
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning, MetadataError
 from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files
 from icecube_stac.stac import collection_id, create_collection, item_from_product, update_collection
+from icecube_stac.vocabulary import PARQUET_NAME, STATE_NAME
 
 __all__ = [
     "DEFAULT_CATALOG",

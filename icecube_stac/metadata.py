@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from icecube_stac.errors import MetadataError
+from icecube_stac.vocabulary import LookSide, OrbitDirection, ProductLevel
 
 __all__ = [
     "Corner",
@@ -36,27 +37,6 @@ SourceFormat = Literal["xml", "hdf5", "geotiff"]
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound="StrEnum")
-
-
-class ProductLevel(StrEnum):
-    """ICEYE legacy product level."""
-
-    GRD = "GRD"
-    SLC = "SLC"
-
-
-class OrbitDirection(StrEnum):
-    """Pass direction, lowercase as in STAC ``sat:orbit_state``."""
-
-    ASCENDING = "ascending"
-    DESCENDING = "descending"
-
-
-class LookSide(StrEnum):
-    """Antenna look side, lowercase as in STAC ``sar:observation_direction``."""
-
-    LEFT = "left"
-    RIGHT = "right"
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import pystac
 from shapely.geometry import shape
 
-from icecube_stac._layout import PARQUET_NAME
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
+from icecube_stac.vocabulary import PARQUET_NAME, catalog_root, is_api_url
 
 __all__ = [
     "LocalCatalog",
@@ -161,7 +161,7 @@ class LocalCatalog:
 
     def __init__(self, catalog: str | Path) -> None:
         path = Path(catalog)
-        root = path.parent if path.name == "catalog.json" or path.suffix == ".parquet" else path
+        root = catalog_root(path)
         self.root = root
         self.parquet = path if path.suffix == ".parquet" else root / PARQUET_NAME
         if not (root / "catalog.json").is_file() and not self.parquet.is_file():
@@ -301,7 +301,7 @@ def open_backend(
     SearchBackend
     """
     text = str(catalog)
-    if text.startswith(("http://", "https://")):
+    if is_api_url(text):
         return StacApi(text, headers=headers, timeout=timeout)
     return LocalCatalog(text)
 
