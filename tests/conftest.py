@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny generated ICEYE products (one per edge case) and the real XML."""
+"""Shared fixtures: tiny generated ICEYE products (one per edge case), the real XML, the PostgreSQL check."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from icecube_stac.testing import GeneratedProduct, ProductSpec, write_product
 from tests._reference import REAL_XML
+from tests.support.pgstac_server import stack_requirements_problem
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +48,15 @@ def slc(product_dir: Path) -> GeneratedProduct:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def pgstac_requirements() -> None:
+    """Fail, never skip, a test that needs PostgreSQL + PostGIS + pgstac when something is not installed.
+
+    CI installs everything (see README), so a missing piece is a broken set-up: the message names what to
+    install (``apt-get install postgresql-15-postgis-3``, ``pip install -e '.[test]'``).
+    """
+    problem = stack_requirements_problem()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)

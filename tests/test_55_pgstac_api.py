@@ -1,13 +1,17 @@
 """End-to-end: a local static catalog published into pgstac and searched through stac-fastapi-pgstac.
 
 The real stack (PostgreSQL + PostGIS, pgstac 0.10, stac-fastapi-pgstac 7.2, uvicorn) is started
-once for the module. Skipped when the PostgreSQL binaries or the ``server`` extra are missing.
+once for the module. Never skipped: when PostgreSQL, PostGIS or the ``server`` extra is missing, every
+test that needs them fails with a message naming what to install (the ``pgstac_requirements`` fixture).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,33 +20,27 @@ from typing import Any
 
 import pystac
 import pytest
-
-pytest.importorskip("pypgstac")
-pytest.importorskip("stac_fastapi.pgstac")
-pytest.importorskip("uvicorn")
-
 from pystac_client import Client
 from pystac_client.exceptions import APIError
 
 from icecube_stac.errors import CatalogError, SearchError
 from icecube_stac.publish import QUERYABLES, PublishReport, publish, redact_dsn
-from icecube_stac.testing.pgstac_server import (
+from tests.support.pgstac_server import (
+    PG_BINDIR_ENV,
     PgstacApi,
     PostgresServer,
     ServerError,
     StacApiServer,
+    check_stack_requirements,
     find_pg_bindir,
+    find_postgis,
     pgstac_api,
+    stack_requirements_problem,
 )
 
 # pystac-client 0.9 only recognises the v1.0.x sort conformance class; stac-fastapi 7 advertises
 # v1.1.0. The sortby is still sent and honoured (see the sort tests), so the warning is noise.
 pytestmark = pytest.mark.filterwarnings("ignore:Server does not conform to SORT")
-
-try:
-    find_pg_bindir()
-except ServerError as exc:  # pragma: no cover - depends on the machine
-    pytest.skip(str(exc), allow_module_level=True)
 
 
 # --------------------------------------------------------------------------- the tiny catalog
@@ -225,7 +223,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pgstac_requirements: None) -> Iterator[Stack]:
     catalog = build_catalog(tmp_path_factory.mktemp("catalog"))
     t0 = time.perf_counter()
     with pgstac_api() as api:
@@ -246,6 +244,7 @@ def test_stack_is_on_loopback(stack: Stack) -> None:
     assert stack.api.pgstac_version == "0.10.0"
 
 
+@pytest.mark.usefixtures("pgstac_requirements")
 def test_postgres_server_cleans_up_after_itself() -> None:
     with PostgresServer(database="scratch", postgis=False, timeout=30) as pg:
         workdir = pg.workdir
@@ -254,6 +253,7 @@ def test_postgres_server_cleans_up_after_itself() -> None:
     assert not workdir.exists()
 
 
+@pytest.mark.usefixtures("pgstac_requirements")
 def test_api_server_surfaces_startup_failure() -> None:
     # Nothing listens on port 1: the app's lifespan fails to connect and uvicorn exits.
     with (
@@ -261,6 +261,82 @@ def test_api_server_surfaces_startup_failure() -> None:
         StacApiServer("postgresql://postgres:secret@127.0.0.1:1/nowhere", timeout=20),
     ):
         pass
+
+
+_INSTALL = "apt-get install postgresql-15-postgis-3"
+
+
+def test_postgresql_and_postgis_are_installed() -> None:
+    # CI installs them; this one test reports a missing piece as a plain failure, with the fix.
+    problem = stack_requirements_problem()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def test_missing_postgres_binaries_name_the_debian_package(tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-such-bin"
+    with pytest.raises(ServerError, match=r"initdb, pg_ctl, postgres\) not found in .*no-such-bin") as info:
+        find_pg_bindir(nowhere)
+    assert _INSTALL in str(info.value)
+    with pytest.raises(ServerError, match=_INSTALL):
+        check_stack_requirements(nowhere)
+    # The server fails the same way, before creating anything.
+    server = PostgresServer(bindir=nowhere)
+    with pytest.raises(ServerError, match=_INSTALL), server:
+        pass
+    assert server.workdir is None
+    with pytest.raises(ServerError, match=_INSTALL), pgstac_api(bindir=nowhere):
+        pass
+
+
+def test_missing_postgres_binaries_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PG_BINDIR_ENV, str(tmp_path / "elsewhere"))
+    with pytest.raises(ServerError, match=rf"elsewhere \(from \${PG_BINDIR_ENV}\).*{_INSTALL}"):
+        find_pg_bindir()
+
+
+def _fake_bindir(root: Path, sharedir: Path) -> Path:
+    """Server binaries that are never run, and a pg_config that reports ``sharedir``."""
+    bindir = root / "bin"
+    bindir.mkdir()
+    for exe in ("initdb", "pg_ctl", "postgres"):
+        (bindir / exe).write_text("#!/bin/sh\nexit 1\n")
+    pg_config = bindir / "pg_config"
+    pg_config.write_text(f"#!/bin/sh\necho '{sharedir}'\n")
+    pg_config.chmod(0o755)
+    return bindir
+
+
+def test_missing_postgis_names_the_debian_package(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "extension").mkdir(parents=True)
+    bindir = _fake_bindir(tmp_path, share)
+    assert find_pg_bindir(bindir) == bindir
+    with pytest.raises(ServerError, match=rf"PostGIS is not installed .*postgis.control.*{_INSTALL}"):
+        find_postgis(bindir)
+    with pytest.raises(ServerError, match=_INSTALL), PostgresServer(bindir=bindir):
+        pass
+    (share / "extension" / "postgis.control").write_text("")
+    assert find_postgis(bindir) == share / "extension" / "postgis.control"
+
+
+def test_tests_needing_postgres_fail_instead_of_skipping(tmp_path: Path) -> None:
+    # A real pytest run of one stack test on a machine "without PostgreSQL": an error naming the package.
+    env = {**os.environ, PG_BINDIR_ENV: str(tmp_path / "no-postgres")}
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"{__file__}::test_stack_is_on_loopback"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert _INSTALL in output, output
+    assert "1 error" in output and "skipped" not in output, output
 
 
 # --------------------------------------------------------------------------- publish

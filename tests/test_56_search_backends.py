@@ -17,7 +17,7 @@ from icecube_stac.errors import SearchError
 from icecube_stac.publish import publish
 from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
 from icecube_stac.testing import ProductSpec, write_product
-from icecube_stac.testing.pgstac_server import PgstacApi, StacApiServer, pgstac_api
+from tests.support.pgstac_server import PgstacApi, StacApiServer, pgstac_api
 
 pytestmark = pytest.mark.filterwarnings("ignore:Server does not conform to SORT")
 
@@ -66,7 +66,7 @@ def _specs() -> list[ProductSpec]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, PgstacApi]]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pgstac_requirements: None) -> Iterator[tuple[Path, PgstacApi]]:
     root = tmp_path_factory.mktemp("search")
     for spec in _specs():
         write_product(spec, root / "data" / str(spec.image_id))
@@ -216,6 +216,7 @@ def test_last_second_of_end_date_and_max_items_after_rules(tmp_path: Path) -> No
     assert [i.id.split("_")[4] for i in search(latest, backend=local)] == ["810000", "810003"]
 
 
+@pytest.mark.usefixtures("pgstac_requirements")
 def test_publish_prune_keeps_api_and_catalog_in_step(tmp_path: Path) -> None:
     first, second = (
         write_product(ProductSpec(image_id=820000 + i, shape=(16, 12), seed=i), tmp_path / "data" / str(i))
