@@ -13,7 +13,7 @@ for GRD and for SLC, after one untimed warm-up of each path, REPEATS rounds (def
                 assign it to one zarr array of shape (time, azimuth, range) created with the chunk shape,
                 zarr format, serializer, compressors and fill value read from the cube the warm-up wrote
                 (zarr v3, bytes + zstd level 0 here); sequential, one thread, no fsync
-  cube in-proc  ``build_cube(load_config(CONFIG)) + write_cube(...)`` in this process: the library without
+  cube in-proc  ``load_cube(load_config(CONFIG)) + write_cube(...)`` in this process: the library without
                 interpreter start-up, imports and the one-off DuckDB client (its extensions are loaded once
                 per process, by the warm-up)
   floor in-proc ``floor()`` in this process
@@ -264,8 +264,8 @@ class Result:
 
 def measure(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> Result:
     from icecube_stac.config import load_config
-    from icecube_stac.cube import build_cube
     from icecube_stac.output import write_cube
+    from icecube_stac.pipeline import load_cube
 
     level = stack.level
     cube_out, floor_out = work / f"cube_{level}.zarr", work / f"floor_{level}.zarr"
@@ -282,7 +282,7 @@ def measure(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> R
         run(floor_cmd, env)
 
     def cube_in() -> None:
-        write_cube(build_cube(load_config(stack.config)), cube_out, overwrite=True)
+        write_cube(load_cube(load_config(stack.config)), cube_out, overwrite=True)
 
     def floor_in() -> None:
         floor(job)

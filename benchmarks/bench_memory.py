@@ -56,9 +56,9 @@ ITEMSIZE = {"GRD": 4, "SLC": 8}  # float32 amplitude, complex64 slc
 FIRST_ACQUISITION = datetime(2024, 3, 1, 3, 41, 27, 518306)
 BASELINE = """
 import sys
-from icecube_stac import cli, cube, output
+from icecube_stac import cli, output, pipeline
 from icecube_stac.config import load_config
-ds = cube.build_cube(load_config(sys.argv[1]))
+ds = pipeline.load_cube(load_config(sys.argv[1]))
 assert ds.sizes["time"] > 0
 """
 

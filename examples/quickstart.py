@@ -27,10 +27,11 @@ def main(workdir: Path) -> None:
         {"start_date": 20240301, "end_date": 20240415, "product_type": "GRD", "min_incidence_angle": 15},
         catalog=str(workdir / "catalog"),
     )
-    for item in search(config):
+    items = search(config)
+    for item in items:
         print(f"  {item.id}  {item.properties['sat:orbit_state']:<10}  {item.properties['view:incidence_angle']:.1f}°")
 
-    cube = build_cube(config)
+    cube = build_cube(items, config=config)  # or load_cube(config): search and build in one call
     sigma0_db = cube.iceye.to_db(cube.iceye.sigma0())
     print(f"cube {dict(cube.sizes)}; median sigma0 per date (dB):")
     for when, value in zip(cube.time.values, sigma0_db.median(dim=("azimuth", "range")).values, strict=True):

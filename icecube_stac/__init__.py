@@ -4,7 +4,8 @@ The public API, stage by stage (each arrow is one function)::
 
     read_metadata(path) -> IceyeMetadata -> item_from_product(path) -> index(paths, catalog)
     load_config(config.json) -> CubeConfig -> to_search_body(config) -> search(config)
-    build_cube(config or items) -> xarray.Dataset -> write_cube(ds, "cube.zarr") / open_cube(path)
+    build_cube(items) -> xarray.Dataset -> write_cube(ds, "cube.zarr") / open_cube(path)
+    load_cube(config) = search(config) -> build_cube(items, config=config)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from icecube_stac.formats import read_metadata
     from icecube_stac.metadata import IceyeMetadata
     from icecube_stac.output import open_cube, write_cube
+    from icecube_stac.pipeline import load_cube
     from icecube_stac.stac import create_collection, create_item, item_from_product, validate
 
 # Each stage's heavy dependencies (pyarrow and stac-geoparquet for indexing, rasterio/h5py for reading,
@@ -48,6 +50,7 @@ _LAZY = {
     "item_from_product": "icecube_stac.stac",
     "validate": "icecube_stac.stac",
     "build_cube": "icecube_stac.cube",
+    "load_cube": "icecube_stac.pipeline",
     "open_cube": "icecube_stac.output",
     "write_cube": "icecube_stac.output",
     "run_demo": "icecube_stac.demo",
@@ -90,6 +93,7 @@ __all__ = [
     "index",
     "item_from_product",
     "load_config",
+    "load_cube",
     "open_cube",
     "read_items",
     "read_metadata",

@@ -115,13 +115,13 @@ def _chunk_sizes(text: str) -> dict[str, int]:
 
 
 def _cmd_cube(args: argparse.Namespace) -> int:
-    from icecube_stac.cube import build_cube
     from icecube_stac.output import write_cube
+    from icecube_stac.pipeline import load_cube
 
     config = _load(args)
     if args.product_type:
         config = config.replace(product_type=args.product_type)
-    cube = build_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
+    cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
     variable = next(iter(cube.data_vars.values()))
     dims = ", ".join(f"{name}={size}" for name, size in cube.sizes.items())
     print(f"cube: {variable.name} {variable.dtype} ({dims}), {variable.nbytes / 1e6:.1f} MB uncompressed")

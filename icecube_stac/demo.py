@@ -26,9 +26,8 @@ import xarray as xr
 from icecube_stac.calibration import intensity, to_db
 from icecube_stac.catalog import index
 from icecube_stac.config import CubeConfig, load_config
-from icecube_stac.cube import build_cube
 from icecube_stac.output import atomic_path, open_cube, write_cube
-from icecube_stac.search import search
+from icecube_stac.pipeline import load_cube
 
 __all__ = ["DemoResult", "find_example_config", "plot_timeseries", "run_demo"]
 
@@ -239,8 +238,7 @@ def run_demo(
     if not indexed.ok:
         raise RuntimeError("indexing the generated products failed:\n" + indexed.summary())
     config, config_source = _load_demo_config(root)
-    items = search(config)
-    cube = build_cube(items, config=config)
+    cube = load_cube(config)
     cube_path = write_cube(cube, root / OUTPUT_DIR / "cube.zarr", overwrite=True)
     written = open_cube(cube_path)
     png = plot_timeseries(written, root / OUTPUT_DIR / "timeseries.png")

@@ -19,6 +19,7 @@ __all__ = [
     "ASSET_METADATA",
     "ASSET_QUICKLOOK",
     "CATALOG_JSON",
+    "CUBE_VARIABLES",
     "PARQUET_NAME",
     "STATE_NAME",
     "Container",
@@ -87,6 +88,9 @@ class Prop:
 ASSET_DATA: Final = "data"
 ASSET_METADATA: Final = "metadata"
 ASSET_QUICKLOOK: Final = "quicklook"
+
+# The data variable of a cube, by product level (cube, calibration helpers, writers, xarray backend).
+CUBE_VARIABLES: Final = {ProductLevel.GRD: "amplitude", ProductLevel.SLC: "slc"}
 
 CATALOG_JSON: Final = "catalog.json"
 PARQUET_NAME: Final = "items.parquet"

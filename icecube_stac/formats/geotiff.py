@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -19,8 +19,16 @@ from rasterio.windows import Window
 
 from icecube_stac.errors import MetadataError, UnsupportedProductError
 from icecube_stac.metadata import IceyeMetadata
+from icecube_stac.vocabulary import local_path
 
-__all__ = ["grd_layout", "read_geotiff_fields", "read_geotiff_metadata", "read_grd_window"]
+__all__ = [
+    "GEOTIFF_READER",
+    "GeoTiffReader",
+    "grd_layout",
+    "read_geotiff_fields",
+    "read_geotiff_metadata",
+    "read_grd_window",
+]
 
 # Keys GDAL or rasterio add that are not ICEYE metadata.
 _NON_ICEYE = frozenset({"area_or_point", "applied_processing"})
@@ -98,6 +106,56 @@ def read_geotiff_metadata(path: str | Path) -> IceyeMetadata:
     return meta
 
 
+class _GeoTiffRaster:
+    """An open GRD GeoTIFF: band 1 DN (uint16) in azimuth rows x range columns, as ICEYE stores them."""
+
+    def __init__(self, href: str) -> None:
+        self.href = href
+        local = local_path(href)
+        try:
+            # GDAL reads http(s)/s3/gs URLs itself (rasterio maps them to its /vsi* file systems).
+            self._src = _open(local if local is not None else href)
+        except RasterioIOError as exc:
+            raise MetadataError(href, f"unreadable GeoTIFF: {exc}") from None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(azimuth, range)`` size."""
+        return int(self._src.height), int(self._src.width)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The stored sample type (uint16 for ICEYE GRDs)."""
+        stored: np.dtype[Any] = np.dtype(self._src.dtypes[0])
+        return stored
+
+    def read(self, rows: slice, cols: slice) -> npt.NDArray[Any]:
+        """Read band 1 in the window ``[rows, cols]`` as stored."""
+        data: npt.NDArray[Any] = self._src.read(1, window=Window.from_slices(rows, cols))
+        return data
+
+    def close(self) -> None:
+        """Close the dataset."""
+        self._src.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class GeoTiffReader:
+    """The :class:`~icecube_stac.readers.Reader` of legacy GRD GeoTIFFs (``Container.LEGACY_GEOTIFF``)."""
+
+    def open(self, href: str) -> _GeoTiffRaster:
+        """Open a GRD GeoTIFF by path or GDAL-readable URL."""
+        return _GeoTiffRaster(href)
+
+
+GEOTIFF_READER: Final = GeoTiffReader()
+
+
 def grd_layout(path: str | Path) -> tuple[tuple[int, int], str]:
     """Return the (azimuth, range) shape and sample type of a GRD GeoTIFF, reading only its header.
 
@@ -111,11 +169,8 @@ def grd_layout(path: str | Path) -> tuple[tuple[int, int], str]:
     tuple
         ``(shape, dtype name)``.
     """
-    try:
-        with _open(path) as src:
-            return (src.height, src.width), src.dtypes[0]
-    except RasterioIOError as exc:
-        raise MetadataError(path, f"unreadable GeoTIFF: {exc}") from None
+    with GEOTIFF_READER.open(str(path)) as raster:
+        return raster.shape, raster.dtype.name
 
 
 def read_grd_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[np.uint16]:
@@ -132,7 +187,5 @@ def read_grd_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[n
     -------
     numpy.ndarray
     """
-    window = Window.from_slices(rows, cols)
-    with _open(path) as src:
-        data: npt.NDArray[np.uint16] = src.read(1, window=window)
-    return data
+    with GEOTIFF_READER.open(str(path)) as raster:
+        return raster.read(rows, cols)

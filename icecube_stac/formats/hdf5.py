@@ -9,7 +9,7 @@ h5py objects cannot be pickled.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Self
 
 import h5py
 import numpy as np
@@ -17,8 +17,9 @@ import numpy.typing as npt
 
 from icecube_stac.errors import MetadataError
 from icecube_stac.metadata import IceyeMetadata
+from icecube_stac.vocabulary import local_path
 
-__all__ = ["read_hdf5_fields", "read_hdf5_metadata", "read_slc_window", "slc_layout"]
+__all__ = ["HDF5_READER", "Hdf5Reader", "read_hdf5_fields", "read_hdf5_metadata", "read_slc_window", "slc_layout"]
 
 _PIXEL_DATASETS = ("s_i", "s_q")
 # Per-pixel vectors (one value per range column or azimuth line) are too large to carry as metadata.
@@ -144,6 +145,84 @@ def _check_shape(raw: dict[str, Any], path: str | Path) -> None:
         )
 
 
+class _Hdf5Raster:
+    """An open SLC HDF5 file: ``s_i + 1j*s_q`` as complex64 in azimuth rows x range columns."""
+
+    def __init__(self, href: str) -> None:
+        self.href = href
+        local = local_path(href)
+        self._fileobj: Any = None
+        try:
+            if local is None:
+                import fsspec
+
+                # h5py.File accepts a seekable file object in place of a path.
+                self._fileobj = fsspec.open(href, "rb").open()
+            self._h5 = h5py.File(self._fileobj if local is None else local, "r")
+        except (OSError, ImportError, ValueError) as exc:
+            self._close_fileobj()
+            raise MetadataError(href, f"unreadable HDF5 file (truncated, not HDF5 or unreachable): {exc}") from None
+        try:
+            self._i, self._q = self._h5["s_i"], self._h5["s_q"]
+        except KeyError as exc:
+            self.close()
+            raise MetadataError(
+                href, f"unreadable HDF5 file: no {exc.args[0] if exc.args else 's_i/s_q'} dataset"
+            ) from None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(azimuth, range)`` size of ``s_i``."""
+        return int(self._i.shape[0]), int(self._i.shape[1])
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """complex64: the reader combines the I and Q samples."""
+        return np.dtype(np.complex64)
+
+    @property
+    def stored_dtype(self) -> np.dtype[Any]:
+        """The on-disk dtype of ``s_i`` (int16 or float32)."""
+        stored: np.dtype[Any] = np.dtype(self._i.dtype)
+        return stored
+
+    def read(self, rows: slice, cols: slice) -> npt.NDArray[Any]:
+        """Read ``s_i + 1j*s_q`` in the window ``[rows, cols]``, unscaled."""
+        out = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.complex64)
+        # Filling float32 views of the output avoids an int16 -> complex128 temporary.
+        parts = out.view(np.float32).reshape(out.shape[0], out.shape[1], 2)
+        parts[..., 0] = self._i[rows, cols]
+        parts[..., 1] = self._q[rows, cols]
+        return out
+
+    def _close_fileobj(self) -> None:
+        if self._fileobj is not None:
+            self._fileobj.close()
+            self._fileobj = None
+
+    def close(self) -> None:
+        """Close the file (and the remote file object, if any)."""
+        self._h5.close()
+        self._close_fileobj()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Hdf5Reader:
+    """The :class:`~icecube_stac.readers.Reader` of legacy SLC HDF5 files (``Container.LEGACY_HDF5``)."""
+
+    def open(self, href: str) -> _Hdf5Raster:
+        """Open an SLC by local path, or by URL through fsspec (its http/s3 backend must be installed)."""
+        return _Hdf5Raster(href)
+
+
+HDF5_READER: Final = Hdf5Reader()
+
+
 def slc_layout(path: str | Path) -> tuple[tuple[int, int], np.dtype[Any]]:
     """Return the (azimuth, range) shape and on-disk dtype of ``s_i``.
 
@@ -157,9 +236,8 @@ def slc_layout(path: str | Path) -> tuple[tuple[int, int], np.dtype[Any]]:
     tuple
         ``(shape, dtype)``.
     """
-    with h5py.File(path, "r") as h5:
-        data = h5["s_i"]
-        return (int(data.shape[0]), int(data.shape[1])), data.dtype
+    with HDF5_READER.open(str(path)) as raster:
+        return raster.shape, raster.stored_dtype
 
 
 def read_slc_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[np.complex64]:
@@ -177,11 +255,5 @@ def read_slc_window(path: str | Path, rows: slice, cols: slice) -> npt.NDArray[n
     numpy.ndarray
         complex64 array of the window's shape.
     """
-    with h5py.File(path, "r") as h5:
-        i_data, q_data = h5["s_i"], h5["s_q"]
-        out = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.complex64)
-        # Filling float32 views of the output avoids an int16 -> complex128 temporary.
-        parts = out.view(np.float32).reshape(out.shape[0], out.shape[1], 2)
-        parts[..., 0] = i_data[rows, cols]
-        parts[..., 1] = q_data[rows, cols]
-        return out
+    with HDF5_READER.open(str(path)) as raster:
+        return raster.read(rows, cols)

@@ -1,0 +1,250 @@
+"""The parsed item: one STAC item read once into the frozen model the load path works with.
+
+:func:`parse_item` is the only code on the load path (cube, xarray backend, time axis) that reads STAC
+property keys and assets. It decides the product level, the container (and so the reader), the absolute
+data and metadata hrefs, the raster shape and sample type, the orientation, the acquisition times, and
+the per-item values that become cube coordinates along ``time``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+import pystac
+
+from icecube_stac.errors import LoadError
+from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, Container, ProductLevel, Prop
+
+__all__ = ["Orientation", "ParsedItem", "acquisition_end", "parse_item"]
+
+# STAC data_type of the data asset (stac.py) and raster suffixes, used when product:type is absent.
+_LEVEL_BY_DATA_TYPE: Final = {"uint16": ProductLevel.GRD, "cint16": ProductLevel.SLC, "cfloat32": ProductLevel.SLC}
+_LEVEL_BY_SUFFIX: Final = {
+    ".tif": ProductLevel.GRD,
+    ".tiff": ProductLevel.GRD,
+    ".h5": ProductLevel.SLC,
+    ".hdf5": ProductLevel.SLC,
+}
+_LEGACY_CONTAINER: Final = {ProductLevel.GRD: Container.LEGACY_GEOTIFF, ProductLevel.SLC: Container.LEGACY_HDF5}
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How a container stores the image relative to the cube's convention.
+
+    The cube's rows are azimuth lines in acquisition-time order and its columns range samples near to
+    far. Legacy ICEYE GeoTIFF and HDF5 products store exactly that (all flags false); a reader applies
+    the flags of other containers so that every generation lands in one orientation.
+    """
+
+    transposed: bool = False  # azimuth runs along the stored columns
+    azimuth_reversed: bool = False  # stored azimuth lines run against acquisition time
+    range_reversed: bool = False  # stored range samples run far to near
+
+
+AS_STORED: Final = Orientation()
+
+
+@dataclass(frozen=True)
+class ParsedItem:
+    """What the load path needs of one STAC item, parsed once.
+
+    Attributes
+    ----------
+    item
+        The STAC item itself (its JSON is kept in the cube's ``stac_item`` coordinate).
+    id
+        The item id.
+    level
+        GRD or SLC.
+    container
+        The pixel container, which picks the reader (:func:`icecube_stac.readers.get_reader`).
+    data_href, metadata_href
+        Absolute hrefs (or URLs) of the data asset and of the ICEYE metadata asset (``""`` if none).
+    shape
+        ``(azimuth, range)`` from ``proj:shape``; None when the item does not say (the reader is asked).
+    data_type
+        The data asset's ``data_type`` (``uint16``, ``cint16``, ``cfloat32``), if given.
+    orientation
+        How the container stores the image.
+    time
+        The item datetime (UTC), the natural time step.
+    start, end
+        Acquisition start and end (UTC), None when the item has only a datetime.
+    acquired
+        icecube's acquisition date: the UTC date of the acquisition end.
+    """
+
+    item: pystac.Item
+    id: str
+    level: ProductLevel
+    container: str
+    data_href: str
+    metadata_href: str
+    shape: tuple[int, int] | None
+    data_type: str | None
+    orientation: Orientation
+    time: datetime
+    start: datetime | None
+    end: datetime | None
+    acquired: date
+    orbit_state: str
+    look_side: str
+    platform: str
+    instrument_mode: str
+    incidence_angle: float
+    calibration_factor: float
+
+    def stac_json(self) -> str:
+        """Return the item's JSON with sorted keys, as stored in the cube's ``stac_item`` coordinate."""
+        return json.dumps(self.item.to_dict(include_self_link=False, transform_hrefs=False), sort_keys=True)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(item: pystac.Item, key: str) -> datetime | None:
+    value = item.properties.get(key)
+    if not value:
+        return None
+    try:
+        return _utc(pystac.utils.str_to_datetime(str(value)))
+    except ValueError:
+        raise LoadError(f"item {item.id!r}: {key} {value!r} is not an RFC 3339 date-time") from None
+
+
+def acquisition_end(item: pystac.Item) -> datetime:
+    """Return an item's acquisition end (UTC): ``end_datetime``, else ``datetime``.
+
+    icecube dates an acquisition by its end; the selection rules and the time axis both use this.
+
+    Parameters
+    ----------
+    item
+        A STAC item.
+
+    Returns
+    -------
+    datetime.datetime
+        Timezone-aware UTC; ``datetime.min`` (UTC) for an item with no time at all.
+    """
+    end = _when(item, Prop.END)
+    if end is not None:
+        return end
+    return _utc(item.datetime) if item.datetime is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def _times(item: pystac.Item) -> tuple[datetime, datetime | None, datetime | None]:
+    start, end = _when(item, Prop.START), _when(item, Prop.END)
+    if item.datetime is not None:
+        return _utc(item.datetime), start, end
+    if start is not None and end is not None:
+        return start + (end - start) / 2, start, end
+    raise LoadError(f"item {item.id!r} has neither datetime nor start_datetime/end_datetime")
+
+
+def _data_asset(item: pystac.Item) -> pystac.Asset | None:
+    asset = item.assets.get(ASSET_DATA)
+    if asset is not None:
+        return asset
+    return next((a for a in item.assets.values() if "data" in (a.roles or [])), None)
+
+
+def _level(item: pystac.Item, asset: pystac.Asset | None) -> ProductLevel:
+    for key in (Prop.PRODUCT_TYPE, Prop.SAR_PRODUCT_TYPE):
+        value = str(item.properties.get(key) or "").upper()
+        if value in ProductLevel.__members__:
+            return ProductLevel(value)
+    if asset is not None:
+        data_type = str(asset.extra_fields.get(Prop.DATA_TYPE, ""))
+        if data_type in _LEVEL_BY_DATA_TYPE:
+            return _LEVEL_BY_DATA_TYPE[data_type]
+        suffix = Path(urlsplit(asset.href).path).suffix.lower()
+        if suffix in _LEVEL_BY_SUFFIX:
+            return _LEVEL_BY_SUFFIX[suffix]
+    raise LoadError(
+        f"item {item.id!r}: cannot tell whether it is a GRD or an SLC product (no product:type property, "
+        "no data asset data_type, no .tif/.h5 href)"
+    )
+
+
+def _shape(item: pystac.Item, asset: pystac.Asset | None) -> tuple[int, int] | None:
+    extra = {} if asset is None else asset.extra_fields
+    value = extra.get(Prop.PROJ_SHAPE, item.properties.get(Prop.PROJ_SHAPE))
+    if value is None:
+        return None
+    try:
+        naz, nrg = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise LoadError(f"item {item.id!r}: proj:shape {value!r} is not [azimuth, range]") from None
+    if naz < 1 or nrg < 1:
+        raise LoadError(f"item {item.id!r}: proj:shape {value!r} is empty")
+    return naz, nrg
+
+
+def _href(asset: pystac.Asset | None) -> str:
+    if asset is None or not asset.href:
+        return ""
+    return str(asset.get_absolute_href() or asset.href)
+
+
+def _number(item: pystac.Item, key: str) -> float:
+    try:
+        return float(item.properties[key])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+
+
+def _text(item: pystac.Item, key: str) -> str:
+    return str(item.properties.get(key) or "")
+
+
+def parse_item(item: pystac.Item) -> ParsedItem:
+    """Parse a STAC item of an ICEYE product once, for loading.
+
+    Parameters
+    ----------
+    item
+        An item written by icecube-stac's indexer, or any item with a data asset whose product level
+        can be told (``product:type``, the asset's ``data_type`` or its file suffix).
+
+    Returns
+    -------
+    ParsedItem
+
+    Raises
+    ------
+    LoadError
+        When the product level, the times or ``proj:shape`` cannot be read; the message names the item.
+    """
+    asset = _data_asset(item)
+    level = _level(item, asset)
+    time, start, end = _times(item)
+    return ParsedItem(
+        item=item,
+        id=item.id,
+        level=level,
+        container=_LEGACY_CONTAINER[level],
+        data_href=_href(asset),
+        metadata_href=_href(item.assets.get(ASSET_METADATA)),
+        shape=_shape(item, asset),
+        data_type=None if asset is None else asset.extra_fields.get(Prop.DATA_TYPE),
+        orientation=AS_STORED,
+        time=time,
+        start=start,
+        end=end,
+        acquired=(end or time).date(),
+        orbit_state=_text(item, Prop.ORBIT_STATE),
+        look_side=_text(item, Prop.LOOK_SIDE),
+        platform=_text(item, Prop.PLATFORM),
+        instrument_mode=_text(item, Prop.INSTRUMENT_MODE),
+        incidence_angle=_number(item, Prop.INCIDENCE),
+        calibration_factor=_number(item, Prop.CALIBRATION_FACTOR),
+    )
