@@ -19,11 +19,25 @@ from icecube_stac.formats import SidecarFallbackWarning, find_product_files, rea
 from icecube_stac.formats.geotiff import read_geotiff_metadata
 from icecube_stac.formats.hdf5 import read_hdf5_metadata, read_slc_window
 from icecube_stac.formats.xml import read_xml_metadata
-from icecube_stac.metadata import IceyeMetadata, LookSide, OrbitDirection, ProductLevel
+from icecube_stac.metadata import IceyeMetadata, LookSide, OrbitDirection, ProductLevel, SourceFormat
 from icecube_stac.testing import GeneratedProduct
 
 # Fields whose value depends on the container by design.
 _CONTAINER_FIELDS = {"source", "source_format", "extra"}
+
+# Fields a container does not carry at all, so its reader leaves them empty while another container of the
+# same product has a value, with the reason from ../shared/reference/iceye_formats.md. A field missing on one
+# side only and not listed here is a disagreement (a reader that drops a value it could read).
+_ABSENT_FROM: dict[SourceFormat, dict[str, str]] = {
+    "geotiff": {
+        "first_pixel_time": "the GeoTIFF has no FIRST_PIXEL_TIME tag (§4.2; GEOTIF column 'n' of the 2.3 sheet)",
+    },
+    # Every field of the model is an SLC HDF5 dataset (§3), and the GRD-only ones (GRSR and incidence
+    # polynomials, ground spacings) are absent from the SLC XML as well (§2.5), so both sides are empty.
+    "hdf5": {},
+    # The reference container: full precision, every block (§2.2-2.4).
+    "xml": {},
+}
 
 
 def _close(a: Any, b: Any, rel: float) -> bool:
@@ -36,17 +50,55 @@ def _close(a: Any, b: Any, rel: float) -> bool:
     return bool(a == b)
 
 
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | tuple) and len(value) == 0)
+
+
 def _disagreements(a: IceyeMetadata, b: IceyeMetadata, rel: float) -> list[str]:
     out = []
     for f in dataclasses.fields(IceyeMetadata):
         if f.name in _CONTAINER_FIELDS:
             continue
         va, vb = getattr(a, f.name), getattr(b, f.name)
-        if va is None or vb is None or va == () or vb == ():
-            continue  # a field one container does not carry (e.g. first_pixel_time in GeoTIFF)
+        if _empty(va) and _empty(vb):
+            continue  # neither container carries it (e.g. the GRSR polynomial of an SLC)
+        if _empty(va) or _empty(vb):
+            (missing, _), (present, value) = sorted([(a, va), (b, vb)], key=lambda side: not _empty(side[1]))
+            if f.name not in _ABSENT_FROM[missing.source_format]:
+                out.append(
+                    f"{f.name}: {str(value)[:60]} from {present.source_format}, nothing from {missing.source_format}"
+                )
+            continue
         if not _close(va, vb, rel):
             out.append(f"{f.name}: {str(va)[:60]} != {str(vb)[:60]}")
     return out
+
+
+def _stale_allowances(meta: IceyeMetadata) -> list[str]:
+    """Fields allowed to be absent from ``meta``'s container that it does carry (the allow-list is out of date)."""
+    return [name for name in _ABSENT_FROM[meta.source_format] if not _empty(getattr(meta, name))]
+
+
+def test_disagreements_include_a_value_missing_on_one_side(grd: GeneratedProduct) -> None:
+    assert grd.xml is not None
+    meta = read_xml_metadata(grd.xml)
+    assert _disagreements(meta, meta, rel=0) == []
+    no_heading = dataclasses.replace(meta, heading=None, dc_estimate_times=(), polarization="")
+    expected = [
+        f"polarization: {meta.polarization} from xml, nothing from xml",
+        f"heading: {meta.heading} from xml, nothing from xml",
+        f"dc_estimate_times: {str(meta.dc_estimate_times)[:60]} from xml, nothing from xml",
+    ]
+    assert _disagreements(meta, no_heading, rel=0) == expected
+    assert _disagreements(no_heading, meta, rel=0) == expected
+    # Allowed only for the container that lacks the field, and only that field.
+    from_tif = dataclasses.replace(meta, source_format="geotiff", first_pixel_time=None)
+    assert _disagreements(meta, from_tif, rel=0) == []
+    assert _disagreements(from_tif, meta, rel=0) == []
+    from_h5 = dataclasses.replace(meta, source_format="hdf5", first_pixel_time=None)
+    assert _disagreements(meta, from_h5, rel=0) == [
+        f"first_pixel_time: {meta.first_pixel_time} from xml, nothing from hdf5"
+    ]
 
 
 def test_grd__xml_and_geotiff_agree(grd: GeneratedProduct) -> None:
@@ -54,6 +106,7 @@ def test_grd__xml_and_geotiff_agree(grd: GeneratedProduct) -> None:
     from_xml, from_tif = read_xml_metadata(grd.xml), read_geotiff_metadata(grd.raster)
     # GeoTIFF vectors keep numpy's default 8 decimals; XML keeps full repr precision.
     assert _disagreements(from_xml, from_tif, rel=1e-7) == []
+    assert _stale_allowances(from_tif) == []
     assert from_tif.product_level is ProductLevel.GRD
     assert from_tif.rpc is not None and from_xml.rpc is not None
 
