@@ -1,23 +1,20 @@
-"""The typed, frozen model of one ICEYE product's metadata.
+"""The typed, frozen model of one ICEYE product's metadata, and its assembly from raw fields.
 
 Format readers (``icecube_stac.formats``) turn their container into a flat mapping of raw ICEYE fields
 (lowercase ICEYE names, values as text, numbers or lists) and call :meth:`IceyeMetadata.from_fields`,
-the single place where values are converted and validated. This module does no I/O and imports
-neither pystac nor xarray.
+the single place where fields are assembled into the model and validated; single values are converted
+by :mod:`icecube_stac._fields`. This module does no I/O and imports neither pystac nor xarray.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-import numpy as np
-
+from icecube_stac import _fields as conv
+from icecube_stac._fields import parse_time
 from icecube_stac.errors import MetadataError
 from icecube_stac.vocabulary import LookSide, OrbitDirection, ProductLevel
 
@@ -36,7 +33,6 @@ __all__ = [
 SourceFormat = Literal["xml", "hdf5", "geotiff"]
 
 _T = TypeVar("_T")
-_E = TypeVar("_E", bound="StrEnum")
 
 
 @dataclass(frozen=True)
@@ -208,7 +204,7 @@ class _Converter:
         try:
             return convert(value)
         except (ValueError, TypeError, IndexError) as exc:
-            raise MetadataError(self.source, f"bad value {_short(value)!r}: {exc}", name) from None
+            raise MetadataError(self.source, f"bad value {conv.short(value)!r}: {exc}", name) from None
 
     def req(self, name: str, convert: Callable[[Any], _T]) -> _T:
         value = self.get(name, convert, required=True)
@@ -216,9 +212,9 @@ class _Converter:
         return value
 
     def build(self, source_format: SourceFormat) -> IceyeMetadata:
-        level = self.req("product_level", _enum(ProductLevel, upper=True))
-        naz = self.req("number_of_azimuth_samples", _positive_int)
-        nrg = self.req("number_of_range_samples", _positive_int)
+        level = self.req("product_level", conv.as_enum(ProductLevel, upper=True))
+        naz = self.req("number_of_azimuth_samples", conv.as_positive_int)
+        nrg = self.req("number_of_range_samples", conv.as_positive_int)
         start = self.req("acquisition_start_utc", parse_time)
         end = self.req("acquisition_end_utc", parse_time)
         if end < start:
@@ -227,7 +223,7 @@ class _Converter:
             )
         corners = {name: self.req(name, _corner) for name in _CORNERS}
         corners["coord_center"] = _clamp_center(corners["coord_center"], naz, nrg)
-        near, center, far = (self.get(f"incidence_{p}", _angle) for p in ("near", "center", "far"))
+        near, center, far = (self.get(f"incidence_{p}", conv.as_angle) for p in ("near", "center", "far"))
         if center is None and near is not None and far is not None:
             center = (near + far) / 2  # icecube's fallback when the centre value is absent
         for name, value in (("incidence_near", near), ("incidence_center", center), ("incidence_far", far)):
@@ -238,54 +234,54 @@ class _Converter:
         meta = IceyeMetadata(
             source=self.source,
             source_format=source_format,
-            product_name=self.req("product_name", _product_name),
+            product_name=self.req("product_name", conv.as_product_name),
             product_level=level,
             acquisition_start=start,
             acquisition_end=end,
             number_of_azimuth_samples=naz,
             number_of_range_samples=nrg,
-            orbit_direction=self.req("orbit_direction", _enum(OrbitDirection)),
-            look_side=self.req("look_side", _enum(LookSide)),
+            orbit_direction=self.req("orbit_direction", conv.as_enum(OrbitDirection)),
+            look_side=self.req("look_side", conv.as_enum(LookSide)),
             incidence_near=near,
             incidence_center=center,
             incidence_far=far,
-            product_file=self.get("product_file", _text),
-            product_type=self.get("product_type", _text),
-            acquisition_mode=self.get("acquisition_mode", _lower_text),
-            satellite_name=self.get("satellite_name", _text),
-            spec_version=self.get("spec_version", _version),
-            processor_version=self.get("processor_version", _processor_version),
-            polarization=self.get("polarization", _upper_text),
+            product_file=self.get("product_file", conv.as_text),
+            product_type=self.get("product_type", conv.as_text),
+            acquisition_mode=self.get("acquisition_mode", conv.as_lower),
+            satellite_name=self.get("satellite_name", conv.as_text),
+            spec_version=self.get("spec_version", conv.as_version),
+            processor_version=self.get("processor_version", conv.as_processor_version),
+            polarization=self.get("polarization", conv.as_upper),
             zerodoppler_start=self.get("zerodoppler_start_utc", parse_time),
             zerodoppler_end=self.get("zerodoppler_end_utc", parse_time),
             processing_time=self.get("processing_time", parse_time),
-            sample_precision=self.get("sample_precision", _lower_text),
-            satellite_look_angle=self.get("satellite_look_angle", _angle),
-            heading=self.get("heading", _heading),
-            carrier_frequency=self.get("carrier_frequency", _positive),
-            chirp_bandwidth=self.get("chirp_bandwidth", _positive),
-            range_sampling_rate=self.get("range_sampling_rate", _positive),
-            acquisition_prf=self.get("acquisition_prf", _positive),
-            processing_prf=self.get("processing_prf", _positive),
-            azimuth_time_interval=self.get("azimuth_time_interval", _positive),
-            first_pixel_time=self.get("first_pixel_time", _positive),
-            slant_range_to_first_pixel=self.get("slant_range_to_first_pixel", _positive),
-            range_spacing=self.get("range_spacing" if is_grd else "slant_range_spacing", _positive),
-            azimuth_spacing=self.get("azimuth_spacing" if is_grd else "azimuth_ground_spacing", _positive),
-            range_looks=self.get("range_looks", _positive_int),
-            azimuth_looks=self.get("azimuth_looks", _positive_int),
-            calibration_factor=self.get("calibration_factor", _positive),
-            avg_scene_height=self.get("avg_scene_height", _float),
-            orbit_absolute_number=self.get("orbit_absolute_number", _int),
-            orbit_relative_number=self.get("orbit_relative_number", _int),
-            orbit_processing_level=self.get("orbit_processing_level", _lower_text),
-            data_orientation=self.get("data_orientation", _lower_text),
+            sample_precision=self.get("sample_precision", conv.as_lower),
+            satellite_look_angle=self.get("satellite_look_angle", conv.as_angle),
+            heading=self.get("heading", conv.as_heading),
+            carrier_frequency=self.get("carrier_frequency", conv.as_positive),
+            chirp_bandwidth=self.get("chirp_bandwidth", conv.as_positive),
+            range_sampling_rate=self.get("range_sampling_rate", conv.as_positive),
+            acquisition_prf=self.get("acquisition_prf", conv.as_positive),
+            processing_prf=self.get("processing_prf", conv.as_positive),
+            azimuth_time_interval=self.get("azimuth_time_interval", conv.as_positive),
+            first_pixel_time=self.get("first_pixel_time", conv.as_positive),
+            slant_range_to_first_pixel=self.get("slant_range_to_first_pixel", conv.as_positive),
+            range_spacing=self.get("range_spacing" if is_grd else "slant_range_spacing", conv.as_positive),
+            azimuth_spacing=self.get("azimuth_spacing" if is_grd else "azimuth_ground_spacing", conv.as_positive),
+            range_looks=self.get("range_looks", conv.as_positive_int),
+            azimuth_looks=self.get("azimuth_looks", conv.as_positive_int),
+            calibration_factor=self.get("calibration_factor", conv.as_positive),
+            avg_scene_height=self.get("avg_scene_height", conv.as_float),
+            orbit_absolute_number=self.get("orbit_absolute_number", conv.as_int),
+            orbit_relative_number=self.get("orbit_relative_number", conv.as_int),
+            orbit_processing_level=self.get("orbit_processing_level", conv.as_lower),
+            data_orientation=self.get("data_orientation", conv.as_lower),
             state_vectors=self._state_vectors(),
-            dc_estimate_times=self.get("dc_estimate_time_utc", _time_vector) or (),
-            dc_estimate_coeffs=self.get("dc_estimate_coeffs", _matrix) or (),
-            doppler_rate_coeffs=self.get("doppler_rate_coeffs", _vector) or (),
-            grsr_coefficients=self.get("grsr_coefficients", _vector) or (),
-            incidence_angle_coefficients=self.get("incidence_angle_coefficients", _vector) or (),
+            dc_estimate_times=self.get("dc_estimate_time_utc", conv.as_time_vector) or (),
+            dc_estimate_coeffs=self.get("dc_estimate_coeffs", conv.as_matrix) or (),
+            doppler_rate_coeffs=self.get("doppler_rate_coeffs", conv.as_vector) or (),
+            grsr_coefficients=self.get("grsr_coefficients", conv.as_vector) or (),
+            incidence_angle_coefficients=self.get("incidence_angle_coefficients", conv.as_vector) or (),
             rpc=self.get("rpc", _rpc),
             coord_first_near=corners["coord_first_near"],
             coord_first_far=corners["coord_first_far"],
@@ -298,8 +294,8 @@ class _Converter:
         return meta
 
     def _state_vectors(self) -> tuple[StateVector, ...]:
-        times = self.get("state_vector_time_utc", _time_vector)
-        columns = [self.get(name, _vector) for name in _STATE_VECTOR_COLUMNS]
+        times = self.get("state_vector_time_utc", conv.as_time_vector)
+        columns = [self.get(name, conv.as_vector) for name in _STATE_VECTOR_COLUMNS]
         if times is None or any(c is None for c in columns):
             return ()
         cols = [c for c in columns if c is not None]
@@ -319,159 +315,10 @@ _CORNERS = ("coord_first_near", "coord_first_far", "coord_last_near", "coord_las
 _STATE_VECTOR_COLUMNS = ("posx", "posy", "posz", "velx", "vely", "velz")
 # Fields that only restate what the model already holds (counts of arrays it stores).
 _DERIVED = frozenset({"number_of_state_vectors", "number_of_dc_estimations"})
-_PRODUCT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
-_VECTOR_PUNCTUATION = re.compile(r"[\[\]'\",]")
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("ascii", errors="replace")
-    if isinstance(value, (list, tuple)):
-        raise ValueError("expected a single text value, got a list")
-    return str(value).strip()
-
-
-def _lower_text(value: Any) -> str:
-    return _text(value).lower()
-
-
-def _upper_text(value: Any) -> str:
-    return _text(value).upper()
-
-
-def _enum(kind: type[_E], *, upper: bool = False) -> Callable[[Any], _E]:
-    def convert(value: Any) -> _E:
-        text = _text(value)
-        text = text.upper() if upper else text.lower()
-        try:
-            return kind(text)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in kind)
-            raise ValueError(f"allowed values are {allowed} (case-insensitive)") from None
-
-    return convert
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError("expected a number, got a boolean")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
-        number = float(value.item())
-    else:
-        number = float(_text(value).strip("[]'\" "))
-    if not math.isfinite(number):
-        raise ValueError("expected a finite number")
-    return number
-
-
-def _in_range(low: float, high: float) -> Callable[[Any], float]:
-    def convert(value: Any) -> float:
-        number = _float(value)
-        if not low <= number <= high:
-            raise ValueError(f"allowed range is [{low:g}, {high:g}]")
-        return number
-
-    return convert
-
-
-_angle = _in_range(0.0, 90.0)  # incidence and look angles
-_heading = _in_range(0.0, 360.0)
-_positive = _in_range(0.0, math.inf)
-
-
-def _product_name(value: Any) -> str:
-    name = _text(value)
-    # The name becomes the STAC id and a file name: no path separators, no leading dot, nothing exotic.
-    if not _PRODUCT_NAME.fullmatch(name):
-        raise ValueError(
-            "a product name has letters, digits, '_', '-' and '.' only, e.g. ICEYE_X7_GRD_SM_154171_20211027T183203"
-        )
-    return name
-
-
-def _int(value: Any) -> int:
-    number = _float(value)
-    if not number.is_integer():
-        raise ValueError("expected an integer")
-    return int(number)
-
-
-def _positive_int(value: Any) -> int:
-    number = _int(value)
-    if number <= 0:
-        raise ValueError("expected a positive integer")
-    return number
-
-
-def _version(value: Any) -> str:
-    # HDF5 stores spec_version as float64, whose repr may carry float noise (2.2999999).
-    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0):
-        return f"{float(value):.6g}"
-    return _text(value)
-
-
-def _processor_version(value: Any) -> str:
-    # XML/GeoTIFF say "ICEYE_P_1.43", HDF5 says 1.43 (float64): keep the bare version number.
-    text = _version(value)
-    return text.removeprefix("ICEYE_P_")
-
-
-def _vector(value: Any) -> tuple[float, ...]:
-    if isinstance(value, str):
-        # numpy repr ("[ 1.  2.]"), Python list repr ("[1, 2]") or plain space-separated text: strip the
-        # punctuation, then every token must be a number (a stray word is an error, not silently dropped).
-        value = _VECTOR_PUNCTUATION.sub(" ", value).split()
-    elif hasattr(value, "tolist"):
-        value = value.tolist()
-    elif isinstance(value, (int, float)):
-        value = [value]
-    numbers = np.asarray(_flatten(value), dtype=np.float64)  # parses numeric text too, and raises on junk
-    if not np.isfinite(numbers).all():
-        raise ValueError("expected finite numbers")
-    return tuple(numbers.tolist())
-
-
-def _flatten(value: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for v in value:
-        if isinstance(v, (list, tuple)):
-            out.extend(_flatten(v))
-        else:
-            out.append(v)
-    return out
-
-
-def _matrix(value: Any) -> tuple[tuple[float, ...], ...]:
-    if isinstance(value, str):
-        # numpy repr of a 2-D array: one "[...]" group per row inside the outer brackets.
-        body = value.strip()
-        body = body[1:-1] if body.startswith("[") and body.endswith("]") else body
-        rows = re.findall(r"\[([^\[\]]*)\]", body)
-        return tuple(_vector(r) for r in rows) if rows else (_vector(body),)
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    return tuple(_vector(row) for row in value)
-
-
-def _time_vector(value: Any) -> tuple[datetime, ...]:
-    if isinstance(value, str):
-        items = _VECTOR_PUNCTUATION.sub(" ", value).split()
-    else:
-        if hasattr(value, "tolist"):
-            value = value.tolist()
-        items = [_text(v) for v in _flatten(value)] if not isinstance(value, bytes) else [_text(value)]
-    return tuple(parse_time(t) for t in items)
 
 
 def _corner(value: Any) -> Corner:
-    numbers = _vector(value)
+    numbers = conv.as_vector(value)
     if len(numbers) != 4:
         raise ValueError(f"expected 4 numbers [col, row, lat, lon], got {len(numbers)}")
     col, row, lat, lon = numbers
@@ -509,35 +356,9 @@ def _rpc(value: Any) -> Rpc:
     missing = [k.upper() for k in (*_RPC_SCALARS, *_RPC_ARRAYS) if k not in rpc]
     if missing:
         raise ValueError(f"RPC lacks {', '.join(missing)}")
-    arrays = {k: _vector(rpc[k]) for k in _RPC_ARRAYS}
+    arrays = {k: conv.as_vector(rpc[k]) for k in _RPC_ARRAYS}
     for name, coeffs in arrays.items():
         if len(coeffs) != 20:
             raise ValueError(f"RPC {name.upper()} has {len(coeffs)} coefficients, expected 20")
-    values: dict[str, Any] = {k: _float(rpc[k]) for k in _RPC_SCALARS} | arrays
+    values: dict[str, Any] = {k: conv.as_float(rpc[k]) for k in _RPC_SCALARS} | arrays
     return Rpc(**values)
-
-
-def parse_time(value: Any) -> datetime:
-    """Parse an ICEYE UTC time stamp into an aware :class:`datetime`.
-
-    Accepts the legacy naive form with 0–6 fractional digits (``2021-10-27T18:32:03.611924``,
-    ``2021-10-28T08:30:21``) and the newer ``Z``-suffixed form, also with fewer fractional digits.
-
-    Parameters
-    ----------
-    value
-        Text or bytes.
-
-    Returns
-    -------
-    datetime
-        Timezone-aware, in UTC.
-    """
-    text = _text(value).strip("'\"")
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?", text)
-    if not match:
-        raise ValueError("expected a UTC time like 2021-10-27T18:32:03.611924")
-    base, fraction, _ = match.groups()
-    parsed = datetime.fromisoformat(base.replace(" ", "T"))
-    micro = int((fraction or "0").ljust(6, "0")[:6])
-    return parsed.replace(microsecond=micro, tzinfo=UTC)
