@@ -15,16 +15,19 @@ from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedPr
 from icecube_stac.formats.geotiff import grd_layout, read_geotiff_metadata
 from icecube_stac.formats.hdf5 import read_hdf5_metadata, slc_layout
 from icecube_stac.formats.xml import read_xml_metadata
-from icecube_stac.metadata import IceyeMetadata, ProductLevel
+from icecube_stac.metadata import IceyeMetadata
+from icecube_stac.vocabulary import ProductLevel
 
 __all__ = [
     "RASTER_SUFFIXES",
     "ProductFiles",
     "SidecarFallbackWarning",
     "find_product_files",
-    "read_embedded_metadata",
+    "find_raster",
     "raster_layout",
+    "read_embedded_metadata",
     "read_metadata",
+    "read_product_metadata",
 ]
 
 RASTER_SUFFIXES: dict[str, ProductLevel] = {
@@ -33,6 +36,7 @@ RASTER_SUFFIXES: dict[str, ProductLevel] = {
     ".h5": ProductLevel.SLC,
     ".hdf5": ProductLevel.SLC,
 }
+_RASTER_ORDER = tuple(RASTER_SUFFIXES)
 _LEVEL_IN_NAME = re.compile(r"_(GRD|SLC)_", re.IGNORECASE)
 
 
@@ -91,12 +95,28 @@ def find_product_files(path: str | Path) -> ProductFiles:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xml":
-        return ProductFiles(_sibling(path, tuple(RASTER_SUFFIXES)), path, _quicklook(path))
+        return ProductFiles(find_raster(path), path, _quicklook(path))
     if suffix in RASTER_SUFFIXES:
         return ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path))
     raise UnsupportedProductError(
         path, f"unknown product file type {path.suffix!r}; expected .xml, {', '.join(RASTER_SUFFIXES)}"
     )
+
+
+def find_raster(xml: str | Path) -> Path | None:
+    """Return the raster an XML sidecar describes (same name, raster suffix, next to it), if it is there.
+
+    Parameters
+    ----------
+    xml
+        An XML sidecar.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The first existing of ``.tif``, ``.tiff``, ``.h5``, ``.hdf5`` (lower, then upper case).
+    """
+    return _sibling(Path(xml), _RASTER_ORDER)
 
 
 def read_embedded_metadata(path: str | Path) -> IceyeMetadata:
@@ -139,7 +159,28 @@ def read_metadata(path: str | Path) -> IceyeMetadata:
     MetadataError
         When no usable metadata is found; the message names the file and the reason.
     """
-    files = find_product_files(path)
+    return read_product_metadata(find_product_files(path))
+
+
+def read_product_metadata(files: ProductFiles) -> IceyeMetadata:
+    """Read the metadata of a product whose files are already known, preferring the XML sidecar.
+
+    Parameters
+    ----------
+    files
+        The product's files, from :func:`find_product_files`: the sidecar is read when there is one
+        (checked against the raster's header); if it cannot be parsed, the raster's embedded metadata is
+        used and a :class:`SidecarFallbackWarning` says why.
+
+    Returns
+    -------
+    IceyeMetadata
+
+    Raises
+    ------
+    MetadataError
+        When no usable metadata is found; the message names the file and the reason.
+    """
     if files.raster is None:
         assert files.xml is not None
         return read_xml_metadata(files.xml)

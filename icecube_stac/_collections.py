@@ -1,0 +1,184 @@
+"""Build the STAC collection of one product level, with its extent and summaries computed once from its items.
+
+Items may be given as :class:`pystac.Item` objects or as their JSON dicts (what the catalog writer holds),
+so a catalog's collections are computed from the very dicts its item files are written from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import pystac
+
+from icecube_stac._validation import STAC_EXTENSIONS
+from icecube_stac.vocabulary import ProductLevel, Prop
+
+__all__ = [
+    "ItemLike",
+    "collection_extent",
+    "collection_id",
+    "collection_summaries",
+    "create_collection",
+    "update_collection",
+]
+
+ItemLike: TypeAlias = pystac.Item | Mapping[str, Any]
+"""A STAC item as a pystac object or as its JSON dict."""
+
+_COLLECTION_TITLES = {
+    ProductLevel.GRD: "ICEYE GRD (ground range detected amplitude, sensor geometry)",
+    ProductLevel.SLC: "ICEYE SLC (single look complex, slant range)",
+}
+_SUMMARY_LISTS = (
+    Prop.PLATFORM,
+    Prop.INSTRUMENT_MODE,
+    Prop.POLARIZATIONS,
+    Prop.ORBIT_STATE,
+    Prop.LOOK_SIDE,
+    Prop.PRODUCT_TYPE,
+)
+_SUMMARY_RANGES = (Prop.INCIDENCE, Prop.OFF_NADIR)
+_PROVIDER = pystac.Provider(
+    name="ICEYE",
+    roles=[pystac.ProviderRole.PRODUCER, pystac.ProviderRole.PROCESSOR, pystac.ProviderRole.LICENSOR],
+    url="https://www.iceye.com",
+)
+_WHOLE_WORLD = [-180.0, -90.0, 180.0, 90.0]
+_OPEN_INTERVAL: list[datetime | None] = [None, None]
+
+
+def collection_id(level: ProductLevel | str) -> str:
+    """Return the collection id for a product level (``iceye-grd`` or ``iceye-slc``).
+
+    Parameters
+    ----------
+    level
+        ``GRD`` or ``SLC``.
+
+    Returns
+    -------
+    str
+    """
+    return f"iceye-{ProductLevel(str(level).upper()).value.lower()}"
+
+
+def _properties(item: ItemLike) -> Mapping[str, Any]:
+    if isinstance(item, pystac.Item):
+        return item.properties
+    properties: Mapping[str, Any] = item["properties"]
+    return properties
+
+
+def _bbox(item: ItemLike) -> Sequence[float] | None:
+    bbox: Sequence[float] | None = item.bbox if isinstance(item, pystac.Item) else item.get("bbox")
+    return bbox
+
+
+def _merge_summary(values: Iterable[Any]) -> list[Any]:
+    flat: set[Any] = set()
+    for value in values:
+        flat.update(value if isinstance(value, list) else [value])
+    return sorted(flat, key=str)
+
+
+def collection_summaries(items: Sequence[ItemLike]) -> dict[str, Any]:
+    """Summarise the searchable properties of a collection's items.
+
+    Parameters
+    ----------
+    items
+        The collection's items.
+
+    Returns
+    -------
+    dict
+        Sorted distinct values of platform, instrument mode, polarizations, orbit state, look side and
+        product type; minimum and maximum of incidence and off-nadir angles. Properties no item has are
+        left out.
+    """
+    properties = [_properties(item) for item in items]
+    summaries: dict[str, Any] = {}
+    for key in _SUMMARY_LISTS:
+        values = [p[key] for p in properties if key in p]
+        if values:
+            summaries[key] = _merge_summary(values)
+    for key in _SUMMARY_RANGES:
+        numbers = [float(p[key]) for p in properties if key in p]
+        if numbers:
+            summaries[key] = {"minimum": min(numbers), "maximum": max(numbers)}
+    return summaries
+
+
+def collection_extent(items: Sequence[ItemLike]) -> pystac.Extent:
+    """Return the spatial and temporal extent of a collection's items.
+
+    Parameters
+    ----------
+    items
+        The collection's items.
+
+    Returns
+    -------
+    pystac.Extent
+        The union of the items' bboxes and the span from the earliest start to the latest end; the whole
+        world and an open interval when there are no items.
+    """
+    if not items:
+        return pystac.Extent(pystac.SpatialExtent([list(_WHOLE_WORLD)]), pystac.TemporalExtent([list(_OPEN_INTERVAL)]))
+    boxes = [b for b in map(_bbox, items) if b]
+    bbox = [
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
+    properties = [_properties(item) for item in items]
+    start = min(pystac.utils.str_to_datetime(p[Prop.START]) for p in properties)
+    end = max(pystac.utils.str_to_datetime(p[Prop.END]) for p in properties)
+    return pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[start, end]]))
+
+
+def create_collection(level: ProductLevel | str, items: Sequence[ItemLike] = ()) -> pystac.Collection:
+    """Create the collection of one product level, with extents and summaries from ``items``.
+
+    Parameters
+    ----------
+    level
+        ``GRD`` or ``SLC``.
+    items
+        The collection's items, as pystac items or their dicts (not added to it; only used for the
+        extent and summaries, each computed once).
+
+    Returns
+    -------
+    pystac.Collection
+    """
+    level = ProductLevel(str(level).upper())
+    return pystac.Collection(
+        id=collection_id(level),
+        title=_COLLECTION_TITLES[level],
+        description=f"{_COLLECTION_TITLES[level]} products indexed by icecube-stac from ICEYE legacy "
+        "Level-1 files (spec 2.x). Geometry is the footprint from the product's corner coordinates; rasters "
+        "are in sensor geometry (proj:code null).",
+        extent=collection_extent(items),
+        license="proprietary",
+        providers=[_PROVIDER],
+        stac_extensions=list(STAC_EXTENSIONS),
+        summaries=pystac.Summaries(collection_summaries(items)),
+    )
+
+
+def update_collection(collection: pystac.Collection, items: Sequence[ItemLike]) -> None:
+    """Recompute a collection's extent and summaries from its items, in place.
+
+    Parameters
+    ----------
+    collection
+        The collection to update.
+    items
+        All of its items.
+    """
+    collection.extent = collection_extent(items)
+    collection.summaries = pystac.Summaries(collection_summaries(items))
