@@ -338,3 +338,90 @@ def test_sidecar_added_later_and_sidecar_problems(tmp_path: Path) -> None:
     product.xml.write_text(sidecar.replace(f"<number_of_azimuth_samples>{rows}<", "<number_of_azimuth_samples>999<"))
     report = index([data], tmp_path / "cat")
     assert "holds" in report.failures[0].reason and "number_of_azimuth_samples" in report.failures[0].reason
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, functions: dict[str, object]) -> dict[str, int]:
+    """Count calls of each function, wherever in the package it is called from (every module binding it)."""
+    counts = dict.fromkeys(functions, 0)
+    for name, original in functions.items():
+
+        def counting(*args: object, _name: str = name, _original: object = original, **kwargs: object) -> object:
+            counts[_name] += 1
+            return _original(*args, **kwargs)  # type: ignore[operator]
+
+        modules = [m for k, m in list(sys.modules.items()) if k.startswith("icecube_stac") and m is not None]
+        bound = [m for m in modules if getattr(m, name, None) is original]
+        assert bound, f"{name} is bound in no icecube_stac module"
+        for module in bound:
+            monkeypatch.setattr(module, name, counting)
+    return counts
+
+
+def test_index_reads_each_product_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import icecube_stac._collections as collections_module
+    import icecube_stac.catalog  # noqa: F401  (every stage module loaded before counting)
+    from icecube_stac.formats import find_product_files, read_product_metadata
+    from icecube_stac.formats.xml import read_xml_fields
+    from icecube_stac.stac import create_item
+
+    data = tmp_path / "data"
+    products = [
+        write_product(
+            ProductSpec(
+                level=level,  # type: ignore[arg-type]
+                image_id=310000 + i,
+                acquisition_start=datetime(2024, 3, 1, 6, 0, 0) + timedelta(days=i),
+                quicklook=True,
+                seed=i,
+            ),
+            data / f"q{i}",
+        )
+        for i, level in enumerate(["GRD", "GRD", "GRD", "SLC", "SLC"])
+    ]
+    assert all(p.xml is not None and p.quicklook is not None for p in products)  # three files per product
+    counts = _count_calls(
+        monkeypatch,
+        {
+            "find_product_files": find_product_files,
+            "read_product_metadata": read_product_metadata,
+            "read_xml_fields": read_xml_fields,
+            "create_item": create_item,
+            "collection_summaries": collections_module.collection_summaries,
+            "collection_extent": collections_module.collection_extent,
+        },
+    )
+    to_dict, from_dict = pystac.Item.to_dict, pystac.Item.from_dict
+    conversions = {"to_dict": 0, "from_dict": 0}
+
+    def counted_to_dict(self: pystac.Item, *args: object, **kwargs: object) -> dict[str, object]:
+        conversions["to_dict"] += 1
+        return to_dict(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def counted_from_dict(*args: object, **kwargs: object) -> object:
+        conversions["from_dict"] += 1
+        return from_dict(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pystac.Item, "to_dict", counted_to_dict)
+    monkeypatch.setattr(pystac.Item, "from_dict", classmethod(lambda cls, *a, **k: counted_from_dict(*a, **k)))
+    catalog = tmp_path / "cat"
+    report = index([data], catalog)
+    assert report.ok and len(report.added) == 5
+    n = len(products)
+    # Files found once, metadata (and each XML) read once, the item built and turned into its dict once per
+    # product, never rebuilt from a dict; extent and summaries computed once per collection.
+    assert counts == {
+        "find_product_files": n,
+        "read_product_metadata": n,
+        "read_xml_fields": n,
+        "create_item": n,
+        "collection_summaries": 2,
+        "collection_extent": 2,
+    }
+    assert conversions == {"to_dict": n, "from_dict": 0}
+    # A no-op re-index looks every product's files up once and reads nothing.
+    counts.update(dict.fromkeys(counts, 0))
+    conversions.update(to_dict=0, from_dict=0)
+    report = index([data], catalog)
+    assert not report.written and len(report.unchanged) == n
+    assert counts == dict.fromkeys(counts, 0) | {"find_product_files": n}
+    assert conversions == {"to_dict": 0, "from_dict": 0}
