@@ -24,21 +24,22 @@ Examples
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import xarray as xr
 import xarray.ufuncs as xu
 
 from icecube_stac.errors import LoadError
+from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
 __all__ = ["IceyeAccessor", "amplitude", "beta0", "intensity", "phase", "product_type", "sigma0", "to_db"]
 
-_GRD_VAR: Final = "amplitude"
-_SLC_VAR: Final = "slc"
+_GRD_VAR: Final = CUBE_VARIABLES[ProductLevel.GRD]
+_SLC_VAR: Final = CUBE_VARIABLES[ProductLevel.SLC]
 
 
-def product_type(ds: xr.Dataset) -> Literal["GRD", "SLC"]:
+def product_type(ds: xr.Dataset) -> ProductLevel:
     """Return the product level of a cube from its data variable (``amplitude`` → GRD, ``slc`` → SLC).
 
     Parameters
@@ -48,8 +49,8 @@ def product_type(ds: xr.Dataset) -> Literal["GRD", "SLC"]:
 
     Returns
     -------
-    str
-        ``"GRD"`` or ``"SLC"``.
+    ProductLevel
+        GRD or SLC (a string enum: ``product_type(ds) == "GRD"`` works).
 
     Raises
     ------
@@ -57,9 +58,9 @@ def product_type(ds: xr.Dataset) -> Literal["GRD", "SLC"]:
         When the dataset has neither variable.
     """
     if _SLC_VAR in ds.data_vars:
-        return "SLC"
+        return ProductLevel.SLC
     if _GRD_VAR in ds.data_vars:
-        return "GRD"
+        return ProductLevel.GRD
     raise LoadError(
         f"not an icecube-stac cube: no {_GRD_VAR!r} (GRD) or {_SLC_VAR!r} (SLC) variable among "
         f"{sorted(map(str, ds.data_vars))}; open icecube-layout files with icecube_stac.output.open_cube"
@@ -244,7 +245,7 @@ class IceyeAccessor:
         self._ds = ds
 
     @property
-    def product_type(self) -> Literal["GRD", "SLC"]:
+    def product_type(self) -> ProductLevel:
         """``"GRD"`` or ``"SLC"``."""
         return product_type(self._ds)
 

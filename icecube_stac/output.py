@@ -45,6 +45,7 @@ import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
 from icecube_stac._atomic import atomic_path
+from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
 __all__ = [
     "COMPLEX_ATTR",
@@ -61,6 +62,8 @@ Layout = Literal["native", "icecube"]
 COMPLEX_ATTR: Final = "icecube_stac_complex"
 LAYOUT_ATTR: Final = "icecube_stac_layout"
 ICECUBE_DIMS: Final[Mapping[str, str]] = {"time": "Band", "azimuth": "Azimuth", "range": "Range"}
+_GRD: Final = CUBE_VARIABLES[ProductLevel.GRD]
+_SLC: Final = CUBE_VARIABLES[ProductLevel.SLC]
 _ICECUBE_GRD: Final = "Intensity"
 _ICECUBE_REAL: Final = "Real"
 _ICECUBE_IMAG: Final = "Complex"
@@ -97,10 +100,10 @@ def _complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None) -> x
 
 
 def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
-    if "slc" in ds.data_vars:
+    if _SLC in ds.data_vars:
         ds = _complex_to_parts(ds, (_ICECUBE_REAL, _ICECUBE_IMAG))
-    if "amplitude" in ds.data_vars:
-        ds = ds.rename_vars({"amplitude": _ICECUBE_GRD})
+    if _GRD in ds.data_vars:
+        ds = ds.rename_vars({_GRD: _ICECUBE_GRD})
     ds = ds.rename({old: new for old, new in ICECUBE_DIMS.items() if old in ds.dims})
     return ds.assign_attrs({LAYOUT_ATTR: "icecube"})
 
@@ -141,7 +144,7 @@ def _from_parts(ds: xr.Dataset) -> xr.Dataset:
 def _from_icecube(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.rename({new: old for old, new in ICECUBE_DIMS.items() if new in ds.dims})
     if _ICECUBE_GRD in ds.data_vars:
-        ds = ds.rename_vars({_ICECUBE_GRD: "amplitude"})
+        ds = ds.rename_vars({_ICECUBE_GRD: _GRD})
     return ds
 
 

@@ -21,7 +21,8 @@ from shapely.geometry import shape
 
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
-from icecube_stac.vocabulary import PARQUET_NAME, catalog_root, is_api_url
+from icecube_stac.item import acquisition_end
+from icecube_stac.vocabulary import PARQUET_NAME, Prop, catalog_root, is_api_url, resolve_href
 
 __all__ = [
     "LocalCatalog",
@@ -36,7 +37,7 @@ __all__ = [
 # pgstac sorts "datetime" by start_datetime whenever an item has one, DuckDB by the item datetime: sorting
 # explicitly by start_datetime (then id) gives one order on every backend.
 SORTBY: list[dict[str, str]] = [
-    {"field": "start_datetime", "direction": "asc"},
+    {"field": Prop.START, "direction": "asc"},
     {"field": "id", "direction": "asc"},
 ]
 
@@ -53,23 +54,23 @@ def _filters(config: CubeConfig) -> list[dict[str, Any]]:
     start, stop = config.time_window()
     # icecube dates an acquisition by its end (acquisition_end_utc), end date inclusive.
     args: list[dict[str, Any]] = [
-        {"op": ">=", "args": [_prop("end_datetime"), _timestamp(start)]},
-        {"op": "<", "args": [_prop("end_datetime"), _timestamp(stop)]},
+        {"op": ">=", "args": [_prop(Prop.END), _timestamp(start)]},
+        {"op": "<", "args": [_prop(Prop.END), _timestamp(stop)]},
     ]
     if config.min_incidence_angle > 0:
-        args.append({"op": ">=", "args": [_prop("view:incidence_angle"), config.min_incidence_angle]})
+        args.append({"op": ">=", "args": [_prop(Prop.INCIDENCE), config.min_incidence_angle]})
     if config.max_incidence_angle < 90:
-        args.append({"op": "<=", "args": [_prop("view:incidence_angle"), config.max_incidence_angle]})
+        args.append({"op": "<=", "args": [_prop(Prop.INCIDENCE), config.max_incidence_angle]})
     equals = {
-        "product:type": config.product_type,
-        "sat:orbit_state": config.orbit_state,
-        "sar:observation_direction": config.look_side,
+        Prop.PRODUCT_TYPE: config.product_type,
+        Prop.ORBIT_STATE: config.orbit_state,
+        Prop.LOOK_SIDE: config.look_side,
     }
     args += [{"op": "=", "args": [_prop(k), v]} for k, v in equals.items() if v is not None]
-    members = {"sar:instrument_mode": config.instrument_modes, "platform": config.platforms}
+    members = {Prop.INSTRUMENT_MODE: config.instrument_modes, Prop.PLATFORM: config.platforms}
     args += [{"op": "in", "args": [_prop(k), list(v)]} for k, v in members.items() if v]
     if config.polarizations:
-        args.append({"op": "a_overlaps", "args": [_prop("sar:polarizations"), list(config.polarizations)]})
+        args.append({"op": "a_overlaps", "args": [_prop(Prop.POLARIZATIONS), list(config.polarizations)]})
     if config.filter is not None:
         args.append(dict(config.filter))
     return args
@@ -211,9 +212,7 @@ class LocalCatalog:
             }
         ]
         for asset in item.get("assets", {}).values():
-            href = str(asset.get("href", ""))
-            if "://" not in href and not href.startswith("/"):
-                asset["href"] = str((item_dir / href).resolve())
+            asset["href"] = resolve_href(str(asset.get("href", "")), item_dir)
         return item
 
 
@@ -306,11 +305,6 @@ def open_backend(
     return LocalCatalog(text)
 
 
-def _end(item: pystac.Item) -> datetime:
-    value = item.properties.get("end_datetime")
-    return pystac.utils.str_to_datetime(value) if value else item.datetime or datetime.min.replace(tzinfo=UTC)
-
-
 def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> list[pystac.Item]:
     """Apply the icecube rules that a filter cannot express, keeping the input order.
 
@@ -333,13 +327,13 @@ def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> l
     if not config.temporal_overlap:
         latest: dict[Any, pystac.Item] = {}
         for item in selected:
-            day = _end(item).date()
-            if day not in latest or (_end(item), item.id) > (_end(latest[day]), latest[day].id):
+            day = acquisition_end(item).date()
+            if day not in latest or (acquisition_end(item), item.id) > (acquisition_end(latest[day]), latest[day].id):
                 latest[day] = item
         keep = {id(i) for i in latest.values()}
         selected = [i for i in selected if id(i) in keep]
     if config.space_overlap and not config.coregistered and selected:
-        earliest = min(selected, key=lambda i: (_end(i), i.id))
+        earliest = min(selected, key=lambda i: (acquisition_end(i), i.id))
         reference = shape(earliest.geometry or {"type": "GeometryCollection", "geometries": []})
         selected = [i for i in selected if i.geometry is not None and shape(i.geometry).intersects(reference)]
     return selected

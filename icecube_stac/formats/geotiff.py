@@ -34,10 +34,24 @@ __all__ = [
 _NON_ICEYE = frozenset({"area_or_point", "applied_processing"})
 
 
+# Product files are untrusted. Only the GTiff driver may open them: a "tif" that is really a GDAL VRT could
+# point a band at /etc/passwd or at /vsicurl/ URLs. PAM side files (.aux.xml) are ignored, so a file placed
+# beside a raster cannot override its tags, and no directory listing is made to look for side files.
+_SAFE_GDAL: Final = {"GDAL_PAM_ENABLED": "NO", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+_GRD_DTYPE: Final = "uint16"
+
+
 def _open(path: str | Path) -> rasterio.DatasetReader:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), rasterio.Env(**_SAFE_GDAL):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return rasterio.open(path)
+        return rasterio.open(path, driver="GTiff")
+
+
+def _check_grd_raster(path: str | Path, count: int, dtype: str) -> None:
+    if count != 1:
+        raise MetadataError(path, f"expected 1 band (GRD amplitude), found {count}")
+    if dtype != _GRD_DTYPE:
+        raise MetadataError(path, f"GRD samples are {dtype}; ICEYE GRD GeoTIFFs store uint16 amplitude DN", "data_type")
 
 
 def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
@@ -71,8 +85,7 @@ def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
     raw: dict[str, Any] = {k.lower(): v for k, v in tags.items() if k.lower() not in _NON_ICEYE}
     if "product_level" not in raw and "product_name" not in raw:
         raise UnsupportedProductError(path, "TIFF has no ICEYE metadata tags (PRODUCT_LEVEL, PRODUCT_NAME)")
-    if count != 1:
-        raise MetadataError(path, f"expected 1 band (GRD amplitude), found {count}")
+    _check_grd_raster(path, count, dtype)
     if rpc:
         raw["rpc"] = {k.lower(): v for k, v in rpc.items()}
     raw["data_type"] = dtype
@@ -117,6 +130,11 @@ class _GeoTiffRaster:
             self._src = _open(local if local is not None else href)
         except RasterioIOError as exc:
             raise MetadataError(href, f"unreadable GeoTIFF: {exc}") from None
+        try:
+            _check_grd_raster(href, self._src.count, self._src.dtypes[0])
+        except MetadataError:
+            self._src.close()
+            raise
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -24,6 +24,58 @@ __all__ = ["HDF5_READER", "Hdf5Reader", "read_hdf5_fields", "read_hdf5_metadata"
 _PIXEL_DATASETS = ("s_i", "s_q")
 # Per-pixel vectors (one value per range column or azimuth line) are too large to carry as metadata.
 _MAX_METADATA_VALUES = 4096
+# What ICEYE writes: int16 or float32 I/Q samples (any byte order).
+_SAMPLE_DTYPES: Final = frozenset({np.dtype("<i2"), np.dtype(">i2"), np.dtype("<f4"), np.dtype(">f4")})
+# The largest ICEYE products are tens of thousands of lines; a declared size beyond this is a corrupt file
+# (checked before anything is allocated or read).
+_MAX_SIDE: Final = 1_000_000
+_MAX_SAMPLES: Final = 4 * 10**9
+# Byte-flipped files make h5py raise many types while walking the tree.
+_H5_ERRORS: Final = (OSError, RuntimeError, KeyError, ValueError, TypeError, OverflowError)
+
+
+def _hard_node(group: h5py.Group, name: str, path: str | Path) -> Any:
+    """Return ``group[name]`` if it is stored in this file: soft and external links are refused."""
+    link = group.get(name, getlink=True)
+    if link is None:
+        raise MetadataError(path, f"no {name} dataset: not an ICEYE SLC HDF5 product", name)
+    if not isinstance(link, h5py.HardLink):
+        raise MetadataError(
+            path, f"{name} is a {type(link).__name__}; links to other objects or files are refused", name
+        )
+    return group[name]
+
+
+def _local_dataset(group: h5py.Group, name: str, path: str | Path) -> h5py.Dataset:
+    """Return a dataset whose bytes live in this file (no external storage, no virtual dataset)."""
+    node = _hard_node(group, name, path)
+    if not isinstance(node, h5py.Dataset):
+        raise MetadataError(path, f"{name} is a {type(node).__name__}, not a dataset", name)
+    if node.external:
+        raise MetadataError(path, f"{name} uses external storage (raw data in other files); refused", name)
+    if node.is_virtual:
+        raise MetadataError(path, f"{name} is a virtual dataset (data mapped from other files); refused", name)
+    return node
+
+
+def _sample_datasets(h5: h5py.File, path: str | Path) -> tuple[h5py.Dataset, h5py.Dataset]:
+    """Return ``s_i`` and ``s_q`` after checking them: 2-D, same shape, int16/float32, plausible size."""
+    i_data, q_data = (_local_dataset(h5, name, path) for name in _PIXEL_DATASETS)
+    for name, data in zip(_PIXEL_DATASETS, (i_data, q_data), strict=True):
+        if data.shape is None or len(data.shape) != 2:
+            raise MetadataError(path, f"{name} has shape {data.shape}; expected (azimuth, range)", name)
+        if np.dtype(data.dtype) not in _SAMPLE_DTYPES:
+            raise MetadataError(path, f"{name} has dtype {data.dtype}; ICEYE SLC samples are int16 or float32", name)
+    naz, nrg = (int(n) for n in i_data.shape)
+    if q_data.shape != i_data.shape or q_data.dtype != i_data.dtype:
+        raise MetadataError(path, f"s_q is {q_data.shape} {q_data.dtype} but s_i is {i_data.shape} {i_data.dtype}")
+    if not (1 <= naz <= _MAX_SIDE and 1 <= nrg <= _MAX_SIDE) or naz * nrg > _MAX_SAMPLES:
+        raise MetadataError(
+            path,
+            f"s_i declares {naz} x {nrg} samples; at most {_MAX_SIDE} per side and {_MAX_SAMPLES} in all are read",
+            "s_i",
+        )
+    return i_data, q_data
 
 
 def _decode(value: Any) -> Any:
@@ -74,36 +126,55 @@ def read_hdf5_fields(path: str | Path) -> dict[str, Any]:
     try:
         with h5py.File(path, "r") as h5:
             return _fields(h5, path)
-    except OSError as exc:
-        raise MetadataError(path, f"unreadable HDF5 file (truncated or not HDF5): {exc}") from None
+    except _H5_ERRORS as exc:
+        raise MetadataError(
+            path, f"unreadable HDF5 file (truncated or not HDF5): {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _small_value(dataset: h5py.Dataset) -> tuple[bool, Any]:
+    """Return ``(True, value)`` for a small decodable dataset, ``(False, None)`` for one to list as large."""
+    if dataset.shape is None:  # an empty (null-dataspace) dataset carries no value
+        return True, None
+    if dataset.size > _MAX_METADATA_VALUES:
+        return False, None
+    try:
+        return True, _dataset_value(dataset)
+    except (TypeError, ValueError, OSError):
+        # Serialised Python objects (hickle splines, spec 2.4) cannot be decoded without pickle.
+        return False, None
+
+
+def _rpc_fields(group: h5py.Group, path: str | Path) -> dict[str, Any]:
+    rpc: dict[str, Any] = {}
+    for name in group:
+        node = _hard_node(group, name, path)
+        if isinstance(node, h5py.Dataset):
+            small, value = _small_value(_local_dataset(group, name, path))
+            if not small:  # RPC00B has 20 coefficients per polynomial: anything larger is not an RPC
+                raise MetadataError(path, f"RPC/{name} holds {node.size} values; an RPC holds at most 20", "rpc")
+            rpc[name.lower()] = value
+    return rpc
 
 
 def _fields(h5: h5py.File, path: str | Path) -> dict[str, Any]:
-    missing = [name for name in _PIXEL_DATASETS if name not in h5]
-    if missing:
-        raise MetadataError(path, f"no {' / '.join(missing)} dataset: not an ICEYE SLC HDF5 product")
+    i_data, _ = _sample_datasets(h5, path)
     raw: dict[str, Any] = {}
     large: list[str] = []
-    for name, node in h5.items():
+    for name in h5:
         key = name.lower()
         if name in _PIXEL_DATASETS:
             continue
+        node = _hard_node(h5, name, path)
         if isinstance(node, h5py.Group):
             if key == "rpc":
-                datasets = {k: v for k, v in node.items() if isinstance(v, h5py.Dataset)}
-                raw["rpc"] = {k.lower(): _decode(v[()]) for k, v in datasets.items()}
+                raw["rpc"] = _rpc_fields(node, path)
             continue
-        if node.shape is None:  # an empty (null-dataspace) dataset carries no value
-            continue
-        if node.size > _MAX_METADATA_VALUES:
+        small, value = _small_value(_local_dataset(h5, name, path))
+        if not small:
             large.append(name)
-            continue
-        try:
-            raw[key] = _dataset_value(node)
-        except (TypeError, ValueError, OSError):
-            # Serialised Python objects (hickle splines, spec 2.4) cannot be decoded without pickle.
-            large.append(name)
-    i_data = h5["s_i"]
+        elif value is not None:
+            raw[key] = value
     raw["data_type"] = str(i_data.dtype)
     raw["data_shape"] = list(i_data.shape)
     if large:
@@ -135,7 +206,7 @@ def _check_shape(raw: dict[str, Any], path: str | Path) -> None:
         return
     try:
         expected = tuple(int(float(str(v))) for v in declared)
-    except ValueError:
+    except (ValueError, OverflowError):
         return  # a malformed count is reported, with its field name, by the metadata model
     if tuple(shape) != expected:
         raise MetadataError(
@@ -163,12 +234,13 @@ class _Hdf5Raster:
             self._close_fileobj()
             raise MetadataError(href, f"unreadable HDF5 file (truncated, not HDF5 or unreachable): {exc}") from None
         try:
-            self._i, self._q = self._h5["s_i"], self._h5["s_q"]
-        except KeyError as exc:
+            self._i, self._q = _sample_datasets(self._h5, href)
+        except MetadataError:
             self.close()
-            raise MetadataError(
-                href, f"unreadable HDF5 file: no {exc.args[0] if exc.args else 's_i/s_q'} dataset"
-            ) from None
+            raise
+        except _H5_ERRORS as exc:
+            self.close()
+            raise MetadataError(href, f"unreadable HDF5 file: {type(exc).__name__}: {exc}") from None
 
     @property
     def shape(self) -> tuple[int, int]:
