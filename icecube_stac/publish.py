@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pystac
 
 from icecube_stac.errors import CatalogError, SearchError
+from icecube_stac.vocabulary import CATALOG_JSON, Prop, catalog_root, resolve_href
 
 __all__ = [
     "QUERYABLES",
@@ -46,22 +47,22 @@ class _Queryable:
 
 _TEXT = "to_text"
 QUERYABLES: Mapping[str, _Queryable] = {
-    "view:incidence_angle": _Queryable(
+    Prop.INCIDENCE: _Queryable(
         {"title": "Incidence angle", "type": "number", "description": "Degrees from nadir"},
         "to_float",
         "BTREE",
     ),
-    "sat:orbit_state": _Queryable({"title": "Orbit state", "type": "string"}, _TEXT, "BTREE"),
-    "sar:observation_direction": _Queryable({"title": "Observation direction", "type": "string"}, _TEXT, "BTREE"),
-    "sar:instrument_mode": _Queryable({"title": "Instrument mode", "type": "string"}, _TEXT, "BTREE"),
-    "product:type": _Queryable({"title": "Product type", "type": "string"}, _TEXT, "BTREE"),
-    "platform": _Queryable({"title": "Platform", "type": "string"}, _TEXT, "BTREE"),
+    Prop.ORBIT_STATE: _Queryable({"title": "Orbit state", "type": "string"}, _TEXT, "BTREE"),
+    Prop.LOOK_SIDE: _Queryable({"title": "Observation direction", "type": "string"}, _TEXT, "BTREE"),
+    Prop.INSTRUMENT_MODE: _Queryable({"title": "Instrument mode", "type": "string"}, _TEXT, "BTREE"),
+    Prop.PRODUCT_TYPE: _Queryable({"title": "Product type", "type": "string"}, _TEXT, "BTREE"),
+    Prop.PLATFORM: _Queryable({"title": "Platform", "type": "string"}, _TEXT, "BTREE"),
     # Arrays are matched with @> / && (a_contains / a_overlaps), which only GIN can serve.
-    "sar:polarizations": _Queryable(
+    Prop.POLARIZATIONS: _Queryable(
         {"title": "Polarizations", "type": "array", "items": {"type": "string"}}, "to_text_array", "GIN"
     ),
-    "start_datetime": _Queryable({"title": "Start datetime", "type": "string", "format": "date-time"}, "to_tstz", None),
-    "end_datetime": _Queryable({"title": "End datetime", "type": "string", "format": "date-time"}, "to_tstz", None),
+    Prop.START: _Queryable({"title": "Start datetime", "type": "string", "format": "date-time"}, "to_tstz", None),
+    Prop.END: _Queryable({"title": "End datetime", "type": "string", "format": "date-time"}, "to_tstz", None),
 }
 """The properties registered as queryables for every collection, with their pgstac wrapper and index."""
 
@@ -129,10 +130,10 @@ def redact_dsn(dsn: str) -> str:
 
 
 def _catalog_file(catalog: str | Path) -> Path:
-    """Accept a catalog folder or its ``catalog.json`` and return the latter."""
+    """Accept a catalog folder, its ``catalog.json`` (or another catalog file) or its parquet file; return the JSON."""
     path = Path(catalog).expanduser()
-    if path.is_dir():
-        path = path / "catalog.json"
+    if not (path.is_file() and path.suffix.lower() == ".json"):
+        path = catalog_root(path) / CATALOG_JSON
     if not path.is_file():
         raise CatalogError(f"no STAC catalog at {path}: expected a folder holding catalog.json, or the file")
     return path.resolve()
@@ -145,6 +146,14 @@ def _read_catalog(path: Path) -> pystac.Catalog:
         raise CatalogError(f"cannot read STAC catalog {path}: {exc}") from exc
 
 
+def _absolute_href(href: str, owner: pystac.STACObject) -> str | None:
+    """Return ``href`` made absolute against the folder of the document holding it (None if it has none)."""
+    self_href = owner.get_self_href()
+    if self_href is None:
+        return href if "://" in href or Path(href).is_absolute() else None
+    return resolve_href(href, Path(self_href).parent)
+
+
 def _absolute_links(obj: pystac.STACObject) -> list[dict[str, Any]]:
     """Non-structural links of an object, with absolute hrefs."""
     links = []
@@ -152,7 +161,7 @@ def _absolute_links(obj: pystac.STACObject) -> list[dict[str, Any]]:
         if link.rel in _STRUCTURAL_RELS:
             continue
         out = link.to_dict(transform_href=False)
-        out["href"] = link.get_absolute_href() or link.href
+        out["href"] = _absolute_href(out["href"], obj) or out["href"]
         links.append(out)
     return links
 
@@ -161,12 +170,12 @@ def _collection_record(collection: pystac.Collection) -> dict[str, Any]:
     record = collection.to_dict(include_self_link=False, transform_hrefs=False)
     record["links"] = _absolute_links(collection)
     for key, asset in collection.assets.items():
-        record["assets"][key]["href"] = asset.get_absolute_href() or asset.href
+        record["assets"][key]["href"] = _absolute_href(asset.href, collection) or asset.href
     return record
 
 
 def _item_record(item: pystac.Item, collection_id: str, source: Path) -> dict[str, Any]:
-    if item.datetime is None and not (item.properties.get("start_datetime") and item.properties.get("end_datetime")):
+    if item.datetime is None and not (item.properties.get(Prop.START) and item.properties.get(Prop.END)):
         raise CatalogError(
             f"{source}: item {item.id!r} has neither datetime nor start_datetime/end_datetime; "
             "pgstac cannot place it in time"
@@ -175,7 +184,7 @@ def _item_record(item: pystac.Item, collection_id: str, source: Path) -> dict[st
     record["collection"] = collection_id
     record["links"] = _absolute_links(item)
     for key, asset in item.assets.items():
-        href = asset.get_absolute_href()
+        href = _absolute_href(asset.href, item)
         if href is None:
             raise CatalogError(f"{source}: asset {key!r} of item {item.id!r} has no resolvable href")
         record["assets"][key]["href"] = href
