@@ -7,9 +7,14 @@ level     stored                           calibration
 ========  ===============================  =============================================================
 GRD       DN (uint16 amplitude)            σ0 = calibration_factor · DN². ICEYE already applied sin θ:
                                            never apply it again. β0 would need the per-pixel incidence.
-SLC       s_i + j·s_q (complex DN)         β0 = calibration_factor · |DN|². σ0 = β0 · sin θ; here θ is the
-                                           scene-centre incidence (``incidence_angle`` coord), an
-                                           approximation that ignores the incidence change across range.
+                                           DN 0 is ICEYE's (and SNAP's) no-data value: the calibrated
+                                           views (amplitude, intensity, σ0) hold NaN there; the cube's
+                                           stored ``amplitude`` keeps the DN as they are.
+SLC       s_i + j·s_q (complex DN)         β0 = calibration_factor · |DN|². σ0 = β0 · sin θ(range), θ the
+                                           incidence of each range sample (:func:`incidence`: the quadratic
+                                           through ``incidence_near``/``incidence_angle``/``incidence_far``
+                                           at the first, middle and last sample of each product);
+                                           ``sigma0(ds, incidence="centre")`` uses the scene centre only.
 ========  ===============================  =============================================================
 
 ``calibration_factor`` is taken per time step from the cube's ``calibration_factor`` coord (it spans orders of
@@ -24,7 +29,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import xarray as xr
@@ -33,10 +38,21 @@ import xarray.ufuncs as xu
 from icecube_stac.errors import LoadError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
-__all__ = ["IceyeAccessor", "amplitude", "beta0", "intensity", "phase", "product_type", "sigma0", "to_db"]
+__all__ = [
+    "IceyeAccessor",
+    "amplitude",
+    "beta0",
+    "incidence",
+    "intensity",
+    "phase",
+    "product_type",
+    "sigma0",
+    "to_db",
+]
 
 _GRD_VAR: Final = CUBE_VARIABLES[ProductLevel.GRD]
 _SLC_VAR: Final = CUBE_VARIABLES[ProductLevel.SLC]
+_NODATA: Final = {"comment": "DN 0 is ICEYE's GRD no-data value: NaN here (the stored DN keep 0)"}
 
 
 def product_type(ds: xr.Dataset) -> ProductLevel:
@@ -82,8 +98,14 @@ def _calibration_factor(ds: xr.Dataset) -> xr.DataArray:
     return ds.coords["calibration_factor"].astype(np.float32)
 
 
+def _grd_dn(ds: xr.Dataset) -> xr.DataArray:
+    """Return the GRD DN with ICEYE's no-data value 0 masked (NaN)."""
+    dn = ds[_GRD_VAR]
+    return dn.where(dn != 0)
+
+
 def amplitude(ds: xr.Dataset) -> xr.DataArray:
-    """Return the amplitude: ``|slc|`` for SLC, the stored DN for GRD (float32).
+    """Return the amplitude: ``|slc|`` for SLC, the stored DN for GRD (float32, DN 0 = no-data → NaN).
 
     Parameters
     ----------
@@ -98,7 +120,7 @@ def amplitude(ds: xr.Dataset) -> xr.DataArray:
     if product_type(ds) == "SLC":
         values = abs(ds[_SLC_VAR]).astype(np.float32)
         return _named(values, "amplitude", "amplitude |s_i + j*s_q| (DN)", "1")
-    return _named(ds[_GRD_VAR], "amplitude", "amplitude DN (GRD, sigma0-scaled)", "1")
+    return _named(_grd_dn(ds).astype(np.float32), "amplitude", "amplitude DN (GRD, sigma0-scaled)", "1", **_NODATA)
 
 
 def intensity(ds: xr.Dataset) -> xr.DataArray:
@@ -118,9 +140,8 @@ def intensity(ds: xr.Dataset) -> xr.DataArray:
     if product_type(ds) == "SLC":
         slc = ds[_SLC_VAR]
         values = slc.real**2 + slc.imag**2
-    else:
-        values = ds[_GRD_VAR] ** 2
-    return _named(values.astype(np.float32), "intensity", "intensity |DN|^2", "1")
+        return _named(values.astype(np.float32), "intensity", "intensity |DN|^2", "1")
+    return _named((_grd_dn(ds) ** 2).astype(np.float32), "intensity", "intensity |DN|^2", "1", **_NODATA)
 
 
 def phase(ds: xr.Dataset) -> xr.DataArray:
@@ -176,36 +197,80 @@ def beta0(ds: xr.Dataset) -> xr.DataArray:
     return _named(values.astype(np.float32), "beta0", "radar brightness beta nought (linear)", "1")
 
 
-def sigma0(ds: xr.Dataset) -> xr.DataArray:
+def incidence(ds: xr.Dataset) -> xr.DataArray:
+    """Return the incidence angle of every range sample of every time step, in degrees.
+
+    The quadratic through ``incidence_near``, ``incidence_angle`` (scene centre) and ``incidence_far`` at
+    the first, middle and last range sample of each product (``range_samples`` wide): ICEYE's own
+    incidence polynomial reproduces those three values at exactly those samples (iceye_formats.md §2.6).
+    A time step without near/far values gets its scene-centre incidence everywhere.
+
+    Parameters
+    ----------
+    ds
+        A cube with the ``incidence_*`` and ``range_samples`` coords of :func:`icecube_stac.cube.build_cube`.
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``(time, range)``, float64; lazy-cheap (computed from coordinates only).
+    """
+    needed = ("incidence_angle", "incidence_near", "incidence_far", "range_samples")
+    missing = [name for name in needed if name not in ds.coords]
+    if missing:
+        raise LoadError(f"the per-range incidence needs the cube coords {missing} (rebuild the cube)")
+    centre, near, far = (ds.coords[name].astype(np.float64) for name in needed[:3])
+    last = (ds.coords["range_samples"] - 1).clip(min=1).astype(np.float64)
+    t = ds.coords["range"].astype(np.float64) / last
+    # Lagrange basis for the nodes t = 0, 1/2, 1.
+    curve = near * 2 * (t - 0.5) * (t - 1) - centre * 4 * t * (t - 1) + far * 2 * t * (t - 0.5)
+    known = near.notnull() & far.notnull()
+    values = curve.where(known, centre).transpose("time", "range")
+    return _named(
+        values.drop_vars([c for c in values.coords if c not in ("time", "range")]),
+        "incidence",
+        "incidence angle per range sample",
+        "degree",
+    )
+
+
+def sigma0(ds: xr.Dataset, *, incidence_model: Literal["range", "centre"] = "range") -> xr.DataArray:
     """Return the backscatter coefficient σ0 (linear).
 
-    GRD: σ0 = calibration_factor · DN² (sin θ is already in the DN; it is not applied again).
-    SLC: σ0 = β0 · sin θ with θ the scene-centre incidence of each time step (``incidence_angle`` coord):
-    an approximation, off by the incidence change across the swath (a few degrees for stripmap).
+    GRD: σ0 = calibration_factor · DN² (sin θ is already in the DN; it is not applied again); DN 0 → NaN.
+    SLC: σ0 = β0 · sin θ, θ the incidence of each range sample (:func:`incidence`), or with
+    ``incidence_model="centre"`` the scene-centre incidence of each time step (off by up to ±0.6 dB at
+    the swath edges of real ICEYE stripmaps).
 
     Parameters
     ----------
     ds
         A GRD or SLC cube.
+    incidence_model
+        ``"range"`` (default) or ``"centre"``; SLC only.
 
     Returns
     -------
     xarray.DataArray
         Named ``sigma0``, float32; lazy.
     """
+    if incidence_model not in ("range", "centre"):
+        raise ValueError(f"incidence_model must be 'range' or 'centre', got {incidence_model!r}")
     if product_type(ds) == "GRD":
         values = _calibration_factor(ds) * intensity(ds)
-        return _named(values.astype(np.float32), "sigma0", "backscatter sigma nought (linear)", "1")
+        return _named(values.astype(np.float32), "sigma0", "backscatter sigma nought (linear)", "1", **_NODATA)
     if "incidence_angle" not in ds.coords:
         raise LoadError("SLC sigma0 needs the incidence_angle coord (view:incidence_angle of each item)")
-    sine = xu.sin(xu.deg2rad(ds.coords["incidence_angle"])).astype(np.float32)
+    theta = ds.coords["incidence_angle"] if incidence_model == "centre" else incidence(ds)
+    sine = xu.sin(xu.deg2rad(theta)).astype(np.float32)
     values = beta0(ds) * sine
+    how = "scene-centre incidence" if incidence_model == "centre" else "incidence of each range sample"
     return _named(
-        values.astype(np.float32),
+        values.astype(np.float32).transpose(*ds[_SLC_VAR].dims),
         "sigma0",
         "backscatter sigma nought (linear)",
         "1",
-        comment="SLC: beta0 * sin(scene-centre incidence); approximate away from the scene centre",
+        comment=f"SLC: beta0 * sin({how})",
     )
 
 
@@ -265,9 +330,13 @@ class IceyeAccessor:
         """See :func:`beta0`."""
         return beta0(self._ds)
 
-    def sigma0(self) -> xr.DataArray:
+    def sigma0(self, *, incidence_model: Literal["range", "centre"] = "range") -> xr.DataArray:
         """See :func:`sigma0`."""
-        return sigma0(self._ds)
+        return sigma0(self._ds, incidence_model=incidence_model)
+
+    def incidence(self) -> xr.DataArray:
+        """See :func:`incidence`."""
+        return incidence(self._ds)
 
     @staticmethod
     def to_db(x: xr.DataArray) -> xr.DataArray:

@@ -99,6 +99,8 @@ class ParsedItem:
     platform: str
     instrument_mode: str
     incidence_angle: float
+    incidence_near: float
+    incidence_far: float
     calibration_factor: float
 
     def stac_json(self) -> str:
@@ -246,5 +248,7 @@ def parse_item(item: pystac.Item) -> ParsedItem:
         platform=_text(item, Prop.PLATFORM),
         instrument_mode=_text(item, Prop.INSTRUMENT_MODE),
         incidence_angle=_number(item, Prop.INCIDENCE),
+        incidence_near=_number(item, Prop.INCIDENCE_NEAR),
+        incidence_far=_number(item, Prop.INCIDENCE_FAR),
         calibration_factor=_number(item, Prop.CALIBRATION_FACTOR),
     )

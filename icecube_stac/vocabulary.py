@@ -77,6 +77,8 @@ class Prop:
     ORBIT_STATE: Final = "sat:orbit_state"
     ABSOLUTE_ORBIT: Final = "sat:absolute_orbit"
     INCIDENCE: Final = "view:incidence_angle"
+    INCIDENCE_NEAR: Final = "iceye:incidence_angle_near"
+    INCIDENCE_FAR: Final = "iceye:incidence_angle_far"
     OFF_NADIR: Final = "view:off_nadir"
     PLATFORM: Final = "platform"
     CONSTELLATION: Final = "constellation"

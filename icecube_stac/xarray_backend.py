@@ -98,7 +98,9 @@ def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) 
     axis = TimeAxis(pd.DatetimeIndex([utc_naive(parsed.time)]), [parsed], 0)
     data = indexing.LazilyIndexedArray(IceyeBackendArray(source, DTYPES[parsed.level], fill_value))
     variable = xr.Variable(("azimuth", "range"), data, attrs=dict(VARIABLE_ATTRS[parsed.level]))
-    coords: dict[str, Any] = {name: ((), values[0], attrs) for name, (_, values, attrs) in time_coords(axis).items()}
+    coords: dict[str, Any] = {
+        name: ((), values[0], attrs) for name, (_, values, attrs) in time_coords(axis, [source.shape]).items()
+    }
     coords.update(pixel_coords(source.shape))
     attrs = dataset_attrs(parsed.level, None, parsed.id, fill_value)
     return xr.Dataset({CUBE_VARIABLES[parsed.level]: variable}, coords=coords, attrs=attrs)

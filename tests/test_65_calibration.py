@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers ds.iceye
@@ -79,11 +81,13 @@ def test_slc_beta0_sigma0_phase(slc: tuple[xr.Dataset, list[GeneratedProduct]]) 
         expected_beta0 = _cf(product) * power
         np.testing.assert_allclose(beta0(ds).values[step], expected_beta0, rtol=2e-6)
         incidence = math.radians(float(product.fields["incidence_center"]))
-        np.testing.assert_allclose(sigma0(ds).values[step], expected_beta0 * math.sin(incidence), rtol=2e-6)
+        centre = sigma0(ds, incidence_model="centre").values[step]
+        np.testing.assert_allclose(centre, expected_beta0 * math.sin(incidence), rtol=2e-6)
         np.testing.assert_allclose(amplitude(ds).values[step], np.abs(z), rtol=1e-6)
         np.testing.assert_allclose(intensity(ds).values[step], power, rtol=1e-6)
         np.testing.assert_allclose(phase(ds).values[step], np.angle(z), atol=1e-6)
-    assert "approx" in sigma0(ds).attrs["comment"]
+    assert "scene-centre" in sigma0(ds, incidence_model="centre").attrs["comment"]
+    assert "each range sample" in sigma0(ds).attrs["comment"]
     assert phase(ds).attrs["units"] == "rad" and phase(ds).dtype == np.float32
     np.testing.assert_array_equal(ds.iceye.beta0().values, beta0(ds).values)
 
@@ -118,3 +122,40 @@ def test_to_db_is_lazy(grd: tuple[xr.Dataset, list[GeneratedProduct]]) -> None:
 def test_not_a_cube() -> None:
     with pytest.raises(LoadError, match="not an icecube-stac cube"):
         product_type(xr.Dataset({"foo": ("x", [1.0])}))
+
+
+def test_slc_sigma0_uses_the_incidence_of_each_range_sample(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The near/far incidences of the real ICEYE XML in shared/reference (a stripmap swath of 4.4 degrees).
+    folder = tmp_path_factory.mktemp("cal-range")
+    product = make_product(folder, level="SLC", day=4, seed=35, incidence=17.02742328957619)
+    item = item_of(product)
+    item.properties["iceye:incidence_angle_near"] = 14.803895552358817
+    item.properties["iceye:incidence_angle_far"] = 19.205960060369136
+    ds = build_cube([item])
+    theta = ds.iceye.incidence().values[0]
+    n = ds.sizes["range"]
+    np.testing.assert_allclose(theta[[0, -1]], [14.803895552358817, 19.205960060369136], atol=1e-9)
+    np.testing.assert_allclose(theta[(n - 1) // 2 : n // 2 + 1].mean(), 17.02742328957619, atol=0.05)
+    assert np.all(np.diff(theta) > 0)
+    per_range, centre = sigma0(ds).values[0], sigma0(ds, incidence_model="centre").values[0]
+    edge_db = 10 * np.log10(per_range[:, [0, -1]] / centre[:, [0, -1]]).mean(axis=0)
+    # The bias of the scene-centre approximation at the swath edges: about -0.6 dB near, +0.5 dB far.
+    np.testing.assert_allclose(edge_db, [-0.60, 0.52], atol=0.02)
+    with pytest.raises(ValueError, match="incidence_model"):
+        sigma0(ds, incidence_model="local")  # type: ignore[arg-type]
+
+
+def test_grd_dn_zero_is_no_data_in_calibrated_views(tmp_path: Path) -> None:
+    product = make_product(tmp_path, day=5, seed=36)
+    with rasterio.open(product.raster, "r+") as dst:
+        data = dst.read(1)
+        data[:3] = 0  # ICEYE fills the no-data margin of a GRD with DN 0
+        dst.write(data, 1)
+    ds = build_cube([item_of(product)])
+    assert (ds["amplitude"].values[0, :3] == 0).all()  # the stored DN are kept
+    for view in (amplitude(ds), intensity(ds), sigma0(ds)):
+        values = view.values[0]
+        assert np.isnan(values[:3]).all() and np.isfinite(values[3:]).all(), view.name
+        assert "no-data" in view.attrs["comment"]
+    expected = _cf(product) * data[3:].astype(np.float64) ** 2
+    np.testing.assert_allclose(float(sigma0(ds).mean()), expected.mean(), rtol=1e-5)

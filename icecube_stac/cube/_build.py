@@ -205,6 +205,7 @@ def build_cube(
     variable = xr.Variable(
         DIMS, dask_array(slot_sources, grid, sizes, DTYPES[level], fill), attrs=dict(VARIABLE_ATTRS[level])
     )
-    coords = {**time_coords(axis), **pixel_coords(grid)}
+    shapes = [None if s is None else s.shape for s in slot_sources]
+    coords = {**time_coords(axis, shapes), **pixel_coords(grid)}
     attrs = dataset_attrs(level, config, present[0].item_id, fill)
     return xr.Dataset({CUBE_VARIABLES[level]: variable}, coords=coords, attrs=attrs)

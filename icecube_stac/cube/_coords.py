@@ -40,6 +40,9 @@ COORD_ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
     "range": {"long_name": "range sample index (0-based column of the grid product)", "units": "1"},
     "id": {"long_name": "STAC item id (ICEYE product name)"},
     "incidence_angle": {"long_name": "scene-centre incidence angle (view:incidence_angle)", "units": "degree"},
+    "incidence_near": {"long_name": "incidence angle at the first range sample", "units": "degree"},
+    "incidence_far": {"long_name": "incidence angle at the last range sample", "units": "degree"},
+    "range_samples": {"long_name": "range samples of the product (its own width before padding)", "units": "1"},
     "orbit_state": {"long_name": "orbit direction (sat:orbit_state)"},
     "look_side": {"long_name": "antenna look side (sar:observation_direction)"},
     "platform": {"long_name": "satellite (platform)"},
@@ -52,7 +55,8 @@ COORD_ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
     "data_href": {"long_name": "href of the data asset"},
     "metadata_href": {"long_name": "href of the ICEYE XML metadata asset"},
 }
-_NUMBERS: Final = frozenset({"incidence_angle", "calibration_factor"})
+_NUMBERS: Final = frozenset({"incidence_angle", "incidence_near", "incidence_far", "calibration_factor"})
+_COUNTS: Final = frozenset({"range_samples"})
 _TIMES: Final = frozenset({"start_datetime", "end_datetime"})
 # The coordinates of an empty time slot.
 _EMPTY: Final[Mapping[str, Any]] = {
@@ -62,6 +66,9 @@ _EMPTY: Final[Mapping[str, Any]] = {
     "platform": "",
     "instrument_mode": "",
     "incidence_angle": math.nan,
+    "incidence_near": math.nan,
+    "incidence_far": math.nan,
+    "range_samples": 0,
     "calibration_factor": math.nan,
     "product_type": "",
     "start_datetime": None,  # NaT
@@ -72,13 +79,15 @@ _EMPTY: Final[Mapping[str, Any]] = {
 }
 
 
-def item_coords(item: ParsedItem | None) -> dict[str, Any]:
+def item_coords(item: ParsedItem | None, shape: tuple[int, int] | None = None) -> dict[str, Any]:
     """Return the per-item coordinate values of one time step (the empty values for an empty slot).
 
     Parameters
     ----------
     item
         The step's parsed item, or None.
+    shape
+        The ``(azimuth, range)`` shape of its raster, when known.
 
     Returns
     -------
@@ -94,6 +103,9 @@ def item_coords(item: ParsedItem | None) -> dict[str, Any]:
         "platform": item.platform,
         "instrument_mode": item.instrument_mode,
         "incidence_angle": item.incidence_angle,
+        "incidence_near": item.incidence_near,
+        "incidence_far": item.incidence_far,
+        "range_samples": 0 if shape is None else shape[1],
         "calibration_factor": item.calibration_factor,
         "product_type": item.level.value,
         "start_datetime": None if item.start is None else utc_naive(item.start),
@@ -109,16 +121,22 @@ def _array(name: str, values: Sequence[Any]) -> npt.NDArray[Any]:
         return np.array(values, dtype="datetime64[ns]")
     if name in _NUMBERS:
         return np.array(values, dtype=np.float64)
+    if name in _COUNTS:
+        return np.array(values, dtype=np.int64)
     return np.array(values, dtype=object)  # variable-length strings, as xarray writes them
 
 
-def time_coords(axis: TimeAxis) -> dict[str, tuple[str, npt.NDArray[Any], Mapping[str, str]]]:
+def time_coords(
+    axis: TimeAxis, shapes: Sequence[tuple[int, int] | None] | None = None
+) -> dict[str, tuple[str, npt.NDArray[Any], Mapping[str, str]]]:
     """Return ``time`` and the per-item coordinates along it, with their attributes.
 
     Parameters
     ----------
     axis
         The cube's time axis.
+    shapes
+        The raster shape of each slot (None for an empty one).
 
     Returns
     -------
@@ -129,7 +147,9 @@ def time_coords(axis: TimeAxis) -> dict[str, tuple[str, npt.NDArray[Any], Mappin
     coords: dict[str, tuple[str, npt.NDArray[Any], Mapping[str, str]]] = {
         "time": ("time", axis.times.to_numpy(dtype="datetime64[ns]"), time_attrs)
     }
-    rows = [item_coords(item) for item in axis.slots]
+    rows = [
+        item_coords(item, shape) for item, shape in zip(axis.slots, shapes or [None] * len(axis.slots), strict=True)
+    ]
     for name in _EMPTY:
         coords[name] = ("time", _array(name, [row[name] for row in rows]), dict(COORD_ATTRS.get(name, {})))
     return coords
