@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -685,3 +686,101 @@ def test_schema_and_load_config_both_reject(bad: dict[str, Any]) -> None:
 def test_schema_is_a_fresh_copy() -> None:
     config_json_schema()["properties"].clear()
     assert config_json_schema()["properties"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A config is validated once
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def validation_counts(monkeypatch: pytest.MonkeyPatch) -> tuple[Counter[str], list[int]]:
+    """Count the per-key checks (by key) and the cross-key checks (one entry per call)."""
+    from icecube_stac import _config_validate
+
+    checks: Counter[str] = Counter()
+    cross: list[int] = []
+    check_value, cross_checks = _config_validate.check_value, _config_validate.cross_checks
+
+    def counting_check(key: Any, value: object) -> Any:
+        checks[key.name] += 1
+        return check_value(key, value)
+
+    def counting_cross(values: Any) -> Any:
+        cross.append(1)
+        return cross_checks(values)
+
+    monkeypatch.setattr(_config_validate, "check_value", counting_check)
+    monkeypatch.setattr(_config_validate, "cross_checks", counting_cross)
+    return checks, cross
+
+
+def test_load_config_validates_each_key_once(validation_counts: tuple[Counter[str], list[int]], tmp_path: Path) -> None:
+    checks, cross = validation_counts
+    config = load_config(full_config())
+    assert checks == Counter(dict.fromkeys(full_config(), 1))
+    assert cross == [1]
+    checks.clear()
+    cross.clear()
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"start_date": 20240301, "product_type": "GRD"}))
+    load_config(path, catalog="catalogs/demo")
+    assert checks == Counter({"start_date": 1, "product_type": 1, "catalog": 1})
+    assert cross == [1]
+    checks.clear()
+    cross.clear()
+    load_config()  # defaults are canonical already: nothing to check but the rules between keys
+    assert checks == Counter() and cross == [1]
+    checks.clear()
+    cross.clear()
+    assert load_config(config.to_dict()) == config
+    assert checks == Counter(dict.fromkeys(CONFIG_KEYS, 1)) and cross == [1]
+
+
+def test_replace_validates_only_what_changed_once(validation_counts: tuple[Counter[str], list[int]]) -> None:
+    config = load_config(full_config())
+    checks, cross = validation_counts
+    checks.clear()
+    cross.clear()
+    changed = config.replace(end_date=20240405, instrument_modes="scan", max_items=None)
+    assert checks == Counter({"end_date": 1, "instrument_mode": 1, "max_items": 1})
+    assert cross == [1]
+    assert changed.filter == config.filter and changed.intersects == config.intersects
+    checks.clear()
+    cross.clear()
+    with pytest.raises(ConfigError):
+        config.replace(end_date=20240201)  # before start_date: the rules between keys still apply
+    assert checks == Counter({"end_date": 1}) and cross == [1]
+
+
+def test_direct_construction_validates_each_field_once(validation_counts: tuple[Counter[str], list[int]]) -> None:
+    checks, cross = validation_counts
+    CubeConfig(product_type="grd")
+    assert checks == Counter(dict.fromkeys(CONFIG_KEYS, 1)) and cross == [1]
+
+
+def test_expensive_checks_run_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted where the work is done (CQL2 parsing, WKT parsing, date rule), not only at the entry point."""
+    import cql2
+
+    from icecube_stac import _config_geometry
+    from icecube_stac._config_rules import DateRule
+
+    counts: Counter[str] = Counter()
+    expr, wkt_loads, date_check = cql2.Expr, _config_geometry.wkt_loads, DateRule.check
+
+    def counting(name: str, func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(cql2, "Expr", counting("cql2", expr))
+    monkeypatch.setattr(_config_geometry, "wkt_loads", counting("wkt", wkt_loads))
+    monkeypatch.setattr(DateRule, "check", counting("date", date_check))
+    config = load_config(full_config())
+    assert counts == Counter({"cql2": 1, "wkt": 1, "date": 2})
+    counts.clear()
+    config.replace(max_items=5, end_date="2024-04-11")
+    assert counts == Counter({"date": 1})
