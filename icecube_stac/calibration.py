@@ -338,6 +338,12 @@ class IceyeAccessor:
         """See :func:`incidence`."""
         return incidence(self._ds)
 
+    def to_sarpy_orientation(self) -> xr.Dataset:
+        """See :func:`icecube_stac.orientation.to_sarpy_orientation`."""
+        from icecube_stac.orientation import to_sarpy_orientation
+
+        return to_sarpy_orientation(self._ds)
+
     @staticmethod
     def to_db(x: xr.DataArray) -> xr.DataArray:
         """See :func:`to_db`."""

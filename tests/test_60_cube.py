@@ -182,11 +182,11 @@ def test_dataset_attrs_document_the_layout(grd_items: list[pystac.Item]) -> None
     assert ds.attrs["Conventions"].startswith("CF-1.")
     assert ds.attrs["product_type"] == "GRD"
     assert ds.attrs["coregistered"] == 0
-    assert "NOT coregistered" in ds.attrs["geometry"]
+    assert "NOT coregistered" in ds.attrs["sensor_geometry"]
     assert ds.attrs["created_by"].startswith("icecube-stac")
     assert ds["amplitude"].attrs["units"] == "1" and "DN" in ds["amplitude"].attrs["long_name"]
     aligned = build_cube(grd_items, config=load_config({"coregistered": True}))
-    assert aligned.attrs["coregistered"] == 1 and "same ground point" in aligned.attrs["geometry"]
+    assert aligned.attrs["coregistered"] == 1 and "same ground point" in aligned.attrs["sensor_geometry"]
 
 
 def test_natural_timeline_is_sorted(grd_products: list[GeneratedProduct], grd_items: list[pystac.Item]) -> None:

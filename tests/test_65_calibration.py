@@ -159,3 +159,17 @@ def test_grd_dn_zero_is_no_data_in_calibrated_views(tmp_path: Path) -> None:
         assert "no-data" in view.attrs["comment"]
     expected = _cf(product) * data[3:].astype(np.float64) ** 2
     np.testing.assert_allclose(float(sigma0(ds).mean()), expected.mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("look", ["right", "left"])
+def test_sarpy_orientation_equals_sarpy(tmp_path: Path, look: str) -> None:
+    from sarpy.io.complex.iceye import ICEYEReader
+
+    products = [make_product(tmp_path, level="SLC", day=d, look=look, seed=40 + d) for d in (2, 3)]
+    ds = build_cube([item_of(p) for p in products])
+    assert "not flipped" in ds.attrs["orientation"]
+    view = ds.iceye.to_sarpy_orientation()
+    assert view["slc"].dims == ("time", "range", "azimuth")
+    for step, product in enumerate(products):
+        np.testing.assert_array_equal(view["slc"].values[step], ICEYEReader(str(product.raster))[:, :])
+    np.testing.assert_array_equal(ds["slc"].values, build_cube([item_of(p) for p in products])["slc"].values)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from icecube_stac.config import CubeConfig
 from icecube_stac.cube._timeaxis import TimeAxis, utc_naive
 from icecube_stac.item import ParsedItem
+from icecube_stac.orientation import ORIENTATION_NOTE
 from icecube_stac.vocabulary import ProductLevel
 
 __all__ = ["COORD_ATTRS", "VARIABLE_ATTRS", "dataset_attrs", "item_coords", "pixel_coords", "time_coords"]
@@ -209,7 +210,9 @@ def dataset_attrs(level: ProductLevel, config: CubeConfig | None, grid_item: str
         "title": f"ICEYE {level.value} time series in sensor geometry",
         "product_type": level.value,
         "coregistered": int(coregistered),  # netCDF attributes cannot be booleans
-        "geometry": _geometry_note(coregistered),
+        # Not "geometry": that name is a CF attribute (simple geometries) with another meaning.
+        "sensor_geometry": _geometry_note(coregistered),
+        "orientation": ORIENTATION_NOTE,
         "grid_product": grid_item,
         "temporal_resolution": resolution,
         "time_axis": f"{resolution}-day slots from start_date (empty slots filled)"
