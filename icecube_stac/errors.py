@@ -9,6 +9,7 @@ __all__ = [
     "IcecubeStacWarning",
     "LoadError",
     "MetadataError",
+    "OutputError",
     "OutputExistsError",
     "SearchError",
     "UnsupportedProductError",
@@ -71,6 +72,13 @@ class SearchError(IcecubeStacError):
 
 class LoadError(IcecubeStacError):
     """Pixels could not be assembled into a cube (missing asset, unreadable file, mixed products)."""
+
+
+class OutputError(IcecubeStacError, OSError):
+    """An output (cube, catalog, search result) cannot be written; the message names the path and why.
+
+    Also an :class:`OSError` (``errno`` is kept when the cause was one), so ``except OSError`` still catches it.
+    """
 
 
 class OutputExistsError(IcecubeStacError, FileExistsError):
