@@ -26,6 +26,7 @@ import xarray as xr
 from icecube_stac.calibration import intensity, to_db
 from icecube_stac.catalog import index
 from icecube_stac.config import CubeConfig, load_config
+from icecube_stac.errors import ConfigError
 from icecube_stac.output import atomic_path, open_cube, write_cube
 from icecube_stac.pipeline import load_cube
 
@@ -34,6 +35,7 @@ __all__ = ["DemoResult", "find_example_config", "plot_timeseries", "run_demo"]
 DATA_DIR: Final = "demo-data"
 CATALOG_DIR: Final = "catalogs/demo"
 OUTPUT_DIR: Final = "demo-output"
+MAX_PRODUCTS: Final = 10_000
 CONFIG_NAME: Final = "examples/config.json"
 # Used when examples/config.json is found neither in the working folder nor next to the package;
 # the same content as the repository's example.
@@ -204,6 +206,22 @@ def _load_demo_config(workdir: Path) -> tuple[CubeConfig, str]:
     return load_config(found, catalog=catalog), str(found)
 
 
+def _whole(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(name, value, f"expected a whole number from {low} to {high}")
+    return value
+
+
+def _checked_request(n_grd: int, n_slc: int, shape: Sequence[int]) -> tuple[int, int]:
+    """Refuse demo sizes that cannot be generated, before anything is written."""
+    grd, slc = _whole("n_grd (--grd)", n_grd, 0, MAX_PRODUCTS), _whole("n_slc (--slc)", n_slc, 0, MAX_PRODUCTS)
+    if grd + slc == 0 or grd + slc > MAX_PRODUCTS:
+        raise ConfigError("n_grd + n_slc", grd + slc, f"expected 1 to {MAX_PRODUCTS} products in all")
+    if len(shape) != 2:
+        raise ConfigError("shape (--size)", list(shape), "expected (azimuth, range)")
+    return _whole("shape (--size)", shape[0], 16, 16384), _whole("shape (--size)", shape[1], 16, 16384)
+
+
 def run_demo(
     workdir: str | os.PathLike[str] = ".",
     *,
@@ -229,9 +247,9 @@ def run_demo(
     -------
     DemoResult
     """
+    size = _checked_request(n_grd, n_slc, shape)
     root = Path(workdir).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    size = (int(shape[0]), int(shape[1]))
     products = _generate(root, n_grd, n_slc, size)
     catalog = root / CATALOG_DIR
     indexed = index([root / DATA_DIR], catalog, prune=True)

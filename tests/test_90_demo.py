@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from PIL import Image
 from icecube_stac.catalog import read_items
 from icecube_stac.cli import main
 from icecube_stac.demo import BUILTIN_CONFIG, DemoResult, find_example_config, run_demo
+from icecube_stac.errors import ConfigError
 from icecube_stac.output import open_cube
+from icecube_stac.testing import demo_specs
 from tests._cube_stacks import read_grd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,3 +108,25 @@ def test_cube_command_errors(demo: DemoResult, tmp_path: Path, capsys: pytest.Ca
     assert not (tmp_path / "x.zarr").exists()
     with pytest.raises(SystemExit):
         main(["cube", str(config), "-o", "x.zarr", "--chunks", "12"])
+
+
+def test_large_demo_stacks_keep_valid_image_ids() -> None:
+    specs = demo_specs(n_grd=4000, n_slc=400, shape=(16, 16))
+    ids = [s.image_id for s in specs]
+    assert len(specs) == 4400 and ids == sorted(set(ids)) and ids[-1] <= 9_999_999
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"n_grd": -1}, "n_grd"),
+        ({"n_grd": 0, "n_slc": 0}, "n_grd + n_slc"),
+        ({"n_slc": 10_001}, "n_slc"),
+        ({"shape": (8, 256)}, "shape"),
+        ({"n_grd": 2.5}, "n_grd"),
+    ],
+)
+def test_impossible_demo_sizes_are_refused_before_writing(tmp_path: Path, kwargs: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        run_demo(tmp_path / "demo", echo=False, **kwargs)
+    assert not (tmp_path / "demo").exists()
