@@ -371,8 +371,7 @@ def demo_specs(
     satellites = ("ICEYE-X7", "ICEYE-X14", "ICEYE-X24")
     base = ProductSpec(shape=shape, quicklook=True, center_lat=16.32, center_lon=102.61)
     specs, day, image_id, n_slc_done = [], start, 3_400_000 + int(rng.integers(0, 50_000)), 0
-    # ICEYE image ids have at most 7 digits: long series take smaller steps so that every id fits.
-    step = max(1, min(40_000, (9_999_999 - image_id) // max(total, 1)))
+    step = max(1, min(40_000, (9_999_999 - image_id) // max(total, 1)))  # ids keep ICEYE's 7 digits
     for k in range(total):
         is_slc = (k + 1) * n_slc // max(total, 1) > k * n_slc // max(total, 1)
         ascending = k % 2 == 1
