@@ -47,7 +47,7 @@ from icecube_stac._index_report import IndexFailure, IndexReport, failure_reason
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning
 from icecube_stac.formats import ProductFiles
 from icecube_stac.stac import item_from_files
-from icecube_stac.vocabulary import CATALOG_JSON, PARQUET_NAME, STATE_NAME, catalog_root
+from icecube_stac.vocabulary import CATALOG_JSON, PARQUET_NAME, STATE_NAME, catalog_root, resolve_href
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -332,7 +332,7 @@ def _write_catalog(
 
 
 def read_items(catalog: str | Path) -> list[pystac.Item]:
-    """Read every item of a catalog folder, with asset hrefs made absolute.
+    """Read every item of a catalog folder, with asset hrefs made absolute (resolved against the item file).
 
     Parameters
     ----------
@@ -350,6 +350,7 @@ def read_items(catalog: str | Path) -> list[pystac.Item]:
     items = []
     for path in sorted(root.glob("*/items/*.json")):
         item = pystac.Item.from_file(str(path))
-        item.make_asset_hrefs_absolute()
+        for asset in item.assets.values():
+            asset.href = resolve_href(asset.href, path.parent)
         items.append(item)
     return sorted(items, key=lambda i: i.id)

@@ -91,3 +91,22 @@ def test_footprint_across_the_antimeridian_is_split() -> None:
     assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
     assert bbox == [179.97, 9.88, -179.95, 10.02]  # west edge > east edge (RFC 7946 §5.2)
     assert shape(geometry).area < 0.01  # not a band around the world
+
+
+def test_item_dict_is_plain_json_and_collections_accept_dicts(grd: GeneratedProduct, slc: GeneratedProduct) -> None:
+    import json
+
+    items = [item_from_product(grd.raster), item_from_product(slc.raster)]
+    for item in items:
+        data = item.to_dict(include_self_link=False, transform_hrefs=False)
+        assert json.loads(json.dumps(data)) == data  # lists, not tuples: no JSON round trip needed
+    ring = [(179.98, 10.0), (-179.95, 10.02), (-179.96, 9.9), (179.97, 9.88), (179.98, 10.0)]
+    multi, _ = footprint_geometry(ring)
+    assert json.loads(json.dumps(multi)) == multi
+    for level, item in zip(("GRD", "SLC"), items, strict=True):
+        from_item = create_collection(level, [item]).to_dict(include_self_link=False)
+        from_dict = create_collection(level, [item.to_dict(transform_hrefs=False)]).to_dict(include_self_link=False)
+        assert from_item == from_dict
+        assert from_dict["summaries"]["product:type"] == [level]
+    empty = create_collection("GRD").to_dict(include_self_link=False)
+    assert empty["extent"]["spatial"]["bbox"] == [[-180.0, -90.0, 180.0, 90.0]]
