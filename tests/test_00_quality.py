@@ -29,3 +29,26 @@ def test_ruff(args: tuple[str, ...]) -> None:
 def test_mypy_strict() -> None:
     result = _run("mypy", "--strict", "icecube_stac")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _modules() -> list[Path]:
+    return sorted((ROOT / "icecube_stac").rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", _modules(), ids=lambda p: str(p.relative_to(ROOT / "icecube_stac")))
+def test_one_job_per_module(module: Path) -> None:
+    """Every module is under 400 lines, opens with a docstring stating its job, and declares ``__all__``."""
+    import ast
+
+    text = module.read_text()
+    tree = ast.parse(text)
+    assert len(text.splitlines()) < 400, f"{module.name} has {len(text.splitlines())} lines"
+    docstring = ast.get_docstring(tree)
+    assert docstring and len(docstring.splitlines()[0]) > 20, f"{module.name} lacks a docstring stating its job"
+    names = {
+        t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+    }
+    annotated = {
+        node.target.id for node in tree.body if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    assert "__all__" in names | annotated, f"{module.name} has no explicit __all__"
