@@ -13,6 +13,10 @@ Links are relative, so the folder can be moved. Every run builds the new catalog
 temporary folder and swaps it in with one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames where
 that call is missing): a run killed at any point leaves the previous catalog whole. A run that
 changes nothing writes nothing.
+
+This module runs the index in one pass: products are found once (:mod:`icecube_stac._discovery`), each new
+product's metadata is read once and its item built, turned into its dict and serialised once
+(:mod:`icecube_stac._catalog_files`), and every file of the catalog is written from those dicts.
 """
 
 from __future__ import annotations
