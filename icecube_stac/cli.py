@@ -1,4 +1,9 @@
-"""The ``icecube-stac`` command line: a thin layer over the public API, one subcommand per stage."""
+"""The ``icecube-stac`` command line: a thin layer over the public API, one subcommand per stage.
+
+Every error icecube-stac raises on purpose (and every :class:`OSError`, with its path) is printed as
+``error: ...`` on stderr, with URL credentials hidden, and the exit status is 1; 2 is left to argparse
+for command-line usage errors.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from icecube_stac._cube_target import SUFFIX_RULES
+from icecube_stac._redact import redact_text, redact_url
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
-from icecube_stac.publish import redact_dsn
 
 __all__ = ["main"]
 
@@ -44,13 +49,7 @@ def _format_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
-    import pystac
-
-    from icecube_stac.search import search
-
-    config = _load(args)
-    items = search(config)
+def _item_table(items: Iterable[Any]) -> str:
     header = ("id", "datetime", "type", "incidence", "orbit", "look", "platform")
     rows = [header] + [
         (
@@ -64,16 +63,33 @@ def _cmd_search(args: argparse.Namespace) -> int:
         )
         for i in items
     ]
+    return _format_table(rows)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import pystac
+
+    from icecube_stac._atomic import write_bytes
+    from icecube_stac.search import search
+
+    config = _load(args)
+    items = search(config)
+    summary = f"{len(items)} item(s) matched in {redact_url(str(config.catalog))}"
+    output: str | None = args.output
+    if output is None and sys.stdout.isatty():
+        if len(items):
+            print(_item_table(items))
+        print(summary)
+        return 0
+    collection = pystac.ItemCollection(items).to_dict(transform_hrefs=False)
+    data = (json.dumps(collection, indent=2) + "\n").encode("utf-8")
+    if write_bytes("-" if output is None else output, data):  # into stdout, a fifo or a device
+        print(summary, file=sys.stderr)
+        return 0
     if len(items):
-        print(_format_table(rows))
-    print(f"{len(items)} item(s) matched in {redact_dsn(config.catalog)}")
-    if args.output:
-        out = Path(args.output)
-        collection = pystac.ItemCollection(items)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(out)
-        print(f"wrote {out}")
+        print(_item_table(items))
+    print(summary)
+    print(f"wrote {output}")
     return 0
 
 
@@ -95,7 +111,7 @@ def _cmd_config_schema(args: argparse.Namespace) -> int:
 def _cmd_validate_config(args: argparse.Namespace) -> int:
     config = _load(args)
     shown = config.to_dict()
-    shown["catalog"] = redact_dsn(shown["catalog"])
+    shown["catalog"] = redact_url(str(shown["catalog"]))
     if shown.get("headers"):
         shown["headers"] = {name: "***" for name in shown["headers"]}  # never echo credentials
     print(json.dumps(shown, indent=2))
@@ -172,7 +188,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="run a config.json against a local catalog or a STAC API")
     p.add_argument("config", help="config.json")
     p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
-    p.add_argument("-o", "--output", help="write the matches as an ItemCollection JSON file")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write the matches as ItemCollection JSON to this file (replaced atomically), fifo or device; "
+        "- for stdout. Without -o: a table on a terminal, else the JSON on stdout",
+    )
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("publish", help="load a local catalog into a pgstac database (upsert)")
@@ -191,14 +212,18 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cube", help="search with a config.json and write the matches as a Zarr or NetCDF cube")
     p.add_argument("config", help="config.json")
     p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
-    p.add_argument("-o", "--output", required=True, help="output cube: a .zarr folder or a .nc file")
+    p.add_argument("-o", "--output", required=True, help=f"output cube: {SUFFIX_RULES}")
     p.add_argument("--format", choices=("zarr", "netcdf"), help="output format (default: from the suffix, else zarr)")
     p.add_argument("--layout", choices=("native", "icecube"), default="native", help="variable and dim names")
     p.add_argument("--product-type", choices=("GRD", "SLC"), type=str.upper, help="override the config's product_type")
     p.add_argument("--chunks", type=_chunk_sizes, metavar="AZ,RG", help="chunk sizes in azimuth and range")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (tcp://host:8786)")
     p.add_argument("--skip-missing", action="store_true", help="leave out items whose data files are missing")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output (atomically)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing cube written by icecube-stac (atomically); anything else is refused",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_cube)
 
@@ -217,6 +242,17 @@ def _show_warning(
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` (both paths of a two-path error), or the reason alone when the error names none."""
+    where = ": ".join(str(name) for name in (exc.filename, exc.filename2) if name)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: {reason}" if where else reason
+
+
+def _error(text: str) -> None:
+    print(f"error: {redact_text(text)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``icecube-stac`` command line.
 
@@ -228,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 1 when some input failed, 2 on a usage or configuration error.
+        The exit status: 0 on success, 1 on any error (a bad config, a failed search or write, some input
+        that could not be indexed), 130 when interrupted; argparse exits with 2 on a usage error.
     """
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
@@ -238,11 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return func(args)
         except IcecubeStacError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            _error(str(exc))
+            return 1
         except OSError as exc:  # a file the user named cannot be read or written
-            print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            _error(_os_error_line(exc))
+            return 1
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

@@ -13,12 +13,15 @@ variable ``Intensity`` (the DN, as icecube's ``Intensity`` held them), SLC varia
 ``Complex`` (``s_q``: icecube's misleading name for the imaginary part). The attribute
 ``icecube_stac_layout = "icecube"`` lets :func:`open_cube` map such a file back to the native layout.
 
-Atomicity
----------
-A cube is written into a hidden temporary sibling (``.NAME.tmp-PID-TOKEN``) and renamed into place only when
-complete, so an interrupted or failed write never leaves a partial cube at the target. Replacing an existing
-cube (``overwrite=True``) renames the old one away, renames the new one in and deletes the old one; a write
-killed between those two renames is repaired by the next write to the same target.
+Targets and atomicity
+---------------------
+The format comes from the suffix: ``.zarr`` or none → Zarr folder, ``.nc``/``.nc4``/``.netcdf``/``.h5``/
+``.hdf5`` → NetCDF-4 file; any other suffix is an error unless ``format`` is given. Every cube carries the
+attribute ``icecube_stac_writer``, and ``overwrite=True`` replaces only a path that carries it (see
+:mod:`icecube_stac._cube_target`): never a folder of other files, a catalog or someone else's file.
+A cube is written into a private staging folder next to the target (:mod:`icecube_stac._atomic`) and moved
+into place only when complete, so an interrupted or failed write never leaves a partial cube at the target;
+an existing cube is swapped out in one step.
 
 Streaming
 ---------
@@ -45,12 +48,15 @@ import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
 from icecube_stac._atomic import atomic_path
+from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark
+from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
 __all__ = [
     "COMPLEX_ATTR",
     "ICECUBE_DIMS",
     "LAYOUT_ATTR",
+    "WRITER_ATTR",
     "atomic_path",
     "open_cube",
     "write_cube",
@@ -67,7 +73,6 @@ _SLC: Final = CUBE_VARIABLES[ProductLevel.SLC]
 _ICECUBE_GRD: Final = "Intensity"
 _ICECUBE_REAL: Final = "Real"
 _ICECUBE_IMAG: Final = "Complex"
-_NETCDF_SUFFIXES: Final = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5")
 _HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
 _DRAIN_SECONDS: Final = 30.0
 
@@ -109,7 +114,7 @@ def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _storage_form(ds: xr.Dataset, fmt: Format, layout: Layout) -> xr.Dataset:
-    ds = _without_encoding(ds)
+    ds = _without_encoding(ds).assign_attrs({WRITER_ATTR: writer_mark()})  # what --overwrite looks for
     if layout == "icecube":
         return _to_icecube(ds)
     return _complex_to_parts(ds) if fmt == "netcdf" else ds
@@ -162,7 +167,7 @@ def _native_form(ds: xr.Dataset) -> xr.Dataset:
     if layout == "icecube":
         ds = _from_icecube(ds)
     ds = _from_parts(ds)
-    ds.attrs = {k: _plain(v) for k, v in ds.attrs.items() if k != LAYOUT_ATTR}
+    ds.attrs = {k: _plain(v) for k, v in ds.attrs.items() if k not in (LAYOUT_ATTR, WRITER_ATTR)}
     loaded: dict[str, xr.Variable] = {}
     for name, variable in ds.variables.items():
         variable.attrs = {k: _plain(v) for k, v in variable.attrs.items()}
@@ -179,14 +184,6 @@ def _native_form(ds: xr.Dataset) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------------------
-
-
-def _format_of(path: Path, format: Format | None) -> Format:
-    if format is not None:
-        if format not in ("zarr", "netcdf"):
-            raise ValueError(f"format must be 'zarr' or 'netcdf', got {format!r}")
-        return format
-    return "netcdf" if path.suffix.lower() in _NETCDF_SUFFIXES else "zarr"
 
 
 def _default_client() -> Any:
@@ -289,13 +286,13 @@ def write_cube(
     path
         The target folder (Zarr) or file (NetCDF).
     format
-        ``"zarr"`` or ``"netcdf"``; default from the suffix (``.nc``/``.nc4``/``.netcdf`` → NetCDF, anything
-        else → Zarr).
+        ``"zarr"`` or ``"netcdf"``; default from the suffix (``.zarr`` or none → Zarr;
+        ``.nc``/``.nc4``/``.netcdf``/``.h5``/``.hdf5`` → NetCDF; any other suffix is an error).
     layout
         ``"native"`` (``time``/``azimuth``/``range``, ``amplitude`` or ``slc``) or ``"icecube"`` (icecube 1.x
         names: ``Band``/``Azimuth``/``Range``, ``Intensity`` or ``Real``/``Complex``).
     overwrite
-        Replace an existing target (atomically).
+        Replace an existing target (atomically), which must be a cube written by icecube-stac.
     progress
         Show a progress bar (dask's locally, ``distributed.progress`` with a client).
     client
@@ -309,17 +306,19 @@ def write_cube(
     Raises
     ------
     OutputExistsError
-        When the target exists and ``overwrite`` is false.
+        When the target exists and ``overwrite`` is false, or it is not a cube written by icecube-stac.
+    OutputError
+        For an unknown suffix, format or layout, and when the cube cannot be written (names the path).
     LoadError
         From the cube's tasks when a product cannot be read (the target is then left untouched).
     """
     target = Path(path)
-    fmt = _format_of(target, format)
+    fmt = format_of(target, format)
     if layout not in ("native", "icecube"):
-        raise ValueError(f"layout must be 'native' or 'icecube', got {layout!r}")
+        raise OutputError(f"cube layout {layout!r} for {target}: expected 'native' or 'icecube'")
     store = _storage_form(ds, fmt, layout)
     client = client if client is not None else _default_client()
-    with atomic_path(target, overwrite=overwrite) as staging, _scheduler(client):
+    with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
         if fmt == "zarr":
             with warnings.catch_warnings():
                 # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers

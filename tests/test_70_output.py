@@ -202,11 +202,12 @@ def test_existing_target_needs_overwrite(tmp_path: Path, grd_cube: xr.Dataset, s
     write_cube(slc_cube, target, overwrite=True)
     _assert_same_cube(open_cube(target), slc_cube)
     assert _siblings(target) == []
-    # A file can replace a folder and back.
-    nc = tmp_path / "x.nc"
-    nc.mkdir()
+    # A cube file can replace a cube folder and back (any other folder is refused: see test_72).
+    nc = write_cube(grd_cube, tmp_path / "x.nc", format="zarr")
     write_cube(grd_cube, nc, overwrite=True)
     assert nc.is_file()
+    write_cube(grd_cube, nc, overwrite=True, format="zarr")
+    assert nc.is_dir()
 
 
 def test_leftovers_of_killed_writers_are_cleaned_up(tmp_path: Path, grd_cube: xr.Dataset) -> None:

@@ -44,7 +44,7 @@ def test_index_then_search_to_item_collection(tmp_path: Path) -> None:
 def test_bad_config_is_reported_with_key_value_and_allowed(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({"start_dat": 20240101, "max_incidence_angle": 120}))
     result = _cli("search", "bad.json", cwd=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == 1  # every IcecubeStacError exits 1 (was 2)
     assert "bad.json" in result.stderr
     assert "did you mean 'start_date'" in result.stderr
     assert "max_incidence_angle" in result.stderr and "120" in result.stderr
@@ -69,7 +69,7 @@ def test_check_config_hides_header_values(tmp_path: Path) -> None:
 def test_search_of_missing_catalog(tmp_path: Path) -> None:
     (tmp_path / "c.json").write_text("{}")
     result = _cli("search", "c.json", "--catalog", "catalogs/none", cwd=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == 1  # every IcecubeStacError exits 1 (was 2)
     assert "no catalog at catalogs/none" in result.stderr
 
 
