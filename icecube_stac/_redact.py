@@ -1,0 +1,80 @@
+"""Hide credentials in URLs, so a catalog location or an error message can be shown to the user.
+
+A password in a URL's userinfo (``https://user:s3cr3t@host``), a userinfo that is a bare token
+(``https://t0ken@host``) and the values of query parameters that usually carry secrets (``token``,
+``api_key``, ``X-Amz-Signature``, ...) become ``***``. Everything else is kept, so the message still
+says where.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["redact_text", "redact_url"]
+
+MASK: Final = "***"
+# Query parameters whose values are secrets (matched case-insensitively on the whole name).
+_SECRET_PARAMETERS: Final = re.compile(
+    r"(?:access_?token|api_?key|apikey|auth|credentials?|key|pass|passwd|password|secret|session|sig|signature|"
+    r"token|x-amz-credential|x-amz-security-token|x-amz-signature|x-goog-credential|x-goog-signature)",
+    re.IGNORECASE,
+)
+_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_USERINFO: Final = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/?#]*)@", re.IGNORECASE)
+_PARAMETER: Final = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _ = match["userinfo"].partition(":")
+    shown = f"{user}:{MASK}" if colon else MASK  # a user alone is often a token itself
+    return f"{match['scheme']}{shown}@"
+
+
+def _parameter(match: re.Match[str]) -> str:
+    if _SECRET_PARAMETERS.fullmatch(match["name"]) is None:
+        return match[0]
+    return f"{match['sep']}{match['name']}={MASK}"
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with its credentials replaced by ``***``.
+
+    Parameters
+    ----------
+    url
+        A URL, or any other location (a local path is returned unchanged).
+
+    Returns
+    -------
+    str
+        The URL without password, userinfo token or secret query values.
+
+    Examples
+    --------
+    >>> redact_url("https://user:s3cr3t@stac.example.com/api?token=abc&limit=5")
+    'https://user:***@stac.example.com/api?token=***&limit=5'
+    """
+    if "://" not in url:
+        return url
+    url = _USERINFO.sub(_userinfo, url, count=1)
+    base, hash_, fragment = url.partition("#")
+    if "?" in base:
+        path, _, query = base.partition("?")
+        base = path + _PARAMETER.sub(_parameter, "?" + query)
+    return base + hash_ + fragment
+
+
+def redact_text(text: str) -> str:
+    """Redact every URL found in a message (see :func:`redact_url`).
+
+    Parameters
+    ----------
+    text
+        Any text, e.g. an exception message that may quote a URL.
+
+    Returns
+    -------
+    str
+    """
+    return _URL.sub(lambda match: redact_url(match[0]), text)
