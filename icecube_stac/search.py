@@ -5,20 +5,29 @@ very same body: :class:`LocalCatalog` (the catalog's stac-geoparquet file, searc
 DuckDB through rustac, fully offline) and :class:`StacApi` (any STAC API through pystac-client).
 Everything a CQL2 filter can express is sent as CQL2; only the icecube rules that compare items with
 each other (:func:`apply_selection_rules`) run afterwards.
+
+Safety: rustac builds its DuckDB query by pasting the parquet path into ``read_parquet('...')``, where a
+quote breaks the query and ``*?[`` glob other files, so the file is opened here and handed over as
+``/proc/self/fd/N``. :class:`StacApi` (in :mod:`icecube_stac._stac_api`) ends a whole search within
+``timeout`` seconds and never shows URL credentials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-from collections.abc import Mapping, Sequence
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import pystac
 from shapely.geometry import shape
 
+from icecube_stac._stac_api import StacApi
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
 from icecube_stac.item import acquisition_end
@@ -151,6 +160,24 @@ def _shared_duckdb_client() -> Any:
     return client_class(extension_directory=str(_duckdb_extension_directory()), install_extensions=False)
 
 
+_UNSAFE_IN_SQL: Final = re.compile(r"['\\*?\[\]{}]")
+
+
+@contextlib.contextmanager
+def _duckdb_href(parquet: Path) -> Iterator[str]:
+    """Yield a name for ``parquet`` that DuckDB reads as that one file, whatever characters its path holds."""
+    if not Path("/proc/self/fd").is_dir():
+        if _UNSAFE_IN_SQL.search(str(parquet)):
+            raise SearchError(f"cannot search {parquet}: its path holds one of ' \\ * ? [ ] {{ }}; rename the folder")
+        yield str(parquet)
+        return
+    fd = os.open(parquet, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        yield f"/proc/self/fd/{fd}"  # digits only: nothing to quote, nothing to glob
+    finally:
+        os.close(fd)
+
+
 class LocalCatalog:
     """In-process search of a catalog folder's ``items.parquet`` (stac-geoparquet) with DuckDB.
 
@@ -196,7 +223,10 @@ class LocalCatalog:
             return []  # an indexed catalog without any product
         kwargs = {k.replace("-", "_"): v for k, v in body.items() if k != "filter-lang"}
         try:
-            items: list[dict[str, Any]] = self._duckdb().search(str(self.parquet), **kwargs)
+            with _duckdb_href(self.parquet) as href:
+                items: list[dict[str, Any]] = self._duckdb().search(href, **kwargs)
+        except SearchError:
+            raise
         except Exception as exc:
             raise SearchError(f"search of {self.parquet} failed: {exc}") from exc
         return [self._absolute(item) for item in items]
@@ -214,73 +244,6 @@ class LocalCatalog:
         for asset in item.get("assets", {}).values():
             asset["href"] = resolve_href(str(asset.get("href", "")), item_dir)
         return item
-
-
-class StacApi:
-    """Search a STAC API with pystac-client.
-
-    Parameters
-    ----------
-    url
-        The API's landing page.
-    headers
-        Extra HTTP headers (e.g. ``Authorization``).
-    timeout
-        Seconds to wait for each HTTP request.
-    """
-
-    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> None:
-        self.url = url
-        self.headers = dict(headers or {})
-        self.timeout = timeout
-        self._client: Any = None
-
-    @property
-    def description(self) -> str:
-        """The API URL."""
-        return self.url
-
-    def _open(self) -> Any:
-        if self._client is None:
-            import pystac_client
-            from pystac_client.stac_api_io import StacApiIO
-
-            try:
-                io = StacApiIO(headers=self.headers, timeout=self.timeout)
-                self._client = pystac_client.Client.open(self.url, stac_io=io)
-            except Exception as exc:
-                raise SearchError(f"cannot open the STAC API at {self.url}: {exc}") from exc
-            if not self._client.conforms_to("ITEM_SEARCH"):
-                raise SearchError(f"{self.url} is not a STAC API with item search (no /search conformance)")
-            if not self._client.conforms_to("FILTER"):
-                raise SearchError(
-                    f"{self.url} does not support CQL2 filters (Filter extension), which icecube-stac needs to "
-                    "select by date, incidence angle and the other config keys"
-                )
-        return self._client
-
-    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Run a search body against the API, following every page.
-
-        Parameters
-        ----------
-        body
-            A body from :func:`to_search_body`.
-
-        Returns
-        -------
-        list of dict
-            Items in ``sortby`` order.
-        """
-        client = self._open()
-        kwargs = {k.replace("-", "_"): v for k, v in body.items()}
-        kwargs.setdefault("limit", 500)
-        try:
-            return list(client.search(**kwargs).items_as_dicts())
-        except Exception as exc:
-            # Servers may drop the connection after an error: the next search starts a fresh session.
-            self._client = None
-            raise SearchError(f"search at {self.url} failed: {exc}") from exc
 
 
 def open_backend(
