@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from icecube_stac.errors import IcecubeStacError, OutputError, OutputExistsError
 
-__all__ = ["atomic_path", "owner_alive", "process_start_time", "write_bytes"]
+__all__ = ["atomic_path", "check_target", "owner_alive", "process_start_time", "target_path", "write_bytes"]
 
 _RENAME_EXCHANGE: Final = 2
 _AT_FDCWD: Final = -100
@@ -169,8 +169,17 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _check_target(path: Path, overwrite: bool, check: Callable[[Path], None] | None) -> None:
-    """Refuse a target that must not be replaced: it exists without ``overwrite``, or ``check`` refuses it."""
+def check_target(path: Path, overwrite: bool, check: Callable[[Path], None] | None) -> None:
+    """Refuse a target that must not be replaced (see :func:`atomic_path`).
+
+    A link, device, fifo or socket is never replaced; an existing file or folder only with ``overwrite``
+    and when ``check`` (if given) does not raise.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming ``path`` and why.
+    """
     try:
         mode = path.lstat().st_mode
     except FileNotFoundError:
@@ -209,7 +218,14 @@ def _write_error(target: Path, exc: OSError) -> OutputError:
     return error
 
 
-def _target(target: str | os.PathLike[str]) -> Path:
+def target_path(target: str | os.PathLike[str]) -> Path:
+    """Return ``target`` as a path, refusing ``.``, ``..`` and ``/``, which name folders holding other things.
+
+    Raises
+    ------
+    OutputError
+        For such a name.
+    """
     path = Path(target)
     if path.name in ("", ".", ".."):
         raise OutputError(
@@ -250,10 +266,10 @@ def atomic_path(
     OutputError
         When anything cannot be written; the message names ``target``.
     """
-    path = _target(target)
+    path = target_path(target)
     try:
         _recover(path)
-        _check_target(path, overwrite, check)
+        check_target(path, overwrite, check)
         path.parent.mkdir(parents=True, exist_ok=True)
         start = process_start_time(os.getpid()) or 0
         folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}.{start}-", dir=path.parent))
@@ -267,7 +283,7 @@ def atomic_path(
         if not staging.exists():
             raise OutputError(f"cannot write {path}: the writer produced nothing")
         _fsync_tree(staging)
-        _check_target(path, overwrite, check)
+        check_target(path, overwrite, check)
         _swap_in(staging, path)
     except IcecubeStacError:
         raise

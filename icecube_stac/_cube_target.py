@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from icecube_stac._atomic import check_target, target_path
 from icecube_stac.errors import OutputError, OutputExistsError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "SUFFIX_RULES",
     "WRITER_ATTR",
     "ZARR_SUFFIXES",
+    "check_cube_target",
     "check_replaceable",
     "format_of",
     "is_our_cube",
@@ -156,3 +158,29 @@ def check_replaceable(path: Path) -> None:
         f"{os.fspath(path)} exists and is not a cube written by icecube-stac (a {kind} without the "
         f"{WRITER_ATTR!r} mark); refusing to replace it: remove it yourself or choose another output"
     )
+
+
+def check_cube_target(path: str | os.PathLike[str], format: str | None, overwrite: bool) -> Format:
+    """Check, before any work, that a cube may be written to ``path``; writing checks all of it again.
+
+    Parameters
+    ----------
+    path, format, overwrite
+        As given to :func:`~icecube_stac.output.write_cube`.
+
+    Returns
+    -------
+    str
+        The format the cube will be written in.
+
+    Raises
+    ------
+    OutputError
+        For ``.``/``..``, an unknown suffix or format.
+    OutputExistsError
+        When ``path`` exists and ``overwrite`` is false, or it is not a cube written by icecube-stac.
+    """
+    target = target_path(path)
+    chosen = format_of(target, format)
+    check_target(target, overwrite, check_replaceable)
+    return chosen

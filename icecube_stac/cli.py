@@ -131,10 +131,12 @@ def _chunk_sizes(text: str) -> dict[str, int]:
 
 
 def _cmd_cube(args: argparse.Namespace) -> int:
+    from icecube_stac._cube_target import check_cube_target
     from icecube_stac.output import write_cube
     from icecube_stac.pipeline import load_cube
 
     config = _load(args)
+    check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
     if args.product_type:
         config = config.replace(product_type=args.product_type)
     cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")

@@ -69,6 +69,9 @@ def test_overwrite_refuses_a_folder_that_is_not_a_cube(
     assert _cube_cli(project, keep, "--overwrite") == 1
     assert (keep / "thesis.tex").read_text() == "x"
     err = capsys.readouterr().err
+    with pytest.raises(OutputExistsError, match="not a cube written by icecube-stac"):
+        write_cube(xr.Dataset(), keep, overwrite=True)  # the writer checks too, not only the CLI
+    assert (keep / "thesis.tex").read_text() == "x"
     assert err.startswith("error: ") and str(keep) in err and "not a cube written by icecube-stac" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert _siblings(keep) == []
@@ -154,8 +157,9 @@ def test_unknown_suffix_names_the_allowed_ones(
 ) -> None:
     assert _cube_cli(project, tmp_path / name) == 1
     assert not (tmp_path / name).exists()
-    err = capsys.readouterr().err
-    assert name in err and ".zarr" in err and ".nc" in err and "--format" in err
+    captured = capsys.readouterr()
+    assert name in captured.err and ".zarr" in captured.err and ".nc" in captured.err and "--format" in captured.err
+    assert "cube:" not in captured.out  # refused before the search and the cube graph
 
 
 def test_suffix_rules_in_the_api(tmp_path: Path, cube: xr.Dataset) -> None:
