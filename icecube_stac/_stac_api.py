@@ -9,12 +9,20 @@ exception, whose text may quote the URL, is not chained.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from icecube_stac._redact import redact_text, redact_url
 from icecube_stac.errors import SearchError
 
 __all__ = ["StacApi"]
+
+_MAX_REASON: Final = 500  # an API's error page can be long HTML: the message stays one readable line
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the text of ``exc`` on one line, shortened, URL credentials redacted."""
+    text = " ".join(redact_text(str(exc) or type(exc).__name__).split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
 class StacApi:
@@ -49,7 +57,7 @@ class StacApi:
             try:
                 self._client = pystac_client.Client.open(self.url, stac_io=self._io)
             except Exception as exc:
-                raise SearchError(f"cannot open the STAC API at {self.description}: {redact_text(str(exc))}") from None
+                raise SearchError(f"cannot open the STAC API at {self.description}: {_reason(exc)}") from None
             if not self._client.conforms_to("ITEM_SEARCH"):
                 raise SearchError(f"{self.description} is not a STAC API with item search (no /search conformance)")
             if not self._client.conforms_to("FILTER"):
@@ -64,7 +72,7 @@ class StacApi:
         try:
             return list(client.search(**kwargs).items_as_dicts())
         except Exception as exc:
-            raise SearchError(f"search at {self.description} failed: {redact_text(str(exc))}") from None
+            raise SearchError(f"search at {self.description} failed: {_reason(exc)}") from None
 
     def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run a search body against the API, following every page, within :attr:`timeout` seconds.

@@ -178,6 +178,17 @@ def _no_filter(handler: _Handler) -> None:
     handler.landing(conforms=_CONFORMS[:2])
 
 
+def _error_page(handler: _Handler) -> None:
+    if not handler.path.startswith("/search"):
+        handler.landing()
+        return
+    raw = ("<html>\n<body>\n" + "oops, token=t0ken http://u:s3cr3t@h/x\n" * 100 + "</body></html>").encode()
+    handler.send_response(500)
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 def _timed_search(url: str, timeout: float) -> tuple[float, SearchError]:
     config = load_config({"catalog": url, "timeout": timeout})
     began = time.monotonic()
@@ -241,12 +252,21 @@ def test_search_errors_hide_url_credentials(api: _Api) -> None:
     assert info.value.__context__ is None or info.value.__suppress_context__
 
 
+@pytest.mark.parametrize("api", [_error_page], indirect=True)
+def test_api_error_pages_become_one_short_line(api: _Api) -> None:
+    with pytest.raises(SearchError, match="search at") as info:
+        search(load_config({"catalog": api.url, "timeout": 5}))
+    text = str(info.value)
+    assert "\n" not in text and len(text) < 700 and "s3cr3t" not in text
+
+
 def test_cli_hides_url_credentials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "c.json").write_text(json.dumps({"catalog": "http://user:s3cr3t@127.0.0.1:9/api", "timeout": 2}))
     assert main(["search", str(tmp_path / "c.json")]) == 1
     captured = capsys.readouterr()
     assert "s3cr3t" not in captured.err + captured.out and "user:***@127.0.0.1:9" in captured.err
     assert captured.err.startswith("error: ") and "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
     assert main(["check-config", str(tmp_path / "c.json")]) == 0
     assert "s3cr3t" not in capsys.readouterr().out
 
