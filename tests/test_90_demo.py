@@ -91,8 +91,8 @@ def test_cube_command(demo: DemoResult, tmp_path: Path, capsys: pytest.CaptureFi
     written = open_cube(out)
     assert written["amplitude"].chunks is not None and written["id"].values.tolist() == list(demo.matched)
     xr.testing.assert_identical(written.compute(), open_cube(demo.cube).compute())
-    # Existing output without --overwrite: a clear error, exit status 2.
-    assert main(args) == 2
+    # Existing output without --overwrite: a clear error, exit status 1 (2 is for command-line usage errors).
+    assert main(args) == 1
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite", "--layout", "icecube"]) == 0
     with xr.open_dataset(out, engine="h5netcdf") as raw:
@@ -103,7 +103,7 @@ def test_cube_command_errors(demo: DemoResult, tmp_path: Path, capsys: pytest.Ca
     config = tmp_path / "both.json"
     config.write_text(json.dumps({"start_date": 20240301, "end_date": 20240331}))
     catalog = str(demo.workdir / "catalogs/demo")
-    assert main(["cube", str(config), "--catalog", catalog, "-o", str(tmp_path / "x.zarr"), "-q"]) == 2
+    assert main(["cube", str(config), "--catalog", catalog, "-o", str(tmp_path / "x.zarr"), "-q"]) == 1
     err = capsys.readouterr().err
     assert "GRD" in err and "SLC" in err and "--product-type" in err
     assert not (tmp_path / "x.zarr").exists()

@@ -15,6 +15,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from icecube_stac._redact import redact_url
 from icecube_stac.config import CubeConfig
 from icecube_stac.cube._timeaxis import TimeAxis, utc_naive
 from icecube_stac.item import ParsedItem
@@ -219,7 +220,8 @@ def dataset_attrs(level: ProductLevel, config: CubeConfig | None, grid_item: str
         if resolution
         else "natural timeline: one step per acquisition, at the item datetime",
         "fill_value": repr(float(fill)),
-        "source_catalog": "" if config is None else config.catalog,
+        # A catalog URL may carry credentials: they must not travel inside the cube file.
+        "source_catalog": "" if config is None else redact_url(config.catalog),
         "created_by": f"icecube-stac {_package_version()}",
         "references": "https://github.com/iceye-ltd/icecube (layout predecessor)",
     }
