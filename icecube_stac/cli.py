@@ -157,6 +157,8 @@ def _cmd_cube(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=not args.quiet,
             client=client,
+            compression=args.compression,
+            zarr_format=args.zarr_format,
         )
     finally:
         if client is not None:
@@ -225,6 +227,14 @@ def _parser() -> argparse.ArgumentParser:
         "--overwrite",
         action="store_true",
         help="replace an existing cube written by icecube-stac (atomically); anything else is refused",
+    )
+    p.add_argument(
+        "--compression",
+        metavar="NAME[:LEVEL]",
+        help="Zarr: none, lz4 (default), zstd, blosc-zstd; NetCDF: zlib (default, level 1), none",
+    )
+    p.add_argument(
+        "--zarr-format", type=int, choices=(2, 3), default=3, help="Zarr format version (2 for GDAL 3.10 and older)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_cube)

@@ -43,12 +43,21 @@ from typing import Any, Final, Literal
 
 import dask
 import numpy as np
-import numpy.typing as npt
 import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
 from icecube_stac._atomic import atomic_path
 from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark
+from icecube_stac._encoding import (
+    COMPLEX_ATTR,
+    SOURCE_DTYPE_ATTR,
+    complex_to_parts,
+    exact_cast,
+    parse_compression,
+    parts_to_complex,
+    source_precision,
+    variable_encodings,
+)
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
@@ -65,7 +74,6 @@ __all__ = [
 Format = Literal["zarr", "netcdf"]
 Layout = Literal["native", "icecube"]
 
-COMPLEX_ATTR: Final = "icecube_stac_complex"
 LAYOUT_ATTR: Final = "icecube_stac_layout"
 ICECUBE_DIMS: Final[Mapping[str, str]] = {"time": "Band", "azimuth": "Azimuth", "range": "Range"}
 _GRD: Final = CUBE_VARIABLES[ProductLevel.GRD]
@@ -91,59 +99,24 @@ def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def _complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None) -> xr.Dataset:
-    """Replace each complex variable by float parts tagged with :data:`COMPLEX_ATTR`."""
-    out = ds.copy(deep=False)
-    for name in [str(n) for n, v in ds.data_vars.items() if v.dtype.kind == "c"]:
-        variable = ds[name]
-        real_name, imag_name = names or (f"{name}_real", f"{name}_imag")
-        part_dtype = np.float32 if variable.dtype == np.complex64 else np.float64
-        out = out.drop_vars(name)
-        out[real_name] = variable.real.astype(part_dtype).assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:real"})
-        out[imag_name] = variable.imag.astype(part_dtype).assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:imag"})
-    return out
-
-
 def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
     if _SLC in ds.data_vars:
-        ds = _complex_to_parts(ds, (_ICECUBE_REAL, _ICECUBE_IMAG))
+        ds = complex_to_parts(ds, (_ICECUBE_REAL, _ICECUBE_IMAG))
     if _GRD in ds.data_vars:
         ds = ds.rename_vars({_GRD: _ICECUBE_GRD})
     ds = ds.rename({old: new for old, new in ICECUBE_DIMS.items() if old in ds.dims})
     return ds.assign_attrs({LAYOUT_ATTR: "icecube"})
 
 
-def _storage_form(ds: xr.Dataset, fmt: Format, layout: Layout) -> xr.Dataset:
+def _storage_form(ds: xr.Dataset, fmt: Format, layout: Layout, exact: bool) -> xr.Dataset:
     ds = _without_encoding(ds).assign_attrs({WRITER_ATTR: writer_mark()})  # what --overwrite looks for
     if layout == "icecube":
         return _to_icecube(ds)
-    return _complex_to_parts(ds) if fmt == "netcdf" else ds
-
-
-def _combine_parts(real: npt.NDArray[Any], imag: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    # Assigning the parts (rather than real + 1j*imag) keeps NaN parts and signed zeros exactly as stored.
-    out = np.empty(real.shape, dtype=np.complex64 if real.dtype == np.float32 else np.complex128)
-    out.real = real
-    out.imag = imag
-    return out
-
-
-def _from_parts(ds: xr.Dataset) -> xr.Dataset:
-    parts: dict[str, dict[str, str]] = {}
-    for name, variable in ds.data_vars.items():
-        tag = str(variable.attrs.get(COMPLEX_ATTR, ""))
-        target, _, kind = tag.rpartition(":")
-        if target and kind in ("real", "imag"):
-            parts.setdefault(target, {})[kind] = str(name)
-    for target, names in parts.items():
-        if set(names) != {"real", "imag"}:
-            continue  # half a pair: leave it visible rather than guess
-        real, imag = ds[names["real"]], ds[names["imag"]]
-        dtype = np.complex64 if real.dtype == np.float32 else np.complex128
-        combined = xr.apply_ufunc(_combine_parts, real, imag, dask="parallelized", output_dtypes=[dtype])
-        combined.attrs = {k: v for k, v in real.attrs.items() if k != COMPLEX_ATTR}
-        ds = ds.drop_vars([names["real"], names["imag"]]).assign({target: combined})
-    return ds
+    int16 = exact and any(v.attrs.get(SOURCE_DTYPE_ATTR) == "int16" for v in ds.data_vars.values())
+    if exact and _GRD in ds.data_vars and ds[_GRD].attrs.get(SOURCE_DTYPE_ATTR) == "uint16":
+        ds = ds.assign({_GRD: exact_cast(ds[_GRD], "uint16", 0)})  # DN 0 is ICEYE's GRD no-data value
+    # Zarr stores complex64 natively; int16 SLCs are stored as their exact int16 parts instead.
+    return complex_to_parts(ds, int16=exact) if fmt == "netcdf" or int16 else ds
 
 
 def _from_icecube(ds: xr.Dataset) -> xr.Dataset:
@@ -166,7 +139,7 @@ def _native_form(ds: xr.Dataset) -> xr.Dataset:
     layout = ds.attrs.get(LAYOUT_ATTR)
     if layout == "icecube":
         ds = _from_icecube(ds)
-    ds = _from_parts(ds)
+    ds = parts_to_complex(ds)
     ds.attrs = {k: _plain(v) for k, v in ds.attrs.items() if k not in (LAYOUT_ATTR, WRITER_ATTR)}
     loaded: dict[str, xr.Variable] = {}
     for name, variable in ds.variables.items():
@@ -276,6 +249,8 @@ def write_cube(
     overwrite: bool = False,
     progress: bool = False,
     client: Any = None,
+    compression: str | None = None,
+    zarr_format: Literal[2, 3] = 3,
 ) -> Path:
     """Write a cube atomically to Zarr or NetCDF, computing it chunk by chunk.
 
@@ -297,6 +272,11 @@ def write_cube(
         Show a progress bar (dask's locally, ``distributed.progress`` with a client).
     client
         A ``distributed.Client`` to compute on; default: the current dask scheduler.
+    compression
+        ``NAME[:LEVEL]``: ``none``, ``lz4`` (default), ``zstd``, ``blosc-zstd`` for Zarr; ``zlib`` (default,
+        level 1, with shuffle) or ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
+    zarr_format
+        3 (default) or 2 (for readers such as GDAL < 3.11 that do not read Zarr v3 codecs).
 
     Returns
     -------
@@ -316,7 +296,11 @@ def write_cube(
     fmt = format_of(target, format)
     if layout not in ("native", "icecube"):
         raise OutputError(f"cube layout {layout!r} for {target}: expected 'native' or 'icecube'")
-    store = _storage_form(ds, fmt, layout)
+    if zarr_format not in (2, 3):
+        raise OutputError(f"zarr_format {zarr_format!r} for {target}: expected 2 or 3")
+    exact = source_precision(ds)
+    store = _storage_form(ds, fmt, layout, exact)
+    encoding = variable_encodings(store, fmt, parse_compression(compression, fmt), zarr_format=zarr_format, exact=exact)
     client = client if client is not None else _default_client()
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
         if fmt == "zarr":
@@ -324,13 +308,10 @@ def write_cube(
                 # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
                 # use it to open a store in one request (and plain xr.open_zarr warns without it).
                 warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-                delayed = store.to_zarr(staging, mode="w-", compute=False, consolidated=True)
+                delayed = store.to_zarr(
+                    staging, mode="w-", compute=False, consolidated=True, encoding=encoding, zarr_format=zarr_format
+                )
         else:
-            encoding = {
-                str(name): {"chunksizes": tuple(c[0] for c in var.chunks)}
-                for name, var in store.data_vars.items()
-                if var.chunks is not None
-            }
             delayed = store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=False)
         _compute(delayed, progress, client)
     return target

@@ -22,7 +22,7 @@ import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
-from icecube_stac.cube._build import DTYPES
+from icecube_stac.cube._build import DTYPES, source_dtype_attrs
 from icecube_stac.cube._coords import VARIABLE_ATTRS, dataset_attrs, pixel_coords, time_coords
 from icecube_stac.cube._graph import RasterSource, read_block
 from icecube_stac.cube._timeaxis import TimeAxis, utc_naive
@@ -97,13 +97,17 @@ def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) 
     source = _source(parsed)
     axis = TimeAxis(pd.DatetimeIndex([utc_naive(parsed.time)]), [parsed], 0)
     data = indexing.LazilyIndexedArray(IceyeBackendArray(source, DTYPES[parsed.level], fill_value))
-    variable = xr.Variable(("azimuth", "range"), data, attrs=dict(VARIABLE_ATTRS[parsed.level]))
+    attrs = {**VARIABLE_ATTRS[parsed.level], **source_dtype_attrs([parsed])}
+    variable = xr.Variable(("azimuth", "range"), data, attrs=attrs)
     coords: dict[str, Any] = {
         name: ((), values[0], attrs) for name, (_, values, attrs) in time_coords(axis, [source.shape]).items()
     }
     coords.update(pixel_coords(source.shape))
-    attrs = dataset_attrs(parsed.level, None, parsed.id, fill_value)
-    return xr.Dataset({CUBE_VARIABLES[parsed.level]: variable}, coords=coords, attrs=attrs)
+    return xr.Dataset(
+        {CUBE_VARIABLES[parsed.level]: variable},
+        coords=coords,
+        attrs=dataset_attrs(parsed.level, None, parsed.id, fill_value),
+    )
 
 
 class IceyeBackendEntrypoint(BackendEntrypoint):

@@ -18,6 +18,7 @@ import pystac
 import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on every cube
+from icecube_stac._encoding import SOURCE_DTYPE_ATTR
 from icecube_stac.config import CubeConfig
 from icecube_stac.cube._coords import VARIABLE_ATTRS, dataset_attrs, pixel_coords, time_coords
 from icecube_stac.cube._graph import DIMS, RasterSource, chunk_sizes, dask_array
@@ -26,14 +27,20 @@ from icecube_stac.cube._warnings import ShapeMismatchWarning, SkippedItemWarning
 from icecube_stac.errors import IcecubeStacError, LoadError
 from icecube_stac.item import ParsedItem, parse_item
 from icecube_stac.readers import get_reader
-from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel, local_path
+from icecube_stac.vocabulary import CUBE_VARIABLES, Container, ProductLevel, local_path
 
-__all__ = ["DTYPES", "OnMissing", "build_cube"]
+__all__ = ["DTYPES", "OnMissing", "build_cube", "source_dtype_attrs"]
 
 OnMissing = Literal["raise", "skip"]
 
 # The cube's in-memory dtype by product level.
 DTYPES: Final = {ProductLevel.GRD: "float32", ProductLevel.SLC: "complex64"}
+# (container, STAC data_type) -> the dtype the samples are stored in; legacy GeoTIFFs are always uint16 DN.
+_SOURCE_DTYPES: Final[dict[tuple[str, str], str]] = {
+    **{(Container.LEGACY_GEOTIFF, t): "uint16" for t in ("", "uint16")},
+    (Container.LEGACY_HDF5, "cint16"): "int16",
+    (Container.LEGACY_HDF5, "cfloat32"): "float32",
+}
 _CHOOSE_PRODUCT: Final = (
     'choose one with "product_type": "GRD" or "product_type": "SLC" in config.json '
     "(or --product-type GRD|SLC on the command line)"
@@ -134,6 +141,13 @@ def _grid_shape(present: Sequence[RasterSource], coregistered: bool) -> tuple[in
     return shape
 
 
+def source_dtype_attrs(present: Sequence[ParsedItem]) -> dict[str, str]:
+    """Return the ``source_dtype`` attr: the sample dtype all products share (writers store the cube in it)."""
+    dtypes = {_SOURCE_DTYPES.get((p.container, p.data_type or "")) for p in present}
+    dtype = dtypes.pop() if len(dtypes) == 1 else None
+    return {} if dtype is None else {SOURCE_DTYPE_ATTR: dtype}
+
+
 def _fill(fill_value: float | None, config: CubeConfig | None) -> float:
     if fill_value is not None:
         return float(fill_value)
@@ -202,10 +216,10 @@ def build_cube(
     fill = _fill(fill_value, config)
     sizes = chunk_sizes([config.chunks if config else None, chunks], (len(axis.slots), *grid))
     slot_sources = [None if p is None else sources[id(p)] for p in axis.slots]
-    variable = xr.Variable(
-        DIMS, dask_array(slot_sources, grid, sizes, DTYPES[level], fill), attrs=dict(VARIABLE_ATTRS[level])
-    )
+    attrs = {**VARIABLE_ATTRS[level], **source_dtype_attrs(axis.present)}
+    variable = xr.Variable(DIMS, dask_array(slot_sources, grid, sizes, DTYPES[level], fill), attrs=attrs)
     shapes = [None if s is None else s.shape for s in slot_sources]
     coords = {**time_coords(axis, shapes), **pixel_coords(grid)}
-    attrs = dataset_attrs(level, config, present[0].item_id, fill)
-    return xr.Dataset({CUBE_VARIABLES[level]: variable}, coords=coords, attrs=attrs)
+    return xr.Dataset(
+        {CUBE_VARIABLES[level]: variable}, coords=coords, attrs=dataset_attrs(level, config, present[0].item_id, fill)
+    )

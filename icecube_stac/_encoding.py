@@ -1,0 +1,230 @@
+"""How cube variables are stored on disk: source precision, complex parts, compression — and back on open.
+
+Source precision
+----------------
+A GRD ``amplitude`` whose DN come from ICEYE's uint16 rasters (variable attr ``source_dtype = "uint16"``) is
+stored as uint16 with the CF ``_FillValue`` 0, ICEYE's GRD no-data DN: padding and empty slots (NaN in memory)
+become 0, and readers decode the variable lazily back to float32 with NaN there (DN 0 included, which is
+no-data anyway). An SLC read from int16 samples (``source_dtype = "int16"``) is stored as two int16 variables
+``slc_real``/``slc_imag`` with ``_FillValue`` −32768 (a sample ICEYE's processor does not produce), tagged
+``icecube_stac_complex = "slc:real"/"slc:imag"`` and recombined into complex64 on open. Float32 SLCs stay
+complex64 in Zarr and become two float32 parts in NetCDF (which has no complex type). A variable without
+``source_dtype`` (e.g. computed by the user), or a cube built with a fill value other than NaN, is stored in
+its in-memory dtype.
+
+Compression
+-----------
+``none``, ``lz4`` (Blosc LZ4 with byte shuffle), ``zstd`` and ``blosc-zstd`` for Zarr (v3 and v2), ``zlib``
+(with shuffle) or ``none`` for NetCDF; an optional level after a colon (``zstd:3``). The defaults are the fast
+codecs measured in ``benchmarks/bench_codecs.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from icecube_stac.errors import OutputError
+
+__all__ = [
+    "COMPLEX_ATTR",
+    "DEFAULT_COMPRESSION",
+    "SOURCE_DTYPE_ATTR",
+    "Compression",
+    "complex_to_parts",
+    "exact_cast",
+    "parse_compression",
+    "parts_to_complex",
+    "source_precision",
+    "variable_encodings",
+]
+
+Format = Literal["zarr", "netcdf"]
+
+COMPLEX_ATTR: Final = "icecube_stac_complex"
+SOURCE_DTYPE_ATTR: Final = "source_dtype"
+DEFAULT_COMPRESSION: Final[dict[str, str]] = {"zarr": "lz4", "netcdf": "zlib:1"}
+_INT16_FILL: Final = -32768
+_CODECS: Final[dict[str, tuple[str, ...]]] = {"zarr": ("none", "lz4", "zstd", "blosc-zstd"), "netcdf": ("none", "zlib")}
+_DEFAULT_LEVEL: Final = {"lz4": 5, "zstd": 1, "blosc-zstd": 1, "zlib": 1}
+_LEVELS: Final = {"lz4": (1, 9), "zstd": (-7, 22), "blosc-zstd": (1, 9), "zlib": (1, 9)}
+
+
+@dataclass(frozen=True)
+class Compression:
+    """A codec name and level (level None for ``none``)."""
+
+    name: str
+    level: int | None
+
+
+def parse_compression(text: str | None, fmt: Format) -> Compression:
+    """Parse ``NAME[:LEVEL]`` for a format; None gives the format's default.
+
+    Raises
+    ------
+    OutputError
+        For an unknown codec or a level out of range (the message lists what is allowed).
+    """
+    name, _, level_text = (text or DEFAULT_COMPRESSION[fmt]).strip().lower().partition(":")
+    allowed = ", ".join(_CODECS[fmt])
+    if name not in _CODECS[fmt]:
+        raise OutputError(f"compression {text!r} for {fmt}: expected one of {allowed} (optionally NAME:LEVEL)")
+    if name == "none":
+        return Compression("none", None)
+    low, high = _LEVELS[name]
+    try:
+        level = int(level_text) if level_text else _DEFAULT_LEVEL[name]
+    except ValueError:
+        raise OutputError(f"compression {text!r}: the level must be a whole number from {low} to {high}") from None
+    if not low <= level <= high:
+        raise OutputError(f"compression {text!r}: the level must be a whole number from {low} to {high}")
+    return Compression(name, level)
+
+
+def _zarr_compressors(compression: Compression, zarr_format: int) -> Any:
+    if compression.name == "none" or compression.level is None:
+        return None
+    level = compression.level
+    cname: Literal["lz4", "zstd"] = "lz4" if compression.name == "lz4" else "zstd"
+    if zarr_format == 2:
+        import numcodecs
+
+        if compression.name == "zstd":
+            return [numcodecs.Zstd(level=level)]
+        return [numcodecs.Blosc(cname=cname, clevel=level, shuffle=numcodecs.Blosc.SHUFFLE)]
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    if compression.name == "zstd":
+        return [ZstdCodec(level=level)]
+    return [BloscCodec(cname=cname, clevel=level, shuffle="shuffle")]
+
+
+def _codec_encoding(compression: Compression, fmt: Format, zarr_format: int) -> dict[str, Any]:
+    if fmt == "zarr":
+        return {"compressors": _zarr_compressors(compression, zarr_format)}
+    if compression.name == "none":
+        return {}
+    return {"zlib": True, "complevel": compression.level, "shuffle": True}
+
+
+def source_precision(ds: xr.Dataset) -> bool:
+    """Tell whether the cube's fill is NaN, so its DN can be stored in the source dtype with a CF fill."""
+    try:
+        return math.isnan(float(ds.attrs.get("fill_value", "nan")))
+    except (TypeError, ValueError):
+        return False
+
+
+def _exact_block(block: npt.NDArray[Any], dtype: str, fill: int, name: str) -> npt.NDArray[Any]:
+    filled = np.where(np.isnan(block), fill, block)
+    info = np.iinfo(dtype)
+    stored = np.clip(filled, info.min, info.max).astype(dtype)
+    if not np.array_equal(stored, filled):
+        bad = filled[stored != filled].flat[0]
+        raise OutputError(
+            f"variable {name!r} is marked {SOURCE_DTYPE_ATTR}={dtype} but holds {bad!r}, which is not a {dtype} "
+            f"sample: it was changed after build_cube; delete its {SOURCE_DTYPE_ATTR!r} attr to store it as floats"
+        )
+    return stored
+
+
+def exact_cast(variable: xr.DataArray, dtype: str, fill: int) -> xr.DataArray:
+    """Cast source samples back to their integer dtype, NaN to ``fill``, refusing any value that would change.
+
+    Lazy for dask-backed data (the check runs per chunk while writing). The result carries the CF
+    ``_FillValue`` encoding, so readers decode it to floats with NaN at ``fill``.
+    """
+    name = str(variable.name)
+    data = variable.data
+    if hasattr(data, "map_blocks"):
+        cast = data.map_blocks(_exact_block, dtype, fill, name, dtype=np.dtype(dtype))
+    else:
+        cast = _exact_block(np.asarray(data), dtype, fill, name)
+    out = variable.copy(data=cast)
+    out.encoding = {"_FillValue": fill}
+    return out
+
+
+def complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None, *, int16: bool = False) -> xr.Dataset:
+    """Replace each complex variable by real/imaginary parts tagged with :data:`COMPLEX_ATTR`.
+
+    Parameters
+    ----------
+    ds
+        A cube.
+    names
+        Names of the two parts (default ``NAME_real``/``NAME_imag``).
+    int16
+        Store parts of variables whose ``source_dtype`` is int16 as int16 (exact) with a CF fill value.
+    """
+    out = ds.copy(deep=False)
+    for name in [str(n) for n, v in ds.data_vars.items() if v.dtype.kind == "c"]:
+        variable = ds[name]
+        real_name, imag_name = names or (f"{name}_real", f"{name}_imag")
+        as_int = int16 and variable.attrs.get(SOURCE_DTYPE_ATTR) == "int16"
+        part_dtype = np.float32 if variable.dtype == np.complex64 else np.float64
+        out = out.drop_vars(name)
+        for part_name, part, kind in ((real_name, variable.real, "real"), (imag_name, variable.imag, "imag")):
+            stored = part.astype(part_dtype).rename(part_name)
+            if as_int:
+                stored = exact_cast(stored, "int16", _INT16_FILL)
+            out[part_name] = stored.assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:{kind}"})
+    return out
+
+
+def _combine(real: npt.NDArray[Any], imag: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    # Assigning the parts (rather than real + 1j*imag) keeps NaN parts and signed zeros exactly as stored.
+    out = np.empty(real.shape, dtype=np.complex64 if real.dtype == np.float32 else np.complex128)
+    out.real = real
+    out.imag = imag
+    return out
+
+
+def parts_to_complex(ds: xr.Dataset) -> xr.Dataset:
+    """Recombine the tagged real/imaginary parts of :func:`complex_to_parts` into complex variables."""
+    parts: dict[str, dict[str, str]] = {}
+    for name, variable in ds.data_vars.items():
+        target, _, kind = str(variable.attrs.get(COMPLEX_ATTR, "")).rpartition(":")
+        if target and kind in ("real", "imag"):
+            parts.setdefault(target, {})[kind] = str(name)
+    for target, names in parts.items():
+        if set(names) != {"real", "imag"}:
+            continue  # half a pair: leave it visible rather than guess
+        real, imag = ds[names["real"]], ds[names["imag"]]
+        if real.dtype != np.float64:  # int16 parts decode to float32 (CF fill -> NaN)
+            real, imag = real.astype(np.float32), imag.astype(np.float32)
+        dtype = np.complex64 if real.dtype == np.float32 else np.complex128
+        combined = xr.apply_ufunc(_combine, real, imag, dask="parallelized", output_dtypes=[dtype])
+        combined.attrs = {k: v for k, v in ds[names["real"]].attrs.items() if k != COMPLEX_ATTR}
+        ds = ds.drop_vars([names["real"], names["imag"]]).assign({target: combined})
+    return ds
+
+
+def variable_encodings(
+    store: xr.Dataset, fmt: Format, compression: Compression, *, zarr_format: int = 3, exact: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Return the ``encoding=`` of every data variable: source dtype, fill, chunks and codec.
+
+    Parameters
+    ----------
+    store
+        The dataset about to be written (after :func:`complex_to_parts` where needed).
+    fmt, compression, zarr_format
+        Target format, codec and Zarr format version.
+    exact
+        Use source-precision dtypes (see :func:`source_precision`).
+    """
+    encodings: dict[str, dict[str, Any]] = {}
+    for name, variable in store.data_vars.items():
+        encoding: dict[str, Any] = dict(variable.encoding) if exact else {}
+        if variable.chunks is not None and fmt == "netcdf":
+            encoding["chunksizes"] = tuple(c[0] for c in variable.chunks)
+        encoding.update(_codec_encoding(compression, fmt, zarr_format))
+        encodings[str(name)] = encoding
+    return encodings
