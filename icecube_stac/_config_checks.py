@@ -1,23 +1,23 @@
-"""The rules of the structured ``config.json`` values: the CQL2 ``filter``, ``catalog``, ``headers``, ``chunks``.
+"""The rules of the structured ``config.json`` values: ``catalog``, ``headers`` and ``chunks``.
 
 Like every :class:`~icecube_stac._config_rules.Rule`, each one checks a raw value and publishes the JSON
-Schema of what it accepts, both from the same patterns and bounds. CQL2 is parsed with the ``cql2``
-library, which no JSON Schema can do; everything else here is expressed exactly by the schema.
+Schema of what it accepts, both from the same patterns and bounds. Everything here is expressed exactly
+by the schema except the URL syntax of an API catalog (parsed as the HTTP client parses it). The CQL2
+``filter`` has its own module, :mod:`icecube_stac._config_cql2`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import types
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import cql2
-
-from ._config_errors import did_you_mean, fail, one_of, whole_number_hint
+from ._config_errors import fail, hide_credentials, one_of, shown, whole_number_hint
+from ._config_limits import MAX_COUNT
 from ._config_patterns import (
     API_URL_WITH_HOST,
     HEADER_NAME,
@@ -32,101 +32,37 @@ from .vocabulary import is_api_url
 
 __all__ = [
     "CHUNK_DIMS",
-    "CQL2_OPERATORS",
     "CatalogRule",
     "ChunksRule",
-    "FilterRule",
     "HeadersRule",
 ]
 
 CHUNK_DIMS: Final = ("azimuth", "range")
 """The cube dimensions ``chunks`` may size (``time`` is always one step per chunk)."""
 
-CQL2_OPERATORS: Final = frozenset(
-    {
-        *("and", "or", "not", "=", "<>", "<", "<=", ">", ">=", "like", "between", "in", "isNull"),
-        *("casei", "accenti", "+", "-", "*", "/", "%", "^", "div"),
-        *("s_intersects", "s_equals", "s_disjoint", "s_touches", "s_within", "s_overlaps", "s_crosses"),
-        *("s_contains", "t_after", "t_before", "t_contains", "t_disjoint", "t_during", "t_equals"),
-        *("t_finishedBy", "t_finishes", "t_intersects", "t_meets", "t_metBy", "t_overlappedBy"),
-        *("t_overlaps", "t_startedBy", "t_starts", "a_equals", "a_contains", "a_containedBy", "a_overlaps"),
-    }
-)
-"""CQL2 operators as cql2-json spells them; any other ``op`` is a custom function, which CQL2 allows."""
-
-_CQL2_POSITION: Final = re.compile(r"-->\s*(\d+):(\d+)")
-_FILTER_ALLOWED: Final = "expected a CQL2-JSON object or a CQL2-text string (it is ANDed with the other keys), or null"
 _CATALOG_ALLOWED: Final = "expected a local catalog path (folder or catalog.json) or an http(s):// STAC API URL"
 _HEADERS_ALLOWED: Final = "expected an object of HTTP header names to string values"
 _CHUNKS_ALLOWED: Final = 'expected {"azimuth": int, "range": int} with positive sizes (either may be left out), or null'
 
 
-def _cql2_reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    position = _CQL2_POSITION.search(text)
-    expected = re.search(r"=\s*(expected .*)$", text, flags=re.MULTILINE)
-    if position and expected:
-        return f"CQL2-text parse error at line {position[1]}, column {position[2]}: {expected[1]}"
-    return " ".join(text.split())
-
-
-def _check_operators(key: str, value: object, node: object) -> None:
-    """Reject an ``op`` that is a near miss of a CQL2 operator (such as ``"AND"`` or ``"t_intersect"``)."""
-    if isinstance(node, list):
-        for child in node:
-            _check_operators(key, value, child)
-    elif isinstance(node, dict):
-        op = node.get("op")
-        if isinstance(op, str) and op not in CQL2_OPERATORS:
-            guess = did_you_mean(op, sorted(CQL2_OPERATORS))
-            if guess is not None and len(op) > 1:
-                fail(key, value, f"unknown CQL2 operator {op!r}; did you mean {guess!r}?")
-        for child in node.values():
-            _check_operators(key, value, child)
-
-
-@dataclass(frozen=True)
-class FilterRule(Rule):
-    """A CQL2 boolean expression (CQL2-JSON or CQL2-text), or null; canonical: CQL2-JSON, lowercase ops."""
-
-    def check(self, key: str, value: object) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        source: str | dict[str, Any]
-        if isinstance(value, str):
-            source = value
-        elif isinstance(value, Mapping):
-            try:
-                source = json.loads(json.dumps(value))
-            except (TypeError, ValueError) as exc:
-                fail(key, value, f"not JSON data ({exc}); " + _FILTER_ALLOWED)
-        else:
-            fail(key, value, _FILTER_ALLOWED)
-        try:
-            expr = cql2.Expr(source)
-            expr.validate()
-        except Exception as exc:  # cql2 0.6 raises plain Exception for JSON that is no expression at all
-            fail(key, value, f"invalid CQL2: {_cql2_reason(exc)}; " + _FILTER_ALLOWED)
-        # cql2's JSON is canonical: operators lowercased ("AND" -> "and"), CQL2-text converted.
-        result = expr.to_json()
-        if not isinstance(result, dict) or "op" not in result:
-            fail(key, value, "expected a CQL2 boolean expression, an object with 'op' and 'args'")
-        _check_operators(key, value, result)
-        canonical: dict[str, Any] = json.loads(json.dumps(result))
-        return canonical
-
-    def schema(self) -> dict[str, Any]:
-        expression = {
-            "type": "object",
-            "required": ["op", "args"],
-            "properties": {"op": {"type": "string"}, "args": {"type": "array"}},
-        }
-        return nullable({"anyOf": [expression, {"type": "string", "pattern": NON_BLANK}]})
+def _url_problem(url: str) -> str | None:
+    """Say why the HTTP client could not use ``url`` (parsed as urllib parses it), or None."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - checks the port: digits, 0-65535
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return hide_credentials(str(exc))
+    if not parts.hostname:
+        return "the URL has no host"
+    return None
 
 
 @dataclass(frozen=True)
 class CatalogRule(Rule):
-    """A local catalog path, or an http(s) STAC API URL with a host (any case: ``HTTPS://host/api``)."""
+    """A local catalog path, or an http(s) STAC API URL with a host (any case: ``HTTPS://host/api``).
+
+    A URL must parse: a host, brackets that enclose a valid IPv6 address, a port from 0 to 65535.
+    """
 
     def check(self, key: str, value: object) -> str:
         if isinstance(value, os.PathLike):
@@ -136,6 +72,8 @@ class CatalogRule(Rule):
         if is_api_url(value):
             if not matches(API_URL_WITH_HOST, value):
                 fail(key, value, "the URL has no host; " + _CATALOG_ALLOWED)
+            if reason := _url_problem(value):
+                fail(key, value, f"not a valid URL ({reason}); " + _CATALOG_ALLOWED)
         elif scheme := re.match(URL_SCHEME, value):
             fail(key, value, f"unsupported URL scheme {scheme[0].strip().removesuffix('://')!r}; " + _CATALOG_ALLOWED)
         return value
@@ -187,14 +125,14 @@ class ChunksRule(Rule):
         for dim, size in value.items():
             if dim not in CHUNK_DIMS:
                 expected = one_of(CHUNK_DIMS, dim, any_case=False, nullable=False)
-                fail(key, value, f"unknown dimension {dim!r}; {expected}")
+                fail(key, value, f"unknown dimension {shown(dim, 40)}; {expected}")
             count = integer(size)
-            if count is None or count < 1:
-                rule = f"the {dim} chunk size must be a whole number >= 1{whole_number_hint(size)}; "
+            if count is None or not 1 <= count <= MAX_COUNT:
+                rule = f"the {dim} chunk size must be a whole number from 1 to {MAX_COUNT:,}{whole_number_hint(size)}; "
                 fail(key, value, rule + _CHUNKS_ALLOWED)
             chunks[dim] = count
         return types.MappingProxyType(chunks)
 
     def schema(self) -> dict[str, Any]:
-        sizes = {dim: {"type": "integer", "minimum": 1} for dim in CHUNK_DIMS}
+        sizes = {dim: {"type": "integer", "minimum": 1, "maximum": MAX_COUNT} for dim in CHUNK_DIMS}
         return nullable({"type": "object", "properties": sizes, "additionalProperties": False, "minProperties": 1})

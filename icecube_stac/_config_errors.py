@@ -2,15 +2,19 @@
 
 Every config check raises through :func:`fail` (or :func:`file_problem` for an unreadable file), so all
 messages share one form: ``config key 'bbox': got [0, 0, 1]; expected [min_lon, ...]``. Several problems
-are gathered into one :class:`ConfigProblems`.
+are gathered into one :class:`ConfigProblems`. Values are shown shortened, without recursion (so any
+value, however deep or large, can be shown) and with the credentials of URLs hidden (``user:***@``,
+``?token=***``), in the message and in ``err.value``.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any, Final, NoReturn
 
+from ._config_limits import SUGGEST_MAX_CHARS
 from .errors import ConfigError
 
 __all__ = [
@@ -21,8 +25,10 @@ __all__ = [
     "did_you_mean",
     "fail",
     "file_problem",
+    "hide_credentials",
     "one_of",
     "problem",
+    "shown",
     "whole_number_hint",
 ]
 
@@ -53,26 +59,147 @@ class ConfigProblems(ConfigError):
         if not problems:
             raise ValueError("ConfigProblems needs at least one problem")
         first = problems[0]
-        super().__init__(first.key, first.value, first.allowed)
+        # Not ConfigError.__init__: it would format the repr of the whole first value again.
+        self.key, self.value, self.allowed = first.key, first.value, first.allowed
         self.problems: tuple[ConfigError, ...] = tuple(problems)
         self.source = source
-        where = f"config file '{source}'" if source else "config"
+        where = f"config file '{hide_credentials(source)}'" if source else "config"
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        self.args = ("\n".join([f"{count} in {where}:", *(f"  - {p}" for p in problems)]),)
+        Exception.__init__(self, "\n".join([f"{count} in {where}:", *(f"  - {p}" for p in problems)]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.problems, self.source))
 
 
-class _Shown:
-    """Stands in for a value whose repr would swamp an error message (a big polygon, say)."""
+_AUTHORITY_END: Final = re.compile(r"[/?#\s]")
+_SECRET_QUERY: Final = re.compile(
+    r"([?&;](?:access_?token|api_?key|apikey|key|pass|passwd|password|secret|sig|signature|token|"
+    r"x-amz-credential|x-amz-security-token|x-amz-signature)=)[^&;#\s'\"]*",
+    re.IGNORECASE,
+)
+_HUGE_INT_BITS: Final = 1024
 
-    def __init__(self, value: object) -> None:
-        self.value = value
 
-    def __repr__(self) -> str:
-        text = repr(self.value)
-        return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + " ..."
+def _hide_userinfo(text: str) -> str:
+    # A linear scan (a regex would backtrack quadratically on hostile text such as "a://a://a://...").
+    out: list[str] = []
+    kept = 0
+    start = text.find("://")
+    while start >= 0:
+        authority = start + 3
+        end_match = _AUTHORITY_END.search(text, authority)
+        end = end_match.start() if end_match else len(text)
+        at = text.rfind("@", authority, end)
+        if at >= 0:
+            out += [text[kept:authority], "***"]
+            kept = at
+        start = text.find("://", max(end, authority))
+    return "".join([*out, text[kept:]])
+
+
+def hide_credentials(text: str) -> str:
+    """Return ``text`` with the user-info of every URL and secret query values replaced by ``***``.
+
+    Parameters
+    ----------
+    text
+        Any text, e.g. a catalog URL ``https://user:secret@host/api?token=abc``.
+
+    Returns
+    -------
+    str
+        For the example, ``https://***@host/api?token=***``.
+    """
+    if "://" in text:
+        text = _hide_userinfo(text)
+    return _SECRET_QUERY.sub(r"\1***", text) if "=" in text else text
+
+
+class _Raw(str):
+    """A piece of :func:`shown` output that is written as is (punctuation), not as a repr."""
+
+
+def _pieces(value: object) -> Iterator[object]:
+    """Yield the parts of a container's repr, members unexpanded (:func:`shown` expands them, not recursing)."""
+    if type(value) is dict:
+        yield _Raw("{")
+        for index, (name, member) in enumerate(value.items()):
+            yield _Raw(", " if index else "")
+            yield name
+            yield _Raw(": ")
+            yield member
+        yield _Raw("}")
+        return
+    assert isinstance(value, (list, tuple))
+    yield _Raw("[" if type(value) is list else "(")
+    for index, member in enumerate(value):
+        yield _Raw(", " if index else "")
+        yield member
+    yield _Raw("]" if type(value) is list else ",)" if len(value) == 1 else ")")
+
+
+def _scalar(value: object, limit: int) -> str:
+    if isinstance(value, str):
+        text = hide_credentials(value)
+        return repr(text if len(text) <= 2 * limit else text[: 2 * limit])
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _HUGE_INT_BITS:
+        return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+    try:
+        return hide_credentials(repr(value))
+    except Exception:  # a repr that fails or recurses without end (RecursionError is an Exception)
+        return f"<{type(value).__name__} object>"
+
+
+def shown(value: object, limit: int = _MAX_SHOWN) -> str:
+    """Return ``repr(value)`` shortened to about ``limit`` characters, without recursion, credentials hidden.
+
+    Parameters
+    ----------
+    value
+        Anything: dicts, lists and tuples are expanded without recursing (so a value nested a million
+        levels deep is fine) and only as far as the message needs.
+    limit
+        Characters shown; longer text ends with ``" ..."``.
+
+    Returns
+    -------
+    str
+        ``repr(value)`` itself when it is short and holds no credentials.
+    """
+    out: list[str] = []
+    size = 0
+    stack: list[Iterator[object]] = [iter([value])]
+    while stack and size <= limit:
+        try:
+            item = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        if type(item) in (dict, list, tuple):
+            stack.append(_pieces(item))
+            continue
+        piece = str(item) if isinstance(item, _Raw) else _scalar(item, limit)
+        out.append(piece)
+        size += len(piece)
+    text = "".join(out)
+    return text if len(text) <= limit and not stack else text[:limit] + " ..."
+
+
+def _redacted(value: object, depth: int = 0) -> object:
+    """``value`` with credentials hidden in its strings (containers copied only where one changed)."""
+    if isinstance(value, str):
+        return hide_credentials(value)
+    if depth > 32 or type(value) not in (dict, list, tuple):
+        return value
+    if type(value) is dict:
+        items = {name: _redacted(member, depth + 1) for name, member in value.items()}
+        same = all(items[name] is member for name, member in value.items())
+        return value if same else items
+    assert isinstance(value, (list, tuple))
+    members = [_redacted(member, depth + 1) for member in value]
+    if all(new is old for new, old in zip(members, value, strict=True)):
+        return value
+    return members if type(value) is list else tuple(members)
 
 
 def problem(key: str, value: object, allowed: str) -> ConfigError:
@@ -83,7 +210,7 @@ def problem(key: str, value: object, allowed: str) -> ConfigError:
     key
         The config key.
     value
-        The value as given.
+        The value as given (credentials in URLs are hidden, in the message and in ``err.value``).
     allowed
         What the key accepts, starting with ``expected ...`` or with what is wrong.
 
@@ -91,8 +218,11 @@ def problem(key: str, value: object, allowed: str) -> ConfigError:
     -------
     ConfigError
     """
-    err = ConfigError(key, value, allowed)
-    err.args = (f"config key {key!r}: got {_Shown(value)!r}; {allowed}",)
+    # Not ConfigError(key, value, allowed): its message holds the full repr, which may be huge, recurse
+    # without end or show a password.
+    err = ConfigError.__new__(ConfigError)
+    err.key, err.value, err.allowed = key, _redacted(value), allowed
+    err.args = (f"config key {shown(key, 80)}: got {shown(value)}; {allowed}",)
     return err
 
 
@@ -127,6 +257,7 @@ def file_problem(path: str, reason: str) -> ConfigError:
     ConfigError
         With ``key`` :data:`FILE_KEY` and ``value`` the path.
     """
+    path = hide_credentials(path)
     err = ConfigError(FILE_KEY, path, reason)
     err.args = (f"config file '{path}': {reason}",)
     return err
@@ -166,6 +297,8 @@ def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
     -------
     str or None
     """
+    if len(word) > SUGGEST_MAX_CHARS:
+        return None
     by_fold = {c.casefold(): c for c in candidates}
     close = difflib.get_close_matches(word.casefold(), list(by_fold), n=1, cutoff=0.6)
     return by_fold[close[0]] if close else None

@@ -3,17 +3,22 @@
 One table, :data:`GEOMETRY_NESTING`, says how each GeoJSON geometry type nests its coordinate arrays and
 how many members each needs; the loader walks a geometry with it and the JSON Schema is generated from
 it, so both accept the same structures (uniform 2-D or 3-D positions within a geometry, longitudes in
-[-180, 180], latitudes in [-90, 90]). Shapely then checks what no schema can: OGC validity, and all of
-a WKT string.
+[-180, 180], latitudes in [-90, 90], finite heights, GeometryCollections nested at most
+:data:`~icecube_stac._config_limits.GEOMETRY_MAX_NESTING` levels). Shapely then checks what no schema
+can: OGC validity, and all of a WKT string (whose parentheses are counted first: GEOS recurses into
+them and crashes on a few ten thousand).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
+import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -21,6 +26,7 @@ from shapely.validation import explain_validity
 from shapely.wkt import loads as wkt_loads
 
 from ._config_errors import fail, one_of
+from ._config_limits import FLOAT64_MAX, GEOMETRY_MAX_NESTING, WKT_MAX_PARENTHESES
 from ._config_patterns import NON_BLANK, nullable
 from ._config_rules import Rule, real
 
@@ -48,6 +54,7 @@ GEOMETRY_NESTING: Final[Mapping[str, tuple[tuple[str, str, int], ...]]] = {
 GEOMETRY_TYPES: Final = (*GEOMETRY_NESTING, "GeometryCollection")
 _POSITION_SIZES: Final = (2, 3)
 _ANCHOR: Final = "geojson-geometry"
+_NESTING: Final = f"GeometryCollections may nest at most {GEOMETRY_MAX_NESTING} levels"
 _AOI_ALLOWED: Final = "expected a GeoJSON geometry object or a WKT string (lon/lat, WGS84), or null"
 _RANGES: Final = (
     f"coordinates must be longitude in [{LON_RANGE[0]:g}, {LON_RANGE[1]:g}] "
@@ -137,7 +144,7 @@ def _check_coordinates(key: str, whole: object, kind: str, coordinates: object) 
         nodes.extend((child, depth + 1) for child in reversed(node))
 
 
-def _check_geojson(key: str, whole: object, value: Mapping[Any, Any]) -> None:
+def _check_geojson(key: str, whole: object, value: Mapping[Any, Any], level: int = 1) -> None:
     kind = value.get("type")
     if kind == "Feature":
         fail(key, whole, "got a GeoJSON Feature; give its 'geometry' member instead")
@@ -151,6 +158,8 @@ def _check_geojson(key: str, whole: object, value: Mapping[Any, Any]) -> None:
     if kind != "GeometryCollection":
         _check_coordinates(key, whole, kind, value[member])
         return
+    if level > GEOMETRY_MAX_NESTING:
+        fail(key, whole, f"the GeometryCollections nest more than {GEOMETRY_MAX_NESTING} levels deep; " + _NESTING)
     parts = value[member]
     if not isinstance(parts, (list, tuple)):
         fail(key, whole, "a GeoJSON GeometryCollection's 'geometries' is an array of geometries; " + _AOI_ALLOWED)
@@ -159,15 +168,46 @@ def _check_geojson(key: str, whole: object, value: Mapping[Any, Any]) -> None:
     for part in parts:
         if not isinstance(part, Mapping):
             fail(key, whole, "a GeometryCollection holds GeoJSON geometry objects; " + _AOI_ALLOWED)
-        _check_geojson(key, whole, part)
+        _check_geojson(key, whole, part, level + 1)
+
+
+def _parentheses(text: str) -> int:
+    """Return the depth of the deepest parenthesis of a WKT text, counted without parsing."""
+    depth = deepest = 0
+    for match in re.finditer(r"[()]", text):
+        depth = depth + 1 if match[0] == "(" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _collection_depth(geometry: BaseGeometry) -> int:
+    """How deep GeometryCollections nest in a parsed geometry (0 for none), without recursion."""
+    deepest, stack = 0, [(geometry, 0)]
+    while stack:
+        part, depth = stack.pop()
+        if part.geom_type == "GeometryCollection":
+            deepest = max(deepest, depth + 1)
+            stack.extend((member, depth + 1) for member in getattr(part, "geoms", ()))
+    return deepest
 
 
 def _parse(key: str, value: object) -> BaseGeometry:
     if isinstance(value, str):
+        if (deepest := _parentheses(value)) > WKT_MAX_PARENTHESES:
+            detail = f"{deepest} nested parentheses, at most {WKT_MAX_PARENTHESES}: {_NESTING}"
+            fail(key, value, f"the WKT nests too deeply ({detail}); " + _AOI_ALLOWED)
         try:
-            return wkt_loads(value)
+            with np.errstate(all="ignore"):  # 1e400 overflows to inf: refused below, without a warning
+                geometry = wkt_loads(value)
         except (ShapelyError, ValueError) as exc:
             fail(key, value, f"unparsable WKT ({exc}); " + _AOI_ALLOWED)
+        if _collection_depth(geometry) > GEOMETRY_MAX_NESTING:
+            fail(key, value, f"the GeometryCollections nest more than {GEOMETRY_MAX_NESTING} levels deep; " + _NESTING)
+        # Heights may be NaN where a 2-D part sits in a 3-D collection; nothing may be infinite.
+        coordinates = shapely.get_coordinates(geometry, include_z=True)
+        if not (np.isfinite(coordinates[:, :2]).all() and not np.isinf(coordinates[:, 2]).any()):
+            fail(key, value, "coordinates must be finite numbers; " + _AOI_ALLOWED)
+        return geometry
     if not isinstance(value, Mapping):
         fail(key, value, _AOI_ALLOWED)
     _check_geojson(key, value, value)
@@ -202,17 +242,40 @@ class AreaRule(Rule):
 
 
 def _position_schema(size: int) -> dict[str, Any]:
-    items = [_degrees(LON_RANGE), _degrees(LAT_RANGE), {"type": "number"}][:size]
+    height = {"type": "number", "minimum": -FLOAT64_MAX, "maximum": FLOAT64_MAX}
+    items = [_degrees(LON_RANGE), _degrees(LAT_RANGE), height][:size]
     return {"type": "array", "prefixItems": items, "items": False, "minItems": size}
+
+
+def _level(level: int) -> dict[str, Any]:
+    """Return the schema of a geometry ``level`` collections deep (collections allowed until the limit)."""
+    kinds = GEOMETRY_TYPES if level <= GEOMETRY_MAX_NESTING else tuple(GEOMETRY_NESTING)
+    cases: list[dict[str, Any]] = [{"$ref": f"#{_ANCHOR}-coordinates"}]
+    if level <= GEOMETRY_MAX_NESTING:
+        parts = {"type": "array", "minItems": 1, "items": {"$ref": f"#{_ANCHOR}-{level + 1}"}}
+        collection = {"required": ["geometries"], "properties": {"geometries": parts}}
+        is_collection = {"properties": {"type": {"const": "GeometryCollection"}}, "required": ["type"]}
+        cases.append({"if": is_collection, "then": collection})
+    return {
+        "$anchor": f"{_ANCHOR}-{level}",
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": list(kinds)}},
+        "allOf": cases,
+    }
 
 
 def geometry_schema() -> dict[str, Any]:
     """Return the JSON Schema of the GeoJSON geometries :class:`AreaRule` accepts, before OGC validity.
 
+    GeometryCollections nest at most :data:`~icecube_stac._config_limits.GEOMETRY_MAX_NESTING` levels:
+    the schema spells out one level per anchor (``geojson-geometry-1``, ``-2``...), the last without
+    collections, and shares the coordinate rules (``geojson-geometry-coordinates``).
+
     Returns
     -------
     dict
-        A schema with the ``$anchor`` ``geojson-geometry`` (a GeometryCollection refers to it).
+        The schema of a top-level geometry.
     """
     cases: list[dict[str, Any]] = []
     for kind, levels in GEOMETRY_NESTING.items():
@@ -224,15 +287,6 @@ def geometry_schema() -> dict[str, Any]:
             variants.append(node)
         then = {"required": ["coordinates"], "properties": {"coordinates": {"anyOf": variants}}}
         cases.append({"if": {"properties": {"type": {"const": kind}}, "required": ["type"]}, "then": then})
-    parts = {"type": "array", "minItems": 1, "items": {"$ref": f"#{_ANCHOR}"}}
-    collection = {"required": ["geometries"], "properties": {"geometries": parts}}
-    cases.append(
-        {"if": {"properties": {"type": {"const": "GeometryCollection"}}, "required": ["type"]}, "then": collection}
-    )
-    return {
-        "$anchor": _ANCHOR,
-        "type": "object",
-        "required": ["type"],
-        "properties": {"type": {"enum": list(GEOMETRY_TYPES)}},
-        "allOf": cases,
-    }
+    definitions: dict[str, Any] = {"coordinates": {"$anchor": f"{_ANCHOR}-coordinates", "allOf": cases}}
+    definitions.update((f"level-{level}", _level(level)) for level in range(2, GEOMETRY_MAX_NESTING + 2))
+    return {**_level(1), "$defs": definitions}

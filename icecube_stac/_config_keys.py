@@ -13,8 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._config_checks import CatalogRule, ChunksRule, FilterRule, HeadersRule
+from ._config_checks import CatalogRule, ChunksRule, HeadersRule
+from ._config_cql2 import FilterRule
 from ._config_geometry import AreaRule, BboxRule
+from ._config_limits import (
+    DATE_RANGE_TEXT,
+    FILTER_MAX_CHARS,
+    FILTER_MAX_DEPTH,
+    FILTER_MAX_VALUES,
+    GEOMETRY_MAX_NESTING,
+    MAX_COUNT,
+    MAX_TEMPORAL_RESOLUTION,
+    MAX_TIME_SLOTS,
+    MAX_TIMEOUT,
+)
 from ._config_rules import (
     AngleRule,
     ChoiceRule,
@@ -79,7 +91,10 @@ SCHEMA_LIMITS: Final = (
     "whole numbers written with a fraction (JSON Schema counts 6.0 as the integer 6; the loader wants 6)",
     "WKT strings (parsed with GEOS)",
     "OGC validity of GeoJSON geometries (self-intersections, rings that touch themselves...)",
-    "CQL2 syntax and operators",
+    "CQL2 syntax, operators and the size and nesting of a CQL2-JSON filter",
+    "URL syntax of an http(s) catalog (a host, an IPv6 address in brackets, a port from 0 to 65535)",
+    f"the size of the time grid: at most {MAX_TIME_SLOTS:,} slots from start_date to end_date "
+    "every temporal_resolution days",
 )
 """What :func:`~icecube_stac.config.load_config` checks beyond the published JSON Schema."""
 
@@ -115,7 +130,7 @@ KEYS: Final[tuple[Key, ...]] = (
         "start_date",
         "start_date",
         DateRule(),
-        "First acquisition date (UTC date of acquisition_end_utc), inclusive.",
+        f"First acquisition date (UTC date of acquisition_end_utc), inclusive; {DATE_RANGE_TEXT}.",
     ),
     Key(
         "end_date",
@@ -139,8 +154,15 @@ KEYS: Final[tuple[Key, ...]] = (
     Key(
         "temporal_resolution",
         "temporal_resolution",
-        CountRule(0, "expected a whole number of days >= 0 (0 = natural timeline, one slot per acquisition)"),
-        "Days between time slots of the cube (empty slots are filled); 0 = natural timeline, one slot per acquisition.",
+        CountRule(
+            0,
+            MAX_TEMPORAL_RESOLUTION,
+            f"expected a whole number of days from 0 to {MAX_TEMPORAL_RESOLUTION:,} "
+            "(0 = natural timeline, one slot per acquisition)",
+        ),
+        "Days between time slots of the cube (empty slots are filled); 0 = natural timeline, one slot per "
+        f"acquisition. At most {MAX_TEMPORAL_RESOLUTION:,}, and the grid from start_date to end_date at most "
+        f"{MAX_TIME_SLOTS:,} slots.",
     ),
     Key("coregistered", "coregistered", FlagRule(), "The stack is already coregistered (disables space_overlap)."),
     Key(
@@ -168,7 +190,7 @@ KEYS: Final[tuple[Key, ...]] = (
         "intersects",
         AreaRule(),
         "Area of interest as a GeoJSON geometry or WKT string (lon/lat WGS84); must be valid and non-empty; "
-        "exclusive with bbox.",
+        f"GeometryCollections nest at most {GEOMETRY_MAX_NESTING} levels; exclusive with bbox.",
     ),
     Key(
         "product_type",
@@ -210,14 +232,19 @@ KEYS: Final[tuple[Key, ...]] = (
     Key(
         "max_items",
         "max_items",
-        CountRule(1, "expected a whole number >= 1, or null for no limit", nullable=True),
+        CountRule(
+            1, MAX_COUNT, f"expected a whole number from 1 to {MAX_COUNT:,}, or null for no limit", nullable=True
+        ),
         "Stop after this many matching items; null = no limit.",
     ),
     Key(
         "filter",
         "filter",
         FilterRule(),
-        "Extra CQL2 condition (CQL2-JSON object or CQL2-text string), ANDed with the other keys.",
+        "Extra CQL2 condition (CQL2-JSON object or CQL2-text string), ANDed with the other keys. Standard "
+        "operators only (comparisons, and/or/not, like, between, in, isNull, casei, accenti, s_*, t_*, a_*: no "
+        f"function calls, no arithmetic); at most {FILTER_MAX_CHARS:,} characters (CQL2-JSON: written "
+        f"compactly), {FILTER_MAX_DEPTH} levels of nesting and {FILTER_MAX_VALUES:,} JSON values.",
     ),
     Key(
         "catalog",
@@ -229,20 +256,21 @@ KEYS: Final[tuple[Key, ...]] = (
     Key(
         "timeout",
         "timeout",
-        PositiveNumberRule("expected a number of seconds > 0"),
-        "HTTP timeout in seconds for a STAC API.",
+        PositiveNumberRule(MAX_TIMEOUT, f"expected a number of seconds > 0 and at most {MAX_TIMEOUT:,.0f}"),
+        f"HTTP timeout in seconds for a STAC API (at most {MAX_TIMEOUT:,.0f}).",
     ),
     Key(
         "chunks",
         "chunks",
         ChunksRule(),
-        "Cube chunk sizes in pixels per dimension (azimuth, range); null = the loader's choice.",
+        f"Cube chunk sizes in pixels per dimension (azimuth, range), 1 to {MAX_COUNT:,}; null = the loader's choice.",
     ),
     Key(
         "fill_value",
         "fill_value",
         FillValueRule(),
-        "Value of empty pixels and empty time slots; null = the loader's default (NaN).",
+        "Value of empty pixels and empty time slots, a finite number within the float32 range (cubes are "
+        "float32 or complex64); null = the loader's default (NaN).",
     ),
 )
 

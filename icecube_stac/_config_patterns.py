@@ -8,9 +8,13 @@ a full match; the patterns anchor themselves), so the two cannot disagree.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any, Final
+
+from ._config_limits import DATE_FIRST, DATE_LAST
 
 __all__ = [
     "ANGLE_TEXT",
@@ -23,6 +27,8 @@ __all__ = [
     "URL_SCHEME",
     "any_case",
     "choice_pattern",
+    "date_pattern",
+    "digits_between",
     "matches",
     "nullable",
     "one_or_many",
@@ -128,20 +134,84 @@ def one_or_many(item: dict[str, Any]) -> dict[str, Any]:
 NON_BLANK: Final = r"\S"
 """A string with at least one character that is not white space (Python's ``str.strip`` keeps it)."""
 
-# Calendar dates of years 1000-9999, YYYYMMDD or YYYY-MM-DD, with February 29 only in leap years.
-_YEAR: Final = "[1-9][0-9]{3}"
-_LEAP_YEAR: Final = "(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
+
+def digits_between(low: int, high: int, width: int) -> str:
+    """Return a pattern body matching the ``width``-digit, zero-padded numbers from ``low`` to ``high``.
+
+    Parameters
+    ----------
+    low, high
+        Inclusive bounds, ``0 <= low <= high < 10**width``.
+    width
+        Number of digits.
+
+    Returns
+    -------
+    str
+        For example ``digits_between(22, 30, 2)`` is ``2[2-9]|30``.
+    """
+    lo, hi = f"{low:0{width}d}", f"{high:0{width}d}"
+    if lo == "0" * width and hi == "9" * width:
+        return f"[0-9]{{{width}}}" if width > 1 else "[0-9]"
+    if width == 1:
+        return lo if lo == hi else f"[{lo}-{hi}]"
+    rest = width - 1
+    if lo[0] == hi[0]:
+        return f"{lo[0]}(?:{digits_between(int(lo[1:]), int(hi[1:]), rest)})"
+    parts = [f"{lo[0]}(?:{digits_between(int(lo[1:]), 10**rest - 1, rest)})"]
+    if int(hi[0]) - int(lo[0]) > 1:
+        parts.append(f"{digits_between(int(lo[0]) + 1, int(hi[0]) - 1, 1)}[0-9]{{{rest}}}")
+    parts.append(f"{hi[0]}(?:{digits_between(0, int(hi[1:]), rest)})")
+    return "|".join(parts)
 
 
-def _calendar(sep: str) -> str:
+# February 29 only in leap years: the Gregorian rule on four digits.
+_LEAP_YEAR: Final = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+
+
+def _whole_years(first: int, last: int, sep: str) -> str:
+    years = f"(?:{digits_between(first, last, 4)})"
     long_month = f"(?:0[13578]|1[02]){sep}(?:0[1-9]|[12][0-9]|3[01])"
     short_month = f"(?:0[469]|11){sep}(?:0[1-9]|[12][0-9]|30)"
     february = f"02{sep}(?:0[1-9]|1[0-9]|2[0-8])"
-    return f"{_YEAR}{sep}(?:{long_month}|{short_month}|{february})|{_LEAP_YEAR}{sep}02{sep}29"
+    # The lookahead keeps, of those years, the leap ones (both match the same four digits).
+    return f"{years}{sep}(?:{long_month}|{short_month}|{february})|(?={_LEAP_YEAR}){years}{sep}02{sep}29"
 
 
-DATE_TEXT: Final = whole(f"{_calendar('')}|{_calendar('-')}")
-"""A calendar date as ``YYYYMMDD`` or ISO ``YYYY-MM-DD``, years 1000-9999 (also the digits of an integer)."""
+def _part_of_year(first: dt.date, last: dt.date, sep: str) -> str:
+    months = []
+    for month in range(first.month, last.month + 1):
+        low = first.day if month == first.month else 1
+        high = last.day if month == last.month else calendar.monthrange(first.year, month)[1]
+        months.append(f"{month:02d}{sep}(?:{digits_between(low, high, 2)})")
+    return f"{first.year:04d}{sep}(?:{'|'.join(months)})"
+
+
+def date_pattern(first: dt.date, last: dt.date, sep: str) -> str:
+    """Return a pattern body matching the calendar dates from ``first`` to ``last`` as ``YYYY<sep>MM<sep>DD``.
+
+    Parameters
+    ----------
+    first, last
+        Inclusive bounds (years 1000-9999).
+    sep
+        ``""`` for YYYYMMDD, ``"-"`` for ISO dates.
+
+    Returns
+    -------
+    str
+    """
+    if first.year == last.year:
+        return _part_of_year(first, last, sep)
+    parts = [_part_of_year(first, dt.date(first.year, 12, 31), sep)]
+    if last.year - first.year > 1:
+        parts.append(_whole_years(first.year + 1, last.year - 1, sep))
+    parts.append(_part_of_year(dt.date(last.year, 1, 1), last, sep))
+    return "|".join(parts)
+
+
+DATE_TEXT: Final = whole(f"{date_pattern(DATE_FIRST, DATE_LAST, '')}|{date_pattern(DATE_FIRST, DATE_LAST, '-')}")
+"""A calendar date as ``YYYYMMDD`` or ISO ``YYYY-MM-DD`` from :data:`DATE_FIRST` to :data:`DATE_LAST`."""
 
 ANGLE_TEXT: Final = whole(
     r"\s*(?:\+?(?:0*(?:[0-9]|[1-8][0-9])(?:\.[0-9]*)?|0*90(?:\.0*)?|\.[0-9]+)|-(?:0+(?:\.0*)?|\.0+))\s*"

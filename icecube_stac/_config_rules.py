@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config_errors import fail, one_of, whole_number_hint
+from ._config_limits import DATE_FIRST, DATE_LAST, DATE_RANGE_TEXT, FLOAT32_MAX
 from ._config_patterns import (
     ANGLE_TEXT,
     DATE_TEXT,
@@ -50,10 +51,18 @@ ANGLE_RANGE: Final = (0.0, 90.0)
 """Incidence angles allowed, degrees, inclusive (:data:`~icecube_stac._config_patterns.ANGLE_TEXT` too)."""
 
 _DATE_FORMS: Final = "a YYYYMMDD integer (20240301) or string ('20240301' or ISO '2024-03-01')"
-_DATE_ALLOWED: Final = f"expected a date as {_DATE_FORMS}, years 1000-9999"
+_DATE_ALLOWED: Final = f"expected a date as {_DATE_FORMS}, {DATE_RANGE_TEXT}"
 _DATE_SHAPES: Final = (re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"), re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"))
 _DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_DATE_INTEGER: Final = {"type": "integer", "minimum": 10000101, "maximum": 99991231}
+_DATE_INTEGER: Final = {
+    "type": "integer",
+    "minimum": int(DATE_FIRST.strftime("%Y%m%d")),
+    "maximum": int(DATE_LAST.strftime("%Y%m%d")),
+}
+_FILL_ALLOWED: Final = (
+    f"expected a finite number within the float32 range (magnitude at most {FLOAT32_MAX:.7g}), "
+    "or null (or NaN) for the loader's default (NaN for float cubes)"
+)
 
 
 class Rule(ABC):
@@ -103,10 +112,14 @@ def real(value: object) -> float | None:
     Returns
     -------
     float or None
+        None also for infinities, NaN and integers too large for a float (``10**400``).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -136,21 +149,26 @@ def _date_reason(text: str) -> str:
         dt.date(*(int(part) for part in shape.groups()))
     except ValueError as exc:
         return f"unparsable date ({exc}); {_DATE_ALLOWED}"
-    return _DATE_ALLOWED  # a year before 1000: a YYYYMMDD integer could not hold it
+    return "outside the dates allowed; " + _DATE_ALLOWED
 
 
 @dataclass(frozen=True)
 class DateRule(Rule):
-    """A calendar date: YYYYMMDD integer or string, or ISO string; years 1000-9999."""
+    """A calendar date: YYYYMMDD integer or string, or ISO string; within :data:`DATE_FIRST`..:data:`DATE_LAST`.
+
+    The bounds are those of pandas' nanosecond timestamps, which the cube's time axis uses.
+    """
 
     def check(self, key: str, value: object) -> dt.date:
         if isinstance(value, dt.datetime):
             fail(key, value, "expected a date without a time of day; " + _DATE_ALLOWED)
         if isinstance(value, dt.date):
-            if value.year < 1000:  # to_dict() could not write it back as YYYYMMDD
-                fail(key, value, _DATE_ALLOWED)
+            if not DATE_FIRST <= value <= DATE_LAST:
+                fail(key, value, "outside the dates allowed; " + _DATE_ALLOWED)
             return value
         if (number := integer(value)) is not None:
+            if abs(number) >= 10**12:  # str() of a huge integer is slow, or refused beyond 4300 digits
+                fail(key, value, "not in YYYYMMDD form; " + _DATE_ALLOWED)
             text = str(number)
         elif isinstance(value, str):
             text = value
@@ -196,9 +214,10 @@ class AngleRule(Rule):
 
 @dataclass(frozen=True)
 class CountRule(Rule):
-    """A whole number ``>= minimum`` (never a bool or a float), or null when ``nullable``."""
+    """A whole number from ``minimum`` to ``maximum`` (never a bool or a float), or null when ``nullable``."""
 
     minimum: int
+    maximum: int
     allowed: str
     nullable: bool = False
 
@@ -206,12 +225,12 @@ class CountRule(Rule):
         if value is None and self.nullable:
             return None
         count = integer(value)
-        if count is None or count < self.minimum:
+        if count is None or not self.minimum <= count <= self.maximum:
             fail(key, value, self.allowed + whole_number_hint(value))
         return count
 
     def schema(self) -> dict[str, Any]:
-        schema = {"type": "integer", "minimum": self.minimum}
+        schema = {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
         return nullable(schema) if self.nullable else schema
 
 
@@ -235,37 +254,41 @@ class FlagRule(Rule):
 
 @dataclass(frozen=True)
 class PositiveNumberRule(Rule):
-    """A finite number ``> 0``."""
+    """A finite number ``> 0`` and ``<= maximum``."""
 
+    maximum: float
     allowed: str
 
     def check(self, key: str, value: object) -> float:
         number = real(value)
-        if number is None or number <= 0:
+        if number is None or not 0 < number <= self.maximum:
             fail(key, value, self.allowed)
         return number
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "number", "exclusiveMinimum": 0}
+        return {"type": "number", "exclusiveMinimum": 0, "maximum": self.maximum}
 
 
 @dataclass(frozen=True)
 class FillValueRule(Rule):
-    """A finite number (an integer stays exact), or null."""
+    """A finite number a float32 holds (an integer stays exact), or null; NaN means null (the default)."""
 
     def check(self, key: str, value: object) -> float | None:
-        if value is None:
-            return None
+        nan = isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and value != value
+        if value is None or nan:
+            return None  # NaN is the loader's default: canonical null, so the config stays JSON
         whole = integer(value)
         if whole is not None:
+            if abs(whole) > FLOAT32_MAX:
+                fail(key, value, _FILL_ALLOWED)
             return whole  # an integer cube (GRD DN) may want an exact integer fill such as 0
         number = real(value)
-        if number is None:
-            fail(key, value, "expected a finite number, or null for the loader's default (NaN for float cubes)")
+        if number is None or abs(number) > FLOAT32_MAX:
+            fail(key, value, _FILL_ALLOWED)
         return number
 
     def schema(self) -> dict[str, Any]:
-        return {"type": ["number", "null"]}
+        return {"type": ["number", "null"], "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._config_errors import combine, did_you_mean, problem
 from ._config_keys import CONFIG_KEYS, KEY_HINTS, KEYS, Key, lookup
+from ._config_limits import MAX_TIME_SLOTS
 from .errors import ConfigError
 
 __all__ = ["check_value", "cross_checks", "date_number", "validate"]
@@ -76,6 +77,16 @@ def cross_checks(values: Mapping[str, Any]) -> list[ConfigError]:
         rule = "end_date is inclusive and defaults to today, UTC"
         allowed = f"must not be before start_date {date_number(start)} ({rule})"
         problems.append(problem("end_date", date_number(end), allowed))
+    days = values.get("temporal_resolution")
+    if days and start is not None and end is not None and end >= start:
+        slots = (end - start).days // days + 1
+        if slots > MAX_TIME_SLOTS:
+            grid = f"from start_date {date_number(start)} to end_date {date_number(end)} every {days} day(s)"
+            allowed = (
+                f"the time grid {grid} would have {slots:,} slots, at most {MAX_TIME_SLOTS:,}: use a larger "
+                "temporal_resolution or a shorter date range (end_date defaults to today, UTC)"
+            )
+            problems.append(problem("temporal_resolution", days, allowed))
     low, high = values.get("min_incidence_angle"), values.get("max_incidence_angle")
     if low is not None and high is not None and high < low:
         problems.append(problem("max_incidence_angle", high, f"must be >= min_incidence_angle ({low:g} degrees)"))

@@ -24,6 +24,9 @@ Dates are YYYYMMDD integers (``20240301``) or strings (``"20240301"``, ISO ``"20
 an item is selected when its *acquisition date* (the UTC date of ``acquisition_end_utc``, i.e. the item's
 ``end_datetime``) lies in ``[start_date, end_date]``, both ends included; :meth:`CubeConfig.time_window` gives
 the equivalent half-open UTC interval. icecube took "today" in local time; here it is today in UTC.
+Dates run from 1677-09-22 to 2262-04-11, the days pandas' nanosecond timestamps (the cube's time axis)
+hold; every other number has a bound too (:mod:`icecube_stac._config_limits`), and a CQL2 ``filter`` is
+bounded in size and nesting and limited to the standard operators before it is parsed.
 
 STAC-native keys: ``bbox`` or ``intersects`` (area of interest, one of them), ``product_type``,
 ``orbit_state``, ``look_side``, ``instrument_mode``, ``platforms``, ``polarizations``, ``collections``,
@@ -233,12 +236,9 @@ class CubeConfig:
         -------
         tuple of datetime
             ``[start_date 00:00Z, end_date + 1 day 00:00Z)``: an acquisition whose end time ``t`` satisfies
-            ``start <= t < end`` has an acquisition date within ``[start_date, end_date]``. (For
-            ``end_date == date.max`` the end is the last representable instant, ``datetime.max`` in UTC.)
+            ``start <= t < end`` has an acquisition date within ``[start_date, end_date]``.
         """
         start = dt.datetime.combine(self.start_date, dt.time(), tzinfo=dt.UTC)
-        if self.end_date == dt.date.max:
-            return start, dt.datetime.max.replace(tzinfo=dt.UTC)
         end = dt.datetime.combine(self.end_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         return start, end
 
@@ -318,7 +318,8 @@ def config_json_schema() -> dict[str, Any]:
     It accepts exactly what :func:`load_config` accepts, except for the rules JSON Schema cannot express,
     listed in its ``$comment``: the order between two keys (``end_date >= start_date``, incidence bounds,
     bbox corners), calendar validity of YYYYMMDD integers, whole numbers written with a fraction (``6.0``),
-    WKT parsing and OGC validity of geometries, and CQL2 parsing.
+    WKT parsing and OGC validity of geometries, CQL2 parsing, operators and nesting, URL syntax of an API
+    catalog, and the size of the time grid.
 
     Returns
     -------

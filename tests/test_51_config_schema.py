@@ -34,7 +34,8 @@ from icecube_stac._config_keys import (
     SCHEMA_LIMITS,
     lookup,
 )
-from icecube_stac._config_patterns import ANGLE_TEXT, API_URL, DATE_TEXT, matches
+from icecube_stac._config_limits import CONFIG_MAX_DEPTH, DATE_FIRST, DATE_LAST
+from icecube_stac._config_patterns import ANGLE_TEXT, API_URL, DATE_TEXT, digits_between, matches
 from icecube_stac._config_validate import check_value
 from icecube_stac.config import CONFIG_KEYS, ConfigProblems, LookSide, OrbitState, ProductType, config_json_schema
 from icecube_stac.config import load_config as _load_config
@@ -48,6 +49,15 @@ CONFIG_CALLS: Final = frozenset({"load_config", "error_for"})  # first positiona
 KEYWORD_CALLS: Final = frozenset({"_ids"})  # keyword arguments: config keys
 
 SQUARE = [[102.5, 16.2], [102.7, 16.2], [102.7, 16.4], [102.5, 16.4], [102.5, 16.2]]
+
+
+def _collections(levels: int) -> dict[str, Any]:
+    """A point inside ``levels`` nested GeometryCollections."""
+    geometry: dict[str, Any] = {"type": "Point", "coordinates": [1, 2]}
+    for _ in range(levels):
+        geometry = {"type": "GeometryCollection", "geometries": [geometry]}
+    return geometry
+
 
 PROBES: Final[list[dict[str, Any]]] = [
     # Whole numbers written with a fraction, for every integer key.
@@ -69,6 +79,37 @@ PROBES: Final[list[dict[str, Any]]] = [
     {"start_date": " 20240301"},
     {"start_date": 10000101, "end_date": 99991231},
     {"start_date": 9991231},
+    # The days of nanosecond timestamps, 1677-09-22 to 2262-04-11, by integers and strings alike.
+    {"start_date": 16770922, "end_date": "2262-04-11"},
+    {"start_date": 16770921},
+    {"start_date": "1677-09-21"},
+    {"end_date": 22620412},
+    {"end_date": "22620412"},
+    {"start_date": "16000101", "end_date": "16000229"},
+    {"start_date": 22620229},
+    # Numbers everywhere are bounded (and JSON Schema compares big integers exactly).
+    {"temporal_resolution": 36500},
+    {"temporal_resolution": 36501},
+    {"temporal_resolution": 10**30},
+    {"max_items": 1_000_000_000},
+    {"max_items": 1_000_000_001},
+    {"chunks": {"azimuth": 1_000_000_000, "range": 1_000_000_001}},
+    {"timeout": 86400},
+    {"timeout": 86400.5},
+    {"timeout": 10**400},
+    {"min_incidence_angle": 10**400},
+    {"bbox": [0, 0, 10**400, 1]},
+    {"fill_value": 3.4028234663852886e38},
+    {"fill_value": -3.5e38},
+    {"fill_value": 10**39},
+    {"fill_value": 10**400},
+    {"fill_value": 1e300},
+    {"intersects": {"type": "Point", "coordinates": [1, 2, 1e308]}},
+    {"intersects": {"type": "Point", "coordinates": [1, 2, 10**400]}},
+    # The size of the time grid: arithmetic over three keys.
+    {"temporal_resolution": 1, "start_date": 19000101, "end_date": 20240101},
+    {"temporal_resolution": 1, "start_date": 19900101, "end_date": 20240101},
+    {"temporal_resolution": 3, "start_date": 16770922, "end_date": 22620411},
     # Angles as numeric strings.
     {"min_incidence_angle": " 20 ", "max_incidence_angle": "90.000"},
     {"min_incidence_angle": "-0", "max_incidence_angle": "+.5"},
@@ -95,6 +136,13 @@ PROBES: Final[list[dict[str, Any]]] = [
     {"catalog": "  "},
     {"catalog": "C:/catalogs/default"},
     {"catalog": "catalogs/with spaces"},
+    {"catalog": "http://[::1"},
+    {"catalog": "http://[::1]:8080/api"},
+    {"catalog": "http://[not-an-address]/api"},
+    {"catalog": "https://stac.example.com:99999/api"},
+    {"catalog": "https://stac.example.com:80a/api"},
+    {"catalog": "http://@/api"},
+    {"catalog": "https://user:s3cr3t@stac.example.com/api"},
     # Headers.
     {"headers": {}},
     {"headers": {"X-Api-Key": "abc", "Accept": ""}},
@@ -161,6 +209,29 @@ PROBES: Final[list[dict[str, Any]]] = [
     {"filter": {"op": 1, "args": []}},
     {"filter": {"op": "=", "args": [{"property": "platform"}, "iceye-x7"], "note": "extra members are ignored"}},
     {"filter": {"property": "flag"}},
+    {"filter": "repeat('a', 400000000) = 'b'"},
+    {"filter": '"view:incidence_angle" * 2 > 40'},
+    {"filter": "(" * 40 + "id = 'a'" + ")" * 40},
+    {"filter": "NOT " * 40 + "id = 'a'"},
+    {"filter": "id = '" + "x" * 65_540 + "'"},
+    {"filter": "id = '" + "x" * 65_000 + "'"},
+    {"filter": "a = 1e400"},
+    {"filter": {"op": "=", "args": [{"property": "a"}, 2**64]}},
+    {"filter": {"op": "in", "args": [{"property": "a"}, list(range(10_001))]}},
+    {
+        "filter": {
+            "op": "=",
+            "args": [{"property": "a"}, [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+        }
+    },
+    {"filter": "CASEI(platform) = casei('ICEYE-X14') AND T_AFTER(datetime, TIMESTAMP('2024-03-10T00:00:00Z'))"},
+    # GeometryCollections nest at most 8 levels.
+    {"intersects": _collections(8)},
+    {"intersects": _collections(9)},
+    {"intersects": "GEOMETRYCOLLECTION (" * 8 + "POINT (1 2)" + ")" * 8},
+    {"intersects": "GEOMETRYCOLLECTION (" * 9 + "POINT (1 2)" + ")" * 9},
+    {"intersects": "GEOMETRYCOLLECTION (" * 5000 + "POINT (1 2)" + ")" * 5000},
+    {"intersects": "POINT Z (1 2 1e400)"},
 ]
 
 
@@ -184,8 +255,12 @@ SCHEMA_CANNOT_EXPRESS: Final[dict[str, Callable[[ConfigError], bool]]] = {
     "WKT text": lambda p: p.key == "intersects" and isinstance(p.value, str),
     # Self-intersections and the like need computational geometry.
     "OGC validity of a GeoJSON geometry": _says("invalid geometry:"),
-    # Parsing and checking CQL2 needs a CQL2 parser.
+    # Parsing and checking CQL2 needs a CQL2 parser; the depth of nested operators needs recursion.
     "CQL2 text and semantics": lambda p: p.key == "filter" and _says("CQL2")(p),
+    # Brackets enclosing a valid IPv6 address, a port below 65536, a host: what urllib parses.
+    "URL syntax of an API catalog": lambda p: p.key == "catalog" and _says("not a valid URL")(p),
+    # No arithmetic over three keys: (end_date - start_date) // temporal_resolution + 1 slots.
+    "size of the time grid": lambda p: p.key == "temporal_resolution" and _says("slots, at most")(p),
 }
 
 
@@ -277,16 +352,26 @@ def _literal_dicts(path: Path) -> Iterator[object]:
                     continue
 
 
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((member, depth + 1) for member in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _as_json(value: object) -> dict[str, Any] | None:
     """The config as JSON data (what a config.json can hold), or None for a path or non-JSON values."""
     if isinstance(value, (str, Path)) and str(value).endswith(".json") and Path(value).is_file():
         value = json.loads(Path(value).read_text())
-    if not isinstance(value, dict):
-        return None
+    if not isinstance(value, dict) or _depth(value) > CONFIG_MAX_DEPTH:
+        return None  # deeper than a config file may nest: no config.json content
     try:
         data = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError):
-        return None  # dates, datetimes, NaN: Python-only input, not config.json content
+        return None  # dates, datetimes, NaN, integers of thousands of digits: not config.json content
     return data if isinstance(data, dict) else None
 
 
@@ -407,20 +492,39 @@ def _is_date(text: str) -> bool:
     if not re.fullmatch(r"[0-9]{8}", digits):
         return False
     try:
-        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:])).year >= 1000
+        day = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return False
+    return dt.date(1677, 9, 22) <= day <= dt.date(2262, 4, 11)
+
+
+def test_the_date_range_is_that_of_nanosecond_timestamps() -> None:
+    import pandas as pd
+
+    for day in (DATE_FIRST, DATE_LAST):
+        pd.date_range(pd.Timestamp(day), pd.Timestamp(day), freq="1D", unit="ns")
+    for day in (DATE_FIRST - dt.timedelta(days=1), DATE_LAST + dt.timedelta(days=1)):
+        with pytest.raises(pd.errors.OutOfBoundsDatetime):
+            pd.Timestamp(day).as_unit("ns")
 
 
 def test_date_pattern_is_the_calendar() -> None:
-    for year in range(1000, 10000):  # February 29 of every year, and the last day of February
+    for year in range(1678, 2262):  # February 29 of every year, and the last day of February
         assert matches(DATE_TEXT, f"{year}0229") is calendar.isleap(year), year
         assert matches(DATE_TEXT, f"{year}-02-28")
-    for year in (999, 1000, 1900, 2000, 2023, 2024, 9999):
+    years = (999, 1000, 1600, 1676, 1677, 1678, 1700, 1900, 2000, 2023, 2024, 2100, 2261, 2262, 2263, 9999)
+    for year in years:
         for month in range(14):
             for day in range(33):
                 for text in (f"{year:04d}{month:02d}{day:02d}", f"{year:04d}-{month:02d}-{day:02d}"):
                     assert matches(DATE_TEXT, text) is _is_date(text), text
+
+
+def test_digit_ranges_are_exact() -> None:
+    for low, high, width in [(0, 9999, 4), (1678, 2261, 4), (22, 30, 2), (1, 11, 2), (5, 5, 2), (3, 7, 1)]:
+        pattern = re.compile(f"(?:{digits_between(low, high, width)})")
+        for number in range(10**width):
+            assert (pattern.fullmatch(f"{number:0{width}d}") is not None) is (low <= number <= high)
 
 
 @given(st.text(alphabet="0123456789-", min_size=8, max_size=10))
