@@ -250,7 +250,9 @@ KEYS: Final[tuple[Key, ...]] = (
         "catalog",
         "catalog",
         CatalogRule(),
-        "Local STAC catalog (folder or catalog.json) or http(s) URL of a STAC API.",
+        "Local STAC catalog (folder or catalog.json) or http(s) URL of a STAC API. A relative path written "
+        "in a config file is relative to that file's folder; given any other way (a mapping, the catalog= "
+        "override, --catalog, or the default catalogs/default) it is relative to the current directory.",
     ),
     Key("headers", "headers", HeadersRule(), "HTTP headers for a STAC API, e.g. authentication."),
     Key(

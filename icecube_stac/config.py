@@ -28,6 +28,9 @@ Dates run from 1677-09-22 to 2262-04-11, the days pandas' nanosecond timestamps 
 hold; every other number has a bound too (:mod:`icecube_stac._config_limits`), and a CQL2 ``filter`` is
 bounded in size and nesting and limited to the standard operators before it is parsed.
 
+A relative ``catalog`` path written in a config file is relative to that file's folder; everywhere else
+(a mapping, the ``catalog=`` override, ``--catalog``, the default) it is relative to the current directory.
+
 STAC-native keys: ``bbox`` or ``intersects`` (area of interest, one of them), ``product_type``,
 ``orbit_state``, ``look_side``, ``instrument_mode``, ``platforms``, ``polarizations``, ``collections``,
 ``max_items``, ``filter`` (raw CQL2, ANDed with the rest), ``catalog``, ``headers``, ``timeout``, and the cube
@@ -50,6 +53,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,7 +62,9 @@ from typing import Any, Final, Literal
 from ._config_errors import ConfigProblems
 from ._config_file import read_config_file
 from ._config_keys import CONFIG_KEYS, KEYS, json_schema
+from ._config_patterns import URL_SCHEME
 from ._config_validate import date_number, validate
+from .vocabulary import is_api_url
 
 __all__ = [
     "CONFIG_KEYS",
@@ -131,7 +137,9 @@ class CubeConfig:
     filter
         Extra CQL2-JSON condition, ANDed with the rest; None = none.
     catalog, headers, timeout
-        Where to search: a local catalog path or an http(s) STAC API URL, HTTP headers and timeout.
+        Where to search: a local catalog path or an http(s) STAC API URL, HTTP headers and timeout. A
+        relative catalog path read from a config file has been joined to that file's folder (the result
+        is absolute); from anywhere else it is relative to the current directory.
     chunks, fill_value
         Cube loader options; None = the loader's defaults.
     """
@@ -265,6 +273,16 @@ def _defaults() -> dict[str, Any]:
     return values
 
 
+def _next_to(config_file: str, catalog: object) -> object:
+    """Resolve a relative local catalog path written in ``config_file`` against the file's folder."""
+    if not isinstance(catalog, str) or not catalog.strip() or re.match(URL_SCHEME, catalog) or is_api_url(catalog):
+        return catalog  # not a local path: the rule reports it as it was written
+    if os.path.isabs(catalog):
+        return catalog
+    folder = os.path.dirname(os.path.expanduser(config_file))
+    return os.path.join(os.getcwd(), folder, catalog)
+
+
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | None
 """What :func:`load_config` reads: a JSON file path, a mapping, or None for the defaults."""
 
@@ -282,6 +300,12 @@ def load_config(source: ConfigSource = None, **overrides: Any) -> CubeConfig:
         Config keys applied on top of ``source`` (e.g. ``catalog=`` from a command-line option). Overrides
         whose value is None are ignored, so unset command-line options can be passed straight through; use
         :meth:`CubeConfig.replace` to reset a key to null.
+
+    Notes
+    -----
+    A relative ``catalog`` path written in a config *file* is relative to the file's folder, and is
+    stored joined to it (absolute). The default ``catalogs/default``, a catalog in a mapping and the
+    ``catalog=`` override are relative to the current directory.
 
     Returns
     -------
@@ -304,6 +328,8 @@ def load_config(source: ConfigSource = None, **overrides: Any) -> CubeConfig:
     elif isinstance(source, (str, os.PathLike)):
         where = os.fspath(source)
         raw = read_config_file(where)
+        if "catalog" in raw:
+            raw["catalog"] = _next_to(where, raw["catalog"])
     elif isinstance(source, Mapping):
         raw = dict(source)
     else:

@@ -3,7 +3,7 @@
 Each test reproduces a finding of the config fuzz campaign or a review: CQL2 that crashed or exhausted
 memory in the cql2 parser, dates and resolutions pandas' nanosecond time axis cannot hold, numbers that
 overflow, nesting that recursed without end, a URL the HTTP client cannot parse, credentials echoed in
-messages. Inputs that killed the process (SIGSEGV, Rust abort)
+messages, and relative catalogs in config files. Inputs that killed the process (SIGSEGV, Rust abort)
 run in a child process, so a regression fails the test instead of the test run.
 """
 
@@ -28,6 +28,7 @@ from icecube_stac._config_limits import (
     FILTER_MAX_VALUES,
     MAX_TIME_SLOTS,
 )
+from icecube_stac.cli import main
 from icecube_stac.config import ConfigProblems, load_config
 from icecube_stac.errors import ConfigError, IcecubeStacError, LoadError
 
@@ -405,6 +406,63 @@ def test_credentials_never_appear_in_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigProblems) as info:
         load_config(path)
     assert secret not in str(info.value)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 6. A relative catalog in a config file is relative to the file's folder
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from icecube_stac.catalog import index
+    from icecube_stac.testing import demo_specs, write_stack
+
+    root = tmp_path_factory.mktemp("relative")
+    write_stack(demo_specs(2, 0, shape=(16, 16)), root / "project" / "data")
+    index([root / "project" / "data"], root / "project" / "catalog", progress=False)
+    (root / "project" / "config.json").write_text(json.dumps({"catalog": "catalog", "product_type": "GRD"}))
+    (root / "elsewhere").mkdir()
+    return root
+
+
+def test_relative_catalog_of_a_file_is_next_to_the_file(small_catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(small_catalog / "elsewhere")
+    config = load_config("../project/config.json")
+    assert Path(config.catalog).resolve() == (small_catalog / "project" / "catalog").resolve()
+    assert Path(config.catalog).is_absolute()
+    monkeypatch.chdir(small_catalog)
+    assert Path(load_config("project/config.json").catalog).resolve() == (small_catalog / "project" / "catalog")
+
+
+def test_search_from_another_folder_finds_the_items(
+    small_catalog: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(small_catalog)
+    assert main(["search", "project/config.json", "-o", str(small_catalog / "found.json")]) == 0
+    assert len(json.loads((small_catalog / "found.json").read_text())["features"]) == 2
+
+
+def test_mappings_overrides_and_the_default_stay_relative_to_the_current_folder(
+    small_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(small_catalog / "elsewhere")
+    assert load_config({"catalog": "catalog"}).catalog == "catalog"
+    assert load_config("../project/config.json", catalog="mine").catalog == "mine"
+    (small_catalog / "project" / "defaults.json").write_text("{}")
+    assert load_config("../project/defaults.json").catalog == "catalogs/default"
+    absolute = str(small_catalog / "x")
+    (small_catalog / "project" / "absolute.json").write_text(json.dumps({"catalog": absolute}))
+    assert load_config("../project/absolute.json").catalog == absolute
+    (small_catalog / "project" / "api.json").write_text(json.dumps({"catalog": "HTTPS://stac.example.com/api"}))
+    assert load_config("../project/api.json").catalog == "HTTPS://stac.example.com/api"
+
+
+def test_the_rule_is_in_the_schema() -> None:
+    from icecube_stac.config import config_json_schema
+
+    description = config_json_schema()["properties"]["catalog"]["description"]
+    assert "relative to that file's folder" in description and "current directory" in description
 
 
 def test_every_error_is_in_the_hierarchy() -> None:
