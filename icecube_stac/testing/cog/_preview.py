@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from ._plan import CogPlan
-from ._properties import rpc_property
 
 __all__ = ["preview_document"]
 
@@ -39,7 +38,6 @@ def _scene(plan: CogPlan, props: dict[str, Any]) -> dict[str, Any]:
             },
         },
         "slant_range_to_first_pixel": props["iceye:range_near"],
-        "rpc": rpc_property(plan.geometry.rpc, with_errors=True),
     }
 
 
