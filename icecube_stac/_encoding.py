@@ -22,6 +22,7 @@ codecs measured in ``benchmarks/bench_codecs.py``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -35,11 +36,14 @@ __all__ = [
     "COMPLEX_ATTR",
     "DEFAULT_COMPRESSION",
     "SOURCE_DTYPE_ATTR",
+    "TIME_ENCODING",
     "Compression",
     "complex_to_parts",
     "exact_cast",
     "parse_compression",
+    "netcdf_char_attributes",
     "parts_to_complex",
+    "round_times",
     "source_precision",
     "variable_encodings",
 ]
@@ -206,6 +210,33 @@ def parts_to_complex(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+# CF time units that every netCDF tool decodes (ncdump -t does not know "microseconds since"); float64 seconds
+# hold ICEYE's microsecond times to a fraction of a microsecond, and open_cube rounds them back exactly.
+TIME_ENCODING: Final = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "standard", "dtype": "float64"}
+TIME_RESOLUTION: Final = "us"
+
+
+def _round_us(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    ns = values.astype("datetime64[ns]").view(np.int64)
+    rounded = np.where(np.isnat(values), ns, (ns + 500) // 1000 * 1000)  # NaT stays NaT
+    return rounded.view("datetime64[ns]")
+
+
+def round_times(ds: xr.Dataset) -> xr.Dataset:
+    """Round every datetime variable to ICEYE's microsecond resolution (undoes the float seconds on disk).
+
+    Datetime variables are small coordinates (one value per time step), so they are loaded here.
+    """
+    rounded = {
+        str(name): variable.copy(data=_round_us(np.asarray(variable.values)))
+        for name, variable in ds.variables.items()
+        if variable.dtype.kind == "M"
+    }
+    return ds.assign_coords({k: v for k, v in rounded.items() if k in ds.coords}).assign(
+        {k: v for k, v in rounded.items() if k not in ds.coords}
+    )
+
+
 def variable_encodings(
     store: xr.Dataset, fmt: Format, compression: Compression, *, zarr_format: int = 3, exact: bool = True
 ) -> dict[str, dict[str, Any]]:
@@ -220,7 +251,9 @@ def variable_encodings(
     exact
         Use source-precision dtypes (see :func:`source_precision`).
     """
-    encodings: dict[str, dict[str, Any]] = {}
+    encodings: dict[str, dict[str, Any]] = {
+        str(name): dict(TIME_ENCODING) for name, variable in store.variables.items() if variable.dtype.kind == "M"
+    }
     for name, variable in store.data_vars.items():
         encoding: dict[str, Any] = dict(variable.encoding) if exact else {}
         if variable.chunks is not None and fmt == "netcdf":
@@ -228,3 +261,33 @@ def variable_encodings(
         encoding.update(_codec_encoding(compression, fmt, zarr_format))
         encodings[str(name)] = encoding
     return encodings
+
+
+def _char_attrs(attrs: Any) -> None:
+    import h5py
+
+    for key in list(attrs):
+        value = attrs[key]
+        if isinstance(value, str):
+            data = value.encode("utf-8")
+            del attrs[key]
+            attrs.create(
+                key,
+                np.frombuffer(data or b" ", dtype=f"S{max(len(data), 1)}")[0],
+                dtype=h5py.string_dtype("utf-8", max(len(data), 1)),
+            )
+
+
+def netcdf_char_attributes(path: str | os.PathLike[str]) -> None:
+    """Rewrite the text attributes of a NetCDF-4 file as fixed-length strings (netCDF ``NC_CHAR``).
+
+    h5netcdf writes text attributes as variable-length strings (``NC_STRING``), which ``ncdump -t`` and
+    other netCDF-C tools do not treat as CF ``units``: times then show as raw numbers.
+    """
+    import h5py
+
+    with h5py.File(path, "r+") as h5:
+        _char_attrs(h5.attrs)
+        for variable in h5.values():
+            if isinstance(variable, h5py.Dataset):
+                _char_attrs(variable.attrs)

@@ -54,8 +54,10 @@ from icecube_stac._encoding import (
     SOURCE_DTYPE_ATTR,
     complex_to_parts,
     exact_cast,
+    netcdf_char_attributes,
     parse_compression,
     parts_to_complex,
+    round_times,
     source_precision,
     variable_encodings,
 )
@@ -140,7 +142,7 @@ def _native_form(ds: xr.Dataset) -> xr.Dataset:
     layout = ds.attrs.get(LAYOUT_ATTR)
     if layout == "icecube":
         ds = _from_icecube(ds)
-    ds = parts_to_complex(ds)
+    ds = round_times(parts_to_complex(ds))
     ds.attrs = {k: _plain(v) for k, v in ds.attrs.items() if k not in (LAYOUT_ATTR, WRITER_ATTR)}
     loaded: dict[str, xr.Variable] = {}
     for name, variable in ds.variables.items():
@@ -315,6 +317,8 @@ def write_cube(
         else:
             delayed = store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=False)
         _compute(delayed, progress, client)
+        if fmt == "netcdf":
+            netcdf_char_attributes(staging)
     return target
 
 

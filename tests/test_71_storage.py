@@ -158,3 +158,24 @@ def test_cli_compression_and_zarr_format(tmp_path: Path, stacks: dict[str, list[
     assert main([*argv, "--compression", "zstd:2"]) == 0
     assert "Zstd" in repr(zarr.open_group(str(out))["amplitude"].compressors)
     assert math.isnan(float(open_cube(out)["amplitude"].values[0, 0, 0]))  # the zeroed margin
+
+
+def test_cf_time_is_decoded_by_ncdump(tmp_path: Path, stacks: dict[str, list[GeneratedProduct]]) -> None:
+    import shutil
+    import subprocess
+
+    cube = build_cube([item_of(p) for p in stacks["SLC"]])
+    assert cube["time"].attrs["standard_name"] == "time"
+    target = write_cube(cube, tmp_path / "t.nc")
+    ncdump = shutil.which("ncdump")
+    assert ncdump, "ncdump is missing: apt-get install netcdf-bin (README test command)"
+    out = subprocess.run(
+        [ncdump, "-t", "-v", "time,start_datetime", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert 'time:units = "seconds since 1970-01-01' in out.stdout
+    first = str(cube["time"].values[0])[:17].replace("T", " ")  # ncdump prints "2024-03-03 06:00:4.996778"
+    assert f'time = "{first}' in out.stdout  # decoded to a calendar date-time, not a raw number
+    back = open_cube(target)
+    np.testing.assert_array_equal(back["time"].values, cube["time"].values)  # exact to the nanosecond
+    np.testing.assert_array_equal(back["start_datetime"].values, cube["start_datetime"].values)

@@ -145,7 +145,11 @@ def time_coords(
     dict
         ``name -> ("time", values, attrs)``, ready for ``xarray.Dataset(coords=...)``.
     """
-    time_attrs = {"long_name": "time slot start (UTC)" if axis.resolution else "acquisition time (UTC)"}
+    time_attrs = {
+        "standard_name": "time",
+        "axis": "T",
+        "long_name": "time slot start (UTC)" if axis.resolution else "acquisition time (UTC)",
+    }
     coords: dict[str, tuple[str, npt.NDArray[Any], Mapping[str, str]]] = {
         "time": ("time", axis.times.to_numpy(dtype="datetime64[ns]"), time_attrs)
     }
