@@ -227,5 +227,7 @@ def dataset_attrs(level: ProductLevel, config: CubeConfig | None, grid_item: str
         # A catalog URL may carry credentials: they must not travel inside the cube file.
         "source_catalog": "" if config is None else redact_url(config.catalog),
         "created_by": f"icecube-stac {_package_version()}",
+        # CF history: the tools that made the data (no time stamp, so that one config always gives one cube).
+        "history": f"icecube-stac {_package_version()} build_cube: ICEYE {level.value} STAC items in sensor geometry",
         "references": "https://github.com/iceye-ltd/icecube (layout predecessor)",
     }
