@@ -3,8 +3,9 @@
 Every config check raises through :func:`fail` (or :func:`file_problem` for an unreadable file), so all
 messages share one form: ``config key 'bbox': got [0, 0, 1]; expected [min_lon, ...]``. Several problems
 are gathered into one :class:`ConfigProblems`. Values are shown shortened, without recursion (so any
-value, however deep or large, can be shown) and with the credentials of URLs hidden (``user:***@``,
-``?token=***``), in the message and in ``err.value``.
+value, however deep or large, can be shown) and with credentials hidden (URL user-info ``***@``,
+``?token=***``, ``Bearer ***``, and the values of members such as ``Authorization`` or ``api_key``), in
+the message and in ``err.value``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ _SECRET_QUERY: Final = re.compile(
     r"x-amz-credential|x-amz-security-token|x-amz-signature)=)[^&;#\s'\"]*",
     re.IGNORECASE,
 )
+_SCHEME_TOKEN: Final = re.compile(r"\b(Bearer|Basic|Digest|Token)\s+[^\s'\",;]+", re.IGNORECASE)
+_SECRET_NAME: Final = re.compile(
+    r"auth|token|secret|passw|api[-_]?key|cookie|credential|session|signature|private", re.IGNORECASE
+)
+_HIDDEN: Final = "<hidden>"
 _HUGE_INT_BITS: Final = 1024
 
 
@@ -98,21 +104,28 @@ def _hide_userinfo(text: str) -> str:
 
 
 def hide_credentials(text: str) -> str:
-    """Return ``text`` with the user-info of every URL and secret query values replaced by ``***``.
+    """Return ``text`` with URL user-info, secret query values and HTTP auth tokens replaced by ``***``.
 
     Parameters
     ----------
     text
-        Any text, e.g. a catalog URL ``https://user:secret@host/api?token=abc``.
+        Any text, e.g. a catalog URL ``https://user:secret@host/api?token=abc`` or ``Bearer abc``.
 
     Returns
     -------
     str
-        For the example, ``https://***@host/api?token=***``.
+        For the examples, ``https://***@host/api?token=***`` and ``Bearer ***``.
     """
     if "://" in text:
         text = _hide_userinfo(text)
-    return _SECRET_QUERY.sub(r"\1***", text) if "=" in text else text
+    if "=" in text:
+        text = _SECRET_QUERY.sub(r"\1***", text)
+    return _SCHEME_TOKEN.sub(r"\1 ***", text)
+
+
+def _secret_name(name: object) -> bool:
+    """Whether a member named ``name`` (``Authorization``, ``api_key``...) holds a credential."""
+    return isinstance(name, str) and len(name) <= 200 and _SECRET_NAME.search(name) is not None
 
 
 class _Raw(str):
@@ -127,7 +140,7 @@ def _pieces(value: object) -> Iterator[object]:
             yield _Raw(", " if index else "")
             yield name
             yield _Raw(": ")
-            yield member
+            yield _HIDDEN if _secret_name(name) else member
         yield _Raw("}")
         return
     assert isinstance(value, (list, tuple))
@@ -192,7 +205,9 @@ def _redacted(value: object, depth: int = 0) -> object:
     if depth > 32 or type(value) not in (dict, list, tuple):
         return value
     if type(value) is dict:
-        items = {name: _redacted(member, depth + 1) for name, member in value.items()}
+        items = {
+            name: _HIDDEN if _secret_name(name) else _redacted(member, depth + 1) for name, member in value.items()
+        }
         same = all(items[name] is member for name, member in value.items())
         return value if same else items
     assert isinstance(value, (list, tuple))

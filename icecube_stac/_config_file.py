@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -94,7 +95,8 @@ def read_config_file(path: str) -> dict[str, Any]:
         :data:`~icecube_stac._config_limits.CONFIG_MAX_DEPTH` or a top level that is not an object.
     """
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8-sig")
+        # os.path.expanduser leaves "~nosuchuser" alone; Path.expanduser would raise RuntimeError.
+        text = Path(os.path.expanduser(path)).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise file_problem(path, "no such file") from None
     except IsADirectoryError:
@@ -103,6 +105,8 @@ def read_config_file(path: str) -> dict[str, Any]:
         raise file_problem(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise file_problem(path, f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # "embedded null byte"
+        raise file_problem(path, f"not a valid file path ({exc})") from None
     if where := _too_deep(text):
         limit = f"at most {CONFIG_MAX_DEPTH} levels of objects and arrays"
         raise file_problem(path, f"nests too deeply at {where} ({limit}; a config needs far fewer)")

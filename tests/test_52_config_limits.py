@@ -335,6 +335,14 @@ def test_deeply_nested_config_file(tmp_path: Path) -> None:
     assert load_config(path).intersects is not None
 
 
+@pytest.mark.parametrize(
+    ("path", "fragment"), [("a\x00b.json", "embedded null byte"), ("~nosuchuser/c.json", "no such")]
+)
+def test_impossible_paths_are_config_errors(path: str, fragment: str) -> None:
+    err = error_for(path)
+    assert err.key == "<file>" and fragment in str(err)
+
+
 @pytest.mark.parametrize("levels", [9, 5000])
 def test_deeply_nested_geometry_collections(levels: int) -> None:
     err = error_for({"intersects": collections(levels)})
@@ -396,6 +404,9 @@ def test_credentials_never_appear_in_config_errors(tmp_path: Path) -> None:
         {"url": f"https://user:{secret}@stac.example.com/api?token={secret}"},
         {"catalog": f"ftp://user:{secret}@host/x"},
         {"headers": {"Authorization": f"Bearer {secret}\n"}},
+        {"{eaders": {"Authorization": f"Bearer {secret}"}},  # found by test_52_config_fuzz
+        {"header": {"X-Api-Key": secret}},
+        {"auth": f"Bearer {secret}"},
     ]
     for raw in bad:
         err = error_for(raw)
