@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import calendar
 import datetime as dt
+import functools
 import importlib
 import json
 import re
@@ -398,7 +399,12 @@ def _collect() -> dict[str, dict[str, Any]]:
     return configs
 
 
-CONFIGS: Final = _collect()
+@functools.cache
+def suite_configs() -> dict[str, dict[str, Any]]:
+    """Every config of the suite, collected once, on first use (importing this module stays cheap)."""
+    return _collect()
+
+
 VALIDATOR: Final = jsonschema.Draft202012Validator(config_json_schema())
 
 
@@ -416,8 +422,8 @@ def _loader_error(config: dict[str, Any]) -> ConfigError | None:
 
 
 def test_the_suite_s_configs_are_collected() -> None:
-    texts = set(CONFIGS)
-    assert len(CONFIGS) > 200
+    texts = set(suite_configs())
+    assert len(suite_configs()) > 200
     assert json.dumps(json.loads((ROOT / "examples" / "config.json").read_text()), sort_keys=True) in texts
     assert json.dumps(dict(demo.BUILTIN_CONFIG), sort_keys=True) in texts
     assert json.dumps({"strat_date": 1}, sort_keys=True) in texts  # test_50, parametrized
@@ -427,7 +433,7 @@ def test_the_suite_s_configs_are_collected() -> None:
 
 def test_schema_accepts_exactly_what_load_config_accepts() -> None:
     stricter, looser, used = [], [], set()
-    for text, config in CONFIGS.items():
+    for text, config in suite_configs().items():
         schema_ok = VALIDATOR.is_valid(config)
         err = _loader_error(config)
         if err is None and not schema_ok:
@@ -441,7 +447,7 @@ def test_schema_accepts_exactly_what_load_config_accepts() -> None:
 
 def test_each_key_s_schema_accepts_exactly_what_its_check_accepts() -> None:
     stricter, looser = [], []
-    pairs = {json.dumps([k, v], sort_keys=True): (k, v) for c in CONFIGS.values() for k, v in c.items()}
+    pairs = {json.dumps([k, v], sort_keys=True): (k, v) for c in suite_configs().values() for k, v in c.items()}
     for text, (name, value) in pairs.items():
         key = lookup(name)
         if key is None:
