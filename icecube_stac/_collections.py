@@ -1,7 +1,10 @@
 """Build the STAC collection of one product level, with its extent and summaries computed once from its items.
 
 Items may be given as :class:`pystac.Item` objects or as their JSON dicts (what the catalog writer holds),
-so a catalog's collections are computed from the very dicts its item files are written from.
+so a catalog's collections are computed from the very dicts its item files are written from. The asset
+definitions (media type, roles, title) live here too: items and the collections' ``item_assets`` are
+written from the same table. Spatial extents hold every item, across the antimeridian too
+(:func:`icecube_stac._spatial.union_bboxes`).
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ from typing import Any, TypeAlias
 
 import pystac
 
+from icecube_stac._spatial import union_bboxes
 from icecube_stac._validation import STAC_EXTENSIONS
-from icecube_stac.vocabulary import ProductLevel, Prop
+from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, ASSET_QUICKLOOK, ProductLevel, Prop
 
 __all__ = [
+    "LICENSE_LINK",
     "ItemLike",
+    "asset_definitions",
     "collection_extent",
     "collection_id",
     "collection_summaries",
+    "collection_title",
     "create_collection",
     "update_collection",
 ]
@@ -45,8 +52,52 @@ _PROVIDER = pystac.Provider(
     roles=[pystac.ProviderRole.PRODUCER, pystac.ProviderRole.PROCESSOR, pystac.ProviderRole.LICENSOR],
     url="https://www.iceye.com",
 )
-_WHOLE_WORLD = [-180.0, -90.0, 180.0, 90.0]
 _OPEN_INTERVAL: list[datetime | None] = [None, None]
+_KEYWORDS = {
+    ProductLevel.GRD: ["ICEYE", "SAR", "synthetic aperture radar", "X-band", "GRD", "amplitude", "sensor geometry"],
+    ProductLevel.SLC: ["ICEYE", "SAR", "synthetic aperture radar", "X-band", "SLC", "complex", "slant range"],
+}
+LICENSE_LINK: dict[str, str] = {
+    "rel": "license",
+    "href": "https://www.iceye.com/",
+    "type": "text/html",
+    "title": "ICEYE products are proprietary: their use is governed by your licence agreement with ICEYE",
+}
+"""The collections' ``license`` link (their licence is ``proprietary``, for which STAC asks for one)."""
+
+_ASSETS: dict[ProductLevel, dict[str, dict[str, Any]]] = {
+    ProductLevel.GRD: {
+        ASSET_DATA: {
+            "type": "image/tiff; application=geotiff",
+            "roles": ["data", "amplitude"],
+            "title": "Amplitude DN (uint16, sensor geometry)",
+        },
+    },
+    ProductLevel.SLC: {
+        ASSET_DATA: {"type": "application/x-hdf5", "roles": ["data"], "title": "Complex SLC s_i + j·s_q (HDF5)"},
+    },
+}
+_COMMON_ASSETS: dict[str, dict[str, Any]] = {
+    ASSET_METADATA: {"type": "application/xml", "roles": ["metadata"], "title": "ICEYE XML metadata"},
+    ASSET_QUICKLOOK: {"type": "image/png", "roles": ["overview"], "title": "Quicklook"},
+}
+
+
+def asset_definitions(level: ProductLevel | str) -> dict[str, dict[str, Any]]:
+    """Return the media type, roles and title of each asset key a product level's items may have.
+
+    Parameters
+    ----------
+    level
+        ``GRD`` or ``SLC``.
+
+    Returns
+    -------
+    dict
+        Asset key → ``{"type", "roles", "title"}`` (fresh copies): the collection's ``item_assets``.
+    """
+    table = _ASSETS[ProductLevel(str(level).upper())] | _COMMON_ASSETS
+    return {key: {k: list(v) if isinstance(v, list) else v for k, v in d.items()} for key, d in table.items()}
 
 
 def collection_id(level: ProductLevel | str) -> str:
@@ -62,6 +113,22 @@ def collection_id(level: ProductLevel | str) -> str:
     str
     """
     return f"iceye-{ProductLevel(str(level).upper()).value.lower()}"
+
+
+def collection_title(cid: str) -> str:
+    """Return the title of a collection from its id (``iceye-grd`` or ``iceye-slc``), for link titles.
+
+    Parameters
+    ----------
+    cid
+        The collection id.
+
+    Returns
+    -------
+    str
+    """
+    level = ProductLevel(cid.removeprefix("iceye-").upper())
+    return _COLLECTION_TITLES[level]
 
 
 def _properties(item: ItemLike) -> Mapping[str, Any]:
@@ -122,22 +189,18 @@ def collection_extent(items: Sequence[ItemLike]) -> pystac.Extent:
     Returns
     -------
     pystac.Extent
-        The union of the items' bboxes and the span from the earliest start to the latest end; the whole
-        world and an open interval when there are no items.
+        Bboxes that hold every item (:func:`icecube_stac._spatial.union_bboxes`: the union first, which may
+        cross the antimeridian, then one per cluster of items when there are several) and the span from the
+        earliest start to the latest end; the whole world and an open interval when there are no items.
     """
-    if not items:
-        return pystac.Extent(pystac.SpatialExtent([list(_WHOLE_WORLD)]), pystac.TemporalExtent([list(_OPEN_INTERVAL)]))
     boxes = [b for b in map(_bbox, items) if b]
-    bbox = [
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    ]
+    spatial = pystac.SpatialExtent([list(b) for b in union_bboxes(boxes)])
+    if not items:
+        return pystac.Extent(spatial, pystac.TemporalExtent([list(_OPEN_INTERVAL)]))
     properties = [_properties(item) for item in items]
     start = min(pystac.utils.str_to_datetime(p[Prop.START]) for p in properties)
     end = max(pystac.utils.str_to_datetime(p[Prop.END]) for p in properties)
-    return pystac.Extent(pystac.SpatialExtent([bbox]), pystac.TemporalExtent([[start, end]]))
+    return pystac.Extent(spatial, pystac.TemporalExtent([[start, end]]))
 
 
 def create_collection(level: ProductLevel | str, items: Sequence[ItemLike] = ()) -> pystac.Collection:
@@ -156,7 +219,7 @@ def create_collection(level: ProductLevel | str, items: Sequence[ItemLike] = ())
     pystac.Collection
     """
     level = ProductLevel(str(level).upper())
-    return pystac.Collection(
+    collection = pystac.Collection(
         id=collection_id(level),
         title=_COLLECTION_TITLES[level],
         description=f"{_COLLECTION_TITLES[level]} products indexed by icecube-stac from ICEYE legacy "
@@ -164,10 +227,18 @@ def create_collection(level: ProductLevel | str, items: Sequence[ItemLike] = ())
         "are in sensor geometry (proj:code null).",
         extent=collection_extent(items),
         license="proprietary",
+        keywords=list(_KEYWORDS[level]),
         providers=[_PROVIDER],
         stac_extensions=list(STAC_EXTENSIONS),
         summaries=pystac.Summaries(collection_summaries(items)),
+        extra_fields={"item_assets": asset_definitions(level)},
     )
+    collection.add_link(
+        pystac.Link(
+            LICENSE_LINK["rel"], LICENSE_LINK["href"], media_type=LICENSE_LINK["type"], title=LICENSE_LINK["title"]
+        )
+    )
+    return collection
 
 
 def update_collection(collection: pystac.Collection, items: Sequence[ItemLike]) -> None:

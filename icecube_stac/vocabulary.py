@@ -19,8 +19,11 @@ __all__ = [
     "ASSET_METADATA",
     "ASSET_QUICKLOOK",
     "CATALOG_JSON",
+    "COG_MEDIA_TYPE",
     "CUBE_VARIABLES",
+    "GEOJSON_TYPE",
     "PARQUET_NAME",
+    "PARQUET_TYPE",
     "STATE_NAME",
     "Container",
     "LookSide",
@@ -60,6 +63,8 @@ class Container(StrEnum):
 
     LEGACY_GEOTIFF = "legacy-geotiff"  # spec 2.x GRD: uint16 GeoTIFF in sensor geometry
     LEGACY_HDF5 = "legacy-hdf5"  # spec 2.x SLC: flat HDF5, s_i / s_q
+    COG_GRD = "cog-grd"  # current generation GRD: Cloud-Optimized GeoTIFF, one band of DN, "shadows-down"
+    COG_SLC = "cog-slc"  # current generation SLC: COG with float32 amplitude and phase bands
 
 
 class Prop:
@@ -85,17 +90,32 @@ class Prop:
     PROJ_SHAPE: Final = "proj:shape"
     CALIBRATION_FACTOR: Final = "iceye:calibration_factor"
     DATA_TYPE: Final = "data_type"  # raster extension field on the data asset
+    # ICEYE COG items (iceye_items.normalise_iceye_item): ICEYE's own fields the load path reads ...
+    ICEYE_ORIENTATION: Final = "iceye:orientation"
+    INCIDENCE_COEFFS: Final = "iceye:incidence_angle_coeffs"
+    ORBIT_STATES: Final = "iceye:orbit_states"
+    SCENE_HEIGHT: Final = "iceye:average_scene_height"
+    AMPLITUDE_MAPPING: Final = "iceye:amplitude_mapping"
+    PROJ_TRANSFORM: Final = "proj:transform"
+    # ... and what the normaliser derives for the cube (icecube: prefix, no extension schema).
+    SENSOR_SHAPE: Final = "icecube:sensor_shape"  # [azimuth, range] of the cube; proj:shape is the raster's
+    AMPLITUDE_SCALE: Final = "icecube:amplitude_scale"  # GRD: amplitude = DN * scale + offset (band SCALE)
+    AMPLITUDE_OFFSET: Final = "icecube:amplitude_offset"  # GRD: band OFFSET
+    PHASE_SIGN: Final = "icecube:phase_sign"  # SLC COG: +1 -> amplitude * exp(+1j * phase), -1 -> exp(-1j * phase)
 
 
 ASSET_DATA: Final = "data"
 ASSET_METADATA: Final = "metadata"
 ASSET_QUICKLOOK: Final = "quicklook"
+COG_MEDIA_TYPE: Final = "image/tiff; application=geotiff; profile=cloud-optimized"  # ICEYE COG data assets
 
 # The data variable of a cube, by product level (cube, calibration helpers, writers, xarray backend).
 CUBE_VARIABLES: Final = {ProductLevel.GRD: "amplitude", ProductLevel.SLC: "slc"}
 
 CATALOG_JSON: Final = "catalog.json"
 PARQUET_NAME: Final = "items.parquet"
+PARQUET_TYPE: Final = "application/vnd.apache.parquet"  # media type of links to items.parquet
+GEOJSON_TYPE: Final = "application/geo+json"  # media type of links to item files
 STATE_NAME: Final = ".icecube-index.json"
 
 _API_SCHEMES: Final = frozenset({"http", "https"})
