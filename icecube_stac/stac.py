@@ -5,35 +5,37 @@ the deprecated ``sar:product_type``, sat, view, projection v2 with ``proj:code: 
 are in sensor geometry: no transform is invented), processing, and the acquisition midpoint as
 ``datetime``. Properties are written as plain keys because pystac's extension classes still write
 the v1.0.0 schema URIs; the item then declares exactly the schemas it follows. Collections are built by
-:mod:`icecube_stac._collections` and validation lives in :mod:`icecube_stac._validation`; both are
-re-exported here.
+:mod:`icecube_stac._collections`, footprints by :mod:`icecube_stac._spatial`, and validation lives in
+:mod:`icecube_stac._validation` (one document) and :mod:`icecube_stac._validate_path` (everything at a path);
+all are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pystac
-from shapely.affinity import translate
-from shapely.geometry import MultiPolygon, Polygon, box, mapping
-from shapely.geometry.polygon import orient
 
-from icecube_stac._collections import collection_id, create_collection, update_collection
-from icecube_stac._validation import SCHEMA_URIS, STAC_EXTENSIONS, validate
-from icecube_stac.errors import MetadataError
+from icecube_stac._collections import asset_definitions, collection_id, create_collection, update_collection
+from icecube_stac._spatial import footprint_geometry
+from icecube_stac._validate_path import Checked, validate_path
+from icecube_stac._validation import SCHEMA_URIS, STAC_EXTENSIONS, schema_map_file, stac_validator_schema_map, validate
+from icecube_stac.errors import IcecubeStacWarning, MetadataError
 from icecube_stac.formats import ProductFiles, find_product_files, read_product_metadata
 from icecube_stac.formats.xml import read_xml_metadata
 from icecube_stac.metadata import IceyeMetadata
-from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, ASSET_QUICKLOOK, LookSide, ProductLevel, Prop
+from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, ASSET_QUICKLOOK, LookSide, Prop
 
 __all__ = [
     "ASSET_DATA",
     "ASSET_METADATA",
     "ASSET_QUICKLOOK",
     "SCHEMA_URIS",
+    "Checked",
     "STAC_EXTENSIONS",
     "collection_id",
     "create_collection",
@@ -41,14 +43,13 @@ __all__ = [
     "footprint_geometry",
     "item_from_files",
     "item_from_product",
+    "schema_map_file",
+    "stac_validator_schema_map",
     "update_collection",
     "validate",
+    "validate_path",
 ]
 
-_MEDIA_TYPES = {
-    ProductLevel.GRD: "image/tiff; application=geotiff",
-    ProductLevel.SLC: "application/x-hdf5",
-}
 # STAC 1.1 common data_type of the data asset, from the on-disk sample type.
 _DATA_TYPES = {"uint16": "uint16", "int16": "cint16", "float32": "cfloat32"}
 
@@ -70,6 +71,40 @@ def _view_azimuth(meta: IceyeMetadata) -> float | None:
     return round((meta.heading + offset) % 360.0, 6)
 
 
+# Metadata spec 2.4 resolutions (metres), kept unconverted in IceyeMetadata.extra: STAC property -> ICEYE field.
+# The range resolution of the scene centre is the sar one; near and far are named as in ICEYE's own STAC.
+_RESOLUTIONS = {
+    "sar:resolution_range": "range_resolution_center",
+    "sar:resolution_azimuth": "azimuth_resolution",
+    "iceye:resolution_range_near": "range_resolution_near",
+    "iceye:resolution_range_far": "range_resolution_far",
+}
+
+
+def _metres(raw: Any) -> float | None:
+    try:
+        value = float(raw.decode() if isinstance(raw, bytes) else raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0.0 else None
+
+
+def _resolution_properties(meta: IceyeMetadata) -> dict[str, float]:
+    """Map the spec-2.4 resolution fields; a value that is not a length in metres is left out, with a warning."""
+    props: dict[str, float] = {}
+    for prop, name in _RESOLUTIONS.items():
+        raw = meta.extra.get(name)
+        if raw is None:
+            continue
+        value = _metres(raw)
+        if value is None:
+            message = f"{meta.source}: field {name!r}: got {raw!r}; a resolution is a finite number of metres >= 0"
+            warnings.warn(IcecubeStacWarning(f"{message}, so {prop} is left out"), stacklevel=2)
+            continue
+        props[prop] = value
+    return props
+
+
 def _sar_properties(meta: IceyeMetadata) -> dict[str, Any]:
     props: dict[str, Any] = {
         Prop.FREQUENCY_BAND: "X",
@@ -87,7 +122,7 @@ def _sar_properties(meta: IceyeMetadata) -> dict[str, Any]:
         "sar:pixel_spacing_range": meta.range_spacing,
         "sar:pixel_spacing_azimuth": meta.azimuth_spacing,
     }
-    return props | {k: v for k, v in optional.items() if v is not None}
+    return props | {k: v for k, v in optional.items() if v is not None} | _resolution_properties(meta)
 
 
 def _other_properties(meta: IceyeMetadata) -> dict[str, Any]:
@@ -122,6 +157,17 @@ def _other_properties(meta: IceyeMetadata) -> dict[str, Any]:
     return props | {k: v for k, v in optional.items() if v is not None}
 
 
+def _asset(meta: IceyeMetadata, key: str, href: str, fields: dict[str, Any] | None = None) -> pystac.Asset:
+    definition = asset_definitions(meta.product_level)[key]
+    return pystac.Asset(
+        href=href,
+        media_type=definition["type"],
+        roles=definition["roles"],
+        title=definition["title"],
+        extra_fields=fields,
+    )
+
+
 def _data_asset(meta: IceyeMetadata, href: str) -> pystac.Asset:
     on_disk = str(meta.extra.get("data_type") or meta.sample_precision or "")
     fields: dict[str, Any] = {Prop.PROJ_SHAPE: [meta.number_of_azimuth_samples, meta.number_of_range_samples]}
@@ -131,52 +177,7 @@ def _data_asset(meta: IceyeMetadata, href: str) -> pystac.Asset:
         # processing:datetime needs processing v1.2.0, whose schema is not vendored; the asset's common
         # `created` says the same thing: when ICEYE's processor wrote the file.
         fields["created"] = _iso(meta.processing_time)
-    is_grd = meta.product_level is ProductLevel.GRD
-    return pystac.Asset(
-        href=href,
-        media_type=_MEDIA_TYPES[meta.product_level],
-        roles=["data", "amplitude"] if is_grd else ["data"],
-        title="Amplitude DN (uint16, sensor geometry)" if is_grd else "Complex SLC s_i + j·s_q (HDF5)",
-        extra_fields=fields,
-    )
-
-
-def footprint_geometry(ring: Sequence[tuple[float, float]]) -> tuple[dict[str, Any], list[float]]:
-    """Return the GeoJSON geometry and bbox of a lon/lat footprint ring, split at the antimeridian if needed.
-
-    Parameters
-    ----------
-    ring
-        Closed ring of (lon, lat) corners, lon in [-180, 180].
-
-    Returns
-    -------
-    geometry, bbox
-        A counter-clockwise Polygon (RFC 7946), or a MultiPolygon of the two halves when the footprint
-        crosses the antimeridian; then the bbox's west edge is greater than its east edge (RFC 7946 §5.2).
-    """
-    lons = [lon for lon, _ in ring]
-    if max(lons) - min(lons) <= 180.0:
-        polygon = orient(Polygon(ring), sign=1.0)
-        return _json_geometry(mapping(polygon)), [round(v, 9) for v in polygon.bounds]
-    # A scene is never half the globe wide: a >180° span means it wraps around ±180°.
-    unwrapped = orient(Polygon([(lon + 360.0 if lon < 0 else lon, lat) for lon, lat in ring]), sign=1.0)
-    east_of_0 = unwrapped.intersection(box(0.0, -90.0, 180.0, 90.0))
-    west_of_0 = translate(unwrapped.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
-    parts = [orient(p, sign=1.0) for p in (east_of_0, west_of_0) if isinstance(p, Polygon) and not p.is_empty]
-    multi = MultiPolygon(parts)
-    _, south, _, north = unwrapped.bounds
-    bbox = [east_of_0.bounds[0], south, west_of_0.bounds[2], north]
-    return _json_geometry(mapping(multi)), [round(v, 9) for v in bbox]
-
-
-def _json_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
-    # shapely nests tuples; JSON (and an item read back from disk) has lists, so equality with disk is exact.
-    return {**geometry, "coordinates": _lists(geometry["coordinates"])}
-
-
-def _lists(value: Any) -> Any:
-    return [_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+    return _asset(meta, ASSET_DATA, href, fields)
 
 
 def create_item(
@@ -202,7 +203,7 @@ def create_item(
         Deterministic: the same metadata and hrefs always give the same JSON. The item belongs to no
         collection yet; :func:`icecube_stac.catalog.index` files it under :func:`collection_id`.
     """
-    geometry, bbox = footprint_geometry(meta.footprint)
+    geometry, bbox = footprint_geometry(meta.footprint, meta.source)
     properties: dict[str, Any] = {
         Prop.START: _iso(meta.acquisition_start),
         Prop.END: _iso(meta.acquisition_end),
@@ -222,20 +223,9 @@ def create_item(
     if data_href is not None:
         item.add_asset(ASSET_DATA, _data_asset(meta, data_href))
     if metadata_href is not None:
-        item.add_asset(
-            ASSET_METADATA,
-            pystac.Asset(
-                href=metadata_href,
-                media_type="application/xml",
-                roles=["metadata"],
-                title="ICEYE XML metadata",
-            ),
-        )
+        item.add_asset(ASSET_METADATA, _asset(meta, ASSET_METADATA, metadata_href))
     if quicklook_href is not None:
-        item.add_asset(
-            ASSET_QUICKLOOK,
-            pystac.Asset(href=quicklook_href, media_type=pystac.MediaType.PNG, roles=["overview"], title="Quicklook"),
-        )
+        item.add_asset(ASSET_QUICKLOOK, _asset(meta, ASSET_QUICKLOOK, quicklook_href))
     return item
 
 
