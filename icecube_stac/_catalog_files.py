@@ -4,6 +4,9 @@ An item is turned into its catalog dict once (:func:`item_document`: collection,
 hrefs, relative links) and serialised once; the item file, the collection's extent and summaries and the
 stac-geoparquet rows are all written from that dict. :class:`ExistingCatalog` reads a catalog folder back
 into the same form, with the file fingerprints that make re-indexing incremental.
+
+``catalog.json`` and each collection link ``items.parquet`` (``rel: alternate``, ``type:
+application/vnd.apache.parquet``), written by :mod:`icecube_stac._parquet`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
 import pystac
-import stac_geoparquet.arrow
 
-from icecube_stac._collections import collection_id, create_collection
+from icecube_stac._collections import collection_id, collection_title, create_collection
 from icecube_stac.errors import CatalogError
-from icecube_stac.vocabulary import CATALOG_JSON, PARQUET_NAME, STATE_NAME, Prop
+from icecube_stac.vocabulary import CATALOG_JSON, GEOJSON_TYPE, PARQUET_NAME, PARQUET_TYPE, STATE_NAME, Prop
 
 __all__ = [
     "AssetHrefs",
@@ -32,16 +33,19 @@ __all__ = [
     "collection_document",
     "dump_json",
     "item_document",
-    "write_parquet",
+    "parquet_link",
+    "renamed",
 ]
 
 AssetHrefs = Literal["relative", "absolute"]
 Fingerprint = list[list[Any]]
 """``[path, size, mtime_ns]`` of each file of a product, as recorded in the state file."""
 
-_STATE_VERSION = 1
-_PARQUET_ROW_GROUP = 10_000
+# 2: parquet hrefs relative to the parquet's folder (1: relative to each item's JSON file). A catalog of
+# another version is rewritten whole on its next index run.
+_STATE_VERSION = 2
 _JSON = "application/json"
+_CATALOG_TITLE = "icecube-stac catalog"
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,34 @@ def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def _item_links() -> list[dict[str, str]]:
+def _item_links(cid: str) -> list[dict[str, str]]:
+    title = collection_title(cid)
     return [
-        {"rel": "root", "href": f"../../{CATALOG_JSON}", "type": _JSON, "title": "icecube-stac catalog"},
-        {"rel": "parent", "href": "../collection.json", "type": _JSON},
-        {"rel": "collection", "href": "../collection.json", "type": _JSON},
+        {"rel": "root", "href": f"../../{CATALOG_JSON}", "type": _JSON, "title": _CATALOG_TITLE},
+        {"rel": "parent", "href": "../collection.json", "type": _JSON, "title": title},
+        {"rel": "collection", "href": "../collection.json", "type": _JSON, "title": title},
     ]
+
+
+def parquet_link(href: str) -> dict[str, str]:
+    """Return the link to ``items.parquet`` that ``catalog.json`` and the collections carry.
+
+    Parameters
+    ----------
+    href
+        Where the parquet is, relative to the document holding the link.
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        "rel": "alternate",
+        "href": href,
+        "type": PARQUET_TYPE,
+        "title": f"Every item of the catalog as stac-geoparquet ({PARQUET_NAME}; relative hrefs in it are "
+        "relative to its folder)",
+    }
 
 
 def item_document(item: pystac.Item, root: Path, hrefs: AssetHrefs) -> ItemDocument:
@@ -105,7 +131,27 @@ def item_document(item: pystac.Item, root: Path, hrefs: AssetHrefs) -> ItemDocum
         asset["href"] = (
             Path(os.path.relpath(absolute, item_dir)).as_posix() if hrefs == "relative" else absolute.as_posix()
         )
-    data["links"] = _item_links()
+    data["links"] = _item_links(cid)
+    return ItemDocument(data, dump_json(data))
+
+
+def renamed(document: ItemDocument, item_id: str) -> ItemDocument:
+    """Return an item under another id, its ICEYE product name kept as ``iceye:product_name``.
+
+    Parameters
+    ----------
+    document
+        The item as read (its id is the product name).
+    item_id
+        The new id.
+
+    Returns
+    -------
+    ItemDocument
+    """
+    data = dict(document.data)
+    data["properties"] = dict(data["properties"]) | {"iceye:product_name": document.data["id"]}
+    data["id"] = item_id
     return ItemDocument(data, dump_json(data))
 
 
@@ -126,9 +172,11 @@ def collection_document(cid: str, items: Sequence[dict[str, Any]]) -> dict[str, 
     collection = create_collection(items[0]["properties"][Prop.PRODUCT_TYPE], items)
     data = collection.to_dict(include_self_link=False, transform_hrefs=False)
     data["links"] = [
-        {"rel": "root", "href": f"../{CATALOG_JSON}", "type": _JSON},
-        {"rel": "parent", "href": f"../{CATALOG_JSON}", "type": _JSON},
-        *({"rel": "item", "href": f"./items/{i['id']}.json", "type": "application/geo+json"} for i in items),
+        {"rel": "root", "href": f"../{CATALOG_JSON}", "type": _JSON, "title": _CATALOG_TITLE},
+        {"rel": "parent", "href": f"../{CATALOG_JSON}", "type": _JSON, "title": _CATALOG_TITLE},
+        *data["links"],  # the licence
+        parquet_link(f"../{PARQUET_NAME}"),
+        *({"rel": "item", "href": f"./items/{i['id']}.json", "type": GEOJSON_TYPE, "title": i["id"]} for i in items),
     ]
     assert data["id"] == cid
     return data
@@ -140,7 +188,7 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
     Parameters
     ----------
     collection_ids
-        The collections, in link order.
+        The collections, in link order. With none, the catalog has no items and no parquet link.
     title
         The catalog's title (a default when None).
 
@@ -148,6 +196,10 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
     -------
     dict
     """
+    children = [
+        {"rel": "child", "href": f"./{c}/collection.json", "type": _JSON, "title": collection_title(c)}
+        for c in collection_ids
+    ]
     return {
         "type": "Catalog",
         "id": "icecube-stac",
@@ -156,31 +208,11 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
         "description": "Static STAC catalog of ICEYE SAR products written by icecube-stac; every item is "
         f"also in {PARQUET_NAME} (stac-geoparquet) for in-process search.",
         "links": [
-            {"rel": "root", "href": f"./{CATALOG_JSON}", "type": _JSON},
-            *({"rel": "child", "href": f"./{c}/collection.json", "type": _JSON} for c in collection_ids),
+            {"rel": "root", "href": f"./{CATALOG_JSON}", "type": _JSON, "title": _CATALOG_TITLE},
+            *([parquet_link(f"./{PARQUET_NAME}")] if collection_ids else []),
+            *children,
         ],
     }
-
-
-def write_parquet(path: Path, items: Sequence[dict[str, Any]]) -> None:
-    """Write item dicts as stac-geoparquet, in time order and 10k-row groups; nothing when there are none.
-
-    Parameters
-    ----------
-    path
-        The parquet file.
-    items
-        The item dicts.
-    """
-    if not items:
-        return
-    # Rows in time order, in row groups of 10k: DuckDB skips the groups outside a query's date window
-    # (every config has one), which made time-bounded searches of 100k items 2-4x faster.
-    ordered = sorted(items, key=lambda i: (str(i["properties"].get(Prop.START, "")), str(i["id"])))
-    table = stac_geoparquet.arrow.parse_stac_items_to_arrow(ordered).read_all()
-    # Each record batch becomes one row group.
-    batches = table.to_batches(max_chunksize=_PARQUET_ROW_GROUP)
-    stac_geoparquet.arrow.to_parquet(pa.RecordBatchReader.from_batches(table.schema, batches), path)
 
 
 class ExistingCatalog:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from icecube_stac.errors import MetadataError
 
@@ -23,6 +24,10 @@ class IndexFailure:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+    def to_dict(self) -> dict[str, str]:
+        """Return ``{"path", "reason"}``."""
+        return {"path": self.path, "reason": self.reason}
 
 
 @dataclass
@@ -61,6 +66,18 @@ class IndexReport:
         lines += [f"WARNING {warning}" for warning in self.warnings]
         lines += [f"FAILED {failure}" for failure in self.failures]
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON values (``--json``): every list, ``ok`` and ``written``."""
+        outcomes = ("added", "updated", "unchanged", "kept", "removed", "vanished_kept")
+        return {
+            "catalog": str(self.catalog),
+            "ok": self.ok,
+            "written": self.written,
+            **{name: list(getattr(self, name)) for name in outcomes},
+            "failures": [f.to_dict() for f in self.failures],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
 
 
 def failure_reason(exc: Exception, primary: Path) -> str:

@@ -15,14 +15,15 @@ that call is missing): a run killed at any point leaves the previous catalog who
 changes nothing writes nothing.
 
 This module runs the index in one pass: products are found once (:mod:`icecube_stac._discovery`), each new
-product's metadata is read once and its item built, turned into its dict and serialised once
-(:mod:`icecube_stac._catalog_files`), and every file of the catalog is written from those dicts.
+product's metadata is read once and its item built, turned into its dict, validated offline and serialised
+once (:mod:`icecube_stac._catalog_files`), and every file of the catalog is written from those dicts. A
+product whose item does not validate is reported as failed, never written; products sharing a product name
+get distinct ids (:mod:`icecube_stac._item_ids`); one run at a time holds the catalog
+(:mod:`icecube_stac._index_lock`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import multiprocessing
 import sys
 import traceback
@@ -30,7 +31,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pystac
 
@@ -44,10 +45,13 @@ from icecube_stac._catalog_files import (
     collection_document,
     dump_json,
     item_document,
-    write_parquet,
 )
 from icecube_stac._discovery import discover_products
+from icecube_stac._index_lock import catalog_lock
 from icecube_stac._index_report import IndexFailure, IndexReport, failure_reason
+from icecube_stac._item_ids import ItemIds
+from icecube_stac._parquet import write_parquet
+from icecube_stac._validation import problems
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning
 from icecube_stac.formats import ProductFiles
 from icecube_stac.stac import item_from_files
@@ -92,6 +96,9 @@ def _item_or_failure(job: tuple[ProductFiles, Path, AssetHrefs]) -> _ItemResult:
             warnings.simplefilter("always", IcecubeStacWarning)
             item = item_from_files(files)
         document = item_document(item, root, hrefs)
+        found = problems(document.data)
+        if found:  # an item that does not validate is never written
+            return f"its STAC item does not validate, so it is not indexed: {'; '.join(found)}"
         notes = [str(w.message) for w in caught if issubclass(w.category, IcecubeStacWarning)]
         return item.id, document, notes
     except IcecubeStacError as exc:
@@ -128,7 +135,7 @@ def _index_products(
 ) -> tuple[dict[str, ItemDocument], dict[str, Fingerprint]]:
     items: dict[str, ItemDocument] = {}
     prints: dict[str, Fingerprint] = {}
-    origin: dict[str, Path] = {}
+    ids = ItemIds()
     fingerprints: list[Fingerprint | None] = []
     known: list[str | None] = []
     for files in products:
@@ -139,6 +146,7 @@ def _index_products(
             fingerprint = None
         fingerprints.append(fingerprint)
         known.append(None if fingerprint is None else existing.lookup(fingerprint))
+    _reserve_kept(ids, existing, fingerprints, known)
     todo = [f for f, fp, k in zip(products, fingerprints, known, strict=True) if fp is not None and k is None]
     fresh = iter(_read_new(todo, root, hrefs, progress, workers))
     # Products the catalog already knows go first, so a copy found elsewhere never takes over an item id.
@@ -157,13 +165,13 @@ def _index_products(
             report.warnings += [IndexFailure(str(files.primary), note) for note in notes]
             if notes:
                 fingerprint = []  # not recorded: the product is read (and the problem reported) again next run
-        if item_id in items:
-            reason = (
-                f"duplicate item id {item_id!r}: already produced by {origin[item_id]}; "
-                "product ids (product_name) must be unique"
-            )
-            report.failures.append(IndexFailure(str(files.primary), reason))
+        claim = ids.claim(document, files.primary, files.raster)
+        if claim.warning is not None:
+            report.warnings.append(IndexFailure(str(files.primary), claim.warning))
+        if claim.document is None:
             continue
+        document = claim.document
+        item_id = str(document.data["id"])
         before = existing.items.get(item_id)
         if before is None:
             report.added.append(item_id)
@@ -172,10 +180,24 @@ def _index_products(
             document = before  # the same item: its file keeps its bytes
         else:
             report.updated.append(item_id)
-        items[item_id], origin[item_id] = document, files.primary
+        items[item_id] = document
         if fingerprint:
             prints[item_id] = fingerprint
     return items, prints
+
+
+def _reserve_kept(
+    ids: ItemIds, existing: ExistingCatalog, fingerprints: Sequence[Fingerprint | None], known: Sequence[str | None]
+) -> None:
+    """Take the ids of items this run keeps from other folders: a new product of the same name gets another."""
+    seen = {entry[0] for fingerprint in fingerprints if fingerprint for entry in fingerprint}
+    matched = {item_id for item_id in known if item_id is not None}
+    for item_id, recorded in existing.prints.items():
+        paths = [str(entry[0]) for entry in recorded]
+        if item_id in matched or not paths or any(path in seen for path in paths):
+            continue
+        if all(Path(path).exists() for path in paths):
+            ids.reserve(existing.items[item_id], Path(paths[0]))
 
 
 def _progress(jobs: Iterable[_T], enabled: bool, total: int | None = None) -> Iterator[_T]:
@@ -197,6 +219,7 @@ def index(
     progress: bool = False,
     title: str | None = None,
     workers: int = 1,
+    lock_timeout: float | None = None,
 ) -> IndexReport:
     """Index ICEYE products found under ``paths`` into the catalog folder ``catalog``.
 
@@ -224,17 +247,26 @@ def index(
     workers
         Processes reading new products. Metadata parsing is light, so on small machines one process (the
         default) is fastest; more pay off with many cores and slow (network) file systems.
+    lock_timeout
+        One run at a time indexes a catalog: while another holds it, this one warns and waits, at most this
+        many seconds when given (0: not at all), then fails with a :class:`CatalogError` naming the other run.
 
     Returns
     -------
     IndexReport
+
+    Raises
+    ------
+    CatalogError
+        When the catalog folder is not one (or holds the products), or another run holds it too long.
     """
     root = Path(catalog)
     if root.is_symlink():
         root = root.resolve()  # swap the real folder; the link keeps pointing at it
     sources = [Path(p) for p in paths]
     _check_location(root, sources)
-    with _locked(root):
+    with catalog_lock(root, lock_timeout):
+        _check_location(root, sources)  # again: another run may have changed the folder while this one waited
         existing = ExistingCatalog(root, asset_hrefs)
         report = IndexReport(catalog=root)
         products, report.failures = discover_products(sources)
@@ -290,19 +322,6 @@ def _check_location(root: Path, paths: Sequence[Path]) -> None:
         raise CatalogError(f"{root} exists and is not a folder")
 
 
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Serialise indexing runs on one catalog (other processes wait for the lock)."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = root.parent / f".{root.name}.lock"
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
 def _by_collection(items: Mapping[str, ItemDocument]) -> dict[str, list[ItemDocument]]:
     """Group items by collection, each group sorted by item id."""
     groups: dict[str, list[ItemDocument]] = {}
@@ -310,6 +329,13 @@ def _by_collection(items: Mapping[str, ItemDocument]) -> dict[str, list[ItemDocu
         document = items[item_id]
         groups.setdefault(document.data["collection"], []).append(document)
     return groups
+
+
+def _checked(document: dict[str, Any], what: str) -> dict[str, Any]:
+    found = problems(document)
+    if found:
+        raise CatalogError(f"{what} would not validate, so nothing was written: {'; '.join(found)}")
+    return document
 
 
 def _write_catalog(
@@ -323,15 +349,18 @@ def _write_catalog(
     with atomic_path(root, overwrite=True) as staging:
         staging.mkdir()
         groups = _by_collection(items)
+        collections: dict[str, dict[str, Any]] = {}
         for cid, documents in groups.items():
             folder = staging / cid / "items"
             folder.mkdir(parents=True)
             for document in documents:
                 (folder / f"{document.data['id']}.json").write_bytes(document.raw)
-            collection = collection_document(cid, [d.data for d in documents])
+            collection = _checked(collection_document(cid, [d.data for d in documents]), f"collection {cid}")
             (staging / cid / "collection.json").write_bytes(dump_json(collection))
-        (staging / CATALOG_JSON).write_bytes(dump_json(_catalog_dict(sorted(groups), title)))
-        _write_parquet(staging / PARQUET_NAME, [items[k].data for k in sorted(items)])
+            collections[cid] = collection
+        root_document = _checked(_catalog_dict(sorted(groups), title), CATALOG_JSON)
+        (staging / CATALOG_JSON).write_bytes(dump_json(root_document))
+        _write_parquet(staging / PARQUET_NAME, [items[k].data for k in sorted(items)], collections)
         (staging / STATE_NAME).write_bytes(dump_json(existing.state(dict(prints))))
 
 

@@ -142,7 +142,10 @@ def test_bad_products_are_reported_and_the_rest_indexed(tmp_path: Path, real_xml
     assert "unsafe XML" in failed["ICEYE_X7_SLC_SM_2_20240101T000000.xml"]
     assert "unreadable HDF5" in failed["ICEYE_X7_SLC_SM_3_20240101T000000.h5"]
     assert "raster of this XML sidecar is missing" in failed[real_xml.name]
-    assert any("duplicate item id" in reason for reason in failed.values())
+    # An identical copy is skipped with a warning (it was a failure before distinct copies got their own ids).
+    assert not any("duplicate" in reason or "identical copy" in reason for reason in failed.values())
+    (copy,) = [w for w in report.warnings if "identical copy" in w.reason]
+    assert {Path(copy.path).parent.name, Path(copy.reason.split(" (item")[0].split()[-1]).parent.name} == {"dup", "p0"}
     assert sorted(report.added) == sorted(p.name for p in good)
 
 
@@ -166,8 +169,8 @@ _KILL_SCRIPT = """
 import os, sys
 import icecube_stac.catalog as catalog
 original = catalog._write_parquet
-def write_then_die(path, items):
-    original(path, items)
+def write_then_die(path, items, *args, **kwargs):
+    original(path, items, *args, **kwargs)
     os._exit(9)  # killed after the new catalog is staged, before it is swapped in
 catalog._write_parquet = write_then_die
 catalog.index([sys.argv[1]], sys.argv[2])
@@ -296,7 +299,9 @@ def test_a_copy_elsewhere_does_not_take_over_the_item(tmp_path: Path) -> None:
     shutil.copytree(product.raster.parent, data / "a_copy")  # sorts before the original folder
     report = index([data], tmp_path / "cat")
     assert report.unchanged == [product.name] and not report.updated
-    assert [Path(f.path).parent.name for f in report.failures] == ["a_copy"]
+    # Skipped with a warning (an identical copy), no longer a failure.
+    assert report.ok and [Path(w.path).parent.name for w in report.warnings] == ["a_copy"]
+    assert "identical copy" in report.warnings[0].reason
     assert Path(read_items(tmp_path / "cat")[0].assets["data"].href).resolve() == product.raster.resolve()
 
 
