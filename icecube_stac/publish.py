@@ -1,27 +1,30 @@
 """Load a local static STAC catalog into a pgstac database, so a STAC API can serve it.
 
-Requires the ``server`` extra (``pypgstac[psycopg]``). Collections are loaded before their
-items, asset hrefs are made absolute (a relative href means nothing once served by an API)
-and the default method is an upsert, so publishing the same catalog twice is harmless.
+Requires the ``server`` extra (``pypgstac[psycopg]``). Collections are loaded before their items, asset
+hrefs are made absolute (a relative href means nothing once served by an API) or, with ``href_base``, the
+URLs the data are served at; the default method is an upsert, so publishing the same catalog twice is
+harmless. The catalog is read safely (:mod:`icecube_stac._publish_records`: no link loops, no links out of
+its folder). pgstac's ``context`` setting is turned on, so searches report ``numberMatched``. Every failure
+is an :class:`~icecube_stac.errors.IcecubeStacError` whose message never shows the DSN's password.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-import pystac
-
+from icecube_stac._dsn import redact_dsn, scrub
+from icecube_stac._publish_records import HrefBase, gather
 from icecube_stac.errors import CatalogError, SearchError
-from icecube_stac.vocabulary import CATALOG_JSON, Prop, catalog_root, resolve_href
+from icecube_stac.vocabulary import CATALOG_JSON, Prop, catalog_root
 
 __all__ = [
     "QUERYABLES",
+    "Context",
     "PublishMethod",
     "PublishReport",
     "publish",
@@ -29,10 +32,10 @@ __all__ = [
 ]
 
 PublishMethod = Literal["upsert", "insert", "ignore"]
+Context = Literal["on", "auto", "off"]
+"""pgstac's ``context`` setting: whether searches count their matches (``numberMatched``)."""
 
 _CONNECT_TIMEOUT_S = 10
-# Links the API writes itself from its own URLs; the catalog's (relative, local) ones would be wrong.
-_STRUCTURAL_RELS = frozenset({"self", "root", "parent", "child", "item", "items", "collection"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,10 @@ class PublishReport:
         Version of the pgstac schema in the database.
     removed
         Items deleted from the database because the catalog no longer has them (``prune=True``).
+    context
+        pgstac's ``context`` setting after publishing (None when left alone).
+    href_base
+        Where asset hrefs point: ``"local paths"`` or the URL(s) given as ``href_base``.
     """
 
     catalog: Path
@@ -96,34 +103,25 @@ class PublishReport:
     queryables_updated: int
     pgstac_version: str
     removed: int = 0
+    context: str | None = None
+    href_base: str = "local paths"
 
+    def summary(self) -> str:
+        """Say what was published, in two lines."""
+        removed = f", {self.removed} removed" if self.removed else ""
+        counts = "numberMatched on" if self.context in ("on", "auto") else "numberMatched off"
+        return (
+            f"published {self.catalog} to {self.dsn} (pgstac {self.pgstac_version}): {self.collections} "
+            f"collection(s), {self.items} item(s){removed}\n"
+            f"asset hrefs: {self.href_base}; {self.queryables_updated} queryable(s) updated; {counts}"
+            + (f" (context={self.context})" if self.context else "")
+        )
 
-# --------------------------------------------------------------------------- DSN handling
-
-
-def redact_dsn(dsn: str) -> str:
-    """Hide the password of a PostgreSQL DSN, so the DSN can be shown in messages and logs.
-
-    Parameters
-    ----------
-    dsn
-        A ``postgresql://`` URI or a libpq ``key=value`` string.
-
-    Returns
-    -------
-    str
-        The DSN with the password replaced by ``***``.
-    """
-    if "://" not in dsn:
-        return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", dsn, flags=re.IGNORECASE)
-    parts = urlsplit(dsn)
-    if "@" not in parts.netloc:
-        return re.sub(r"(password=)[^&]*", r"\1***", dsn, flags=re.IGNORECASE)
-    userinfo, hostinfo = parts.netloc.rsplit("@", 1)
-    if ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    redacted = parts._replace(netloc=f"{userinfo}@{hostinfo}").geturl()
-    return re.sub(r"(password=)[^&]*", r"\1***", redacted, flags=re.IGNORECASE)
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON values (``--json``)."""
+        data = dataclasses.asdict(self)
+        data["catalog"] = str(self.catalog)
+        return data
 
 
 # --------------------------------------------------------------------------- reading the catalog
@@ -137,81 +135,6 @@ def _catalog_file(catalog: str | Path) -> Path:
     if not path.is_file():
         raise CatalogError(f"no STAC catalog at {path}: expected a folder holding catalog.json, or the file")
     return path.resolve()
-
-
-def _read_catalog(path: Path) -> pystac.Catalog:
-    try:
-        return pystac.Catalog.from_file(str(path))
-    except (OSError, ValueError, KeyError, pystac.STACError) as exc:
-        raise CatalogError(f"cannot read STAC catalog {path}: {exc}") from exc
-
-
-def _absolute_href(href: str, owner: pystac.STACObject) -> str | None:
-    """Return ``href`` made absolute against the folder of the document holding it (None if it has none)."""
-    self_href = owner.get_self_href()
-    if self_href is None:
-        return href if "://" in href or Path(href).is_absolute() else None
-    return resolve_href(href, Path(self_href).parent)
-
-
-def _absolute_links(obj: pystac.STACObject) -> list[dict[str, Any]]:
-    """Non-structural links of an object, with absolute hrefs."""
-    links = []
-    for link in obj.links:
-        if link.rel in _STRUCTURAL_RELS:
-            continue
-        out = link.to_dict(transform_href=False)
-        out["href"] = _absolute_href(out["href"], obj) or out["href"]
-        links.append(out)
-    return links
-
-
-def _collection_record(collection: pystac.Collection) -> dict[str, Any]:
-    record = collection.to_dict(include_self_link=False, transform_hrefs=False)
-    record["links"] = _absolute_links(collection)
-    for key, asset in collection.assets.items():
-        record["assets"][key]["href"] = _absolute_href(asset.href, collection) or asset.href
-    return record
-
-
-def _item_record(item: pystac.Item, collection_id: str, source: Path) -> dict[str, Any]:
-    if item.datetime is None and not (item.properties.get(Prop.START) and item.properties.get(Prop.END)):
-        raise CatalogError(
-            f"{source}: item {item.id!r} has neither datetime nor start_datetime/end_datetime; "
-            "pgstac cannot place it in time"
-        )
-    record = item.to_dict(include_self_link=False, transform_hrefs=False)
-    record["collection"] = collection_id
-    record["links"] = _absolute_links(item)
-    for key, asset in item.assets.items():
-        href = _absolute_href(asset.href, item)
-        if href is None:
-            raise CatalogError(f"{source}: asset {key!r} of item {item.id!r} has no resolvable href")
-        record["assets"][key]["href"] = href
-    return record
-
-
-def _gather(catalog: pystac.Catalog, source: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return the collection and item records of a catalog, checked for what pgstac needs."""
-    collections = list(catalog.get_all_collections())
-    collection_ids = {c.id for c in collections}
-    records = [_collection_record(c) for c in collections]
-    items: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    for item in catalog.get_items(recursive=True):
-        parent = item.get_parent()
-        collection_id = item.collection_id or (parent.id if isinstance(parent, pystac.Collection) else None)
-        if collection_id not in collection_ids:
-            raise CatalogError(
-                f"{source}: item {item.id!r} belongs to no collection of the catalog "
-                f"(collection {collection_id!r}); pgstac stores items only inside collections"
-            )
-        assert collection_id is not None
-        if (collection_id, item.id) in seen:
-            raise CatalogError(f"{source}: item id {item.id!r} appears twice in collection {collection_id!r}")
-        seen.add((collection_id, item.id))
-        items.append(_item_record(item, collection_id, source))
-    return records, items
 
 
 # --------------------------------------------------------------------------- database
@@ -240,7 +163,8 @@ def _pgstac_db(dsn: str) -> Iterator[Any]:
         with psycopg.connect(bounded) as probe:
             probe.execute("SELECT 1")
     except psycopg.Error as exc:
-        raise SearchError(f"cannot connect to database {redact_dsn(dsn)}: {exc}".strip()) from exc
+        # from None: the driver's error may quote the DSN, password included, in a traceback.
+        raise SearchError(scrub(f"cannot connect to database {redact_dsn(dsn)}: {exc}".strip(), dsn)) from None
     db = PgstacDB(dsn=bounded)
     try:
         db.connect()
@@ -327,6 +251,30 @@ def _prune(db: Any, collections: list[dict[str, Any]], items: list[dict[str, Any
     return len(rows)
 
 
+def _set_context(db: Any, context: Context | None) -> str | None:
+    """Set pgstac's ``context`` (and forget counts cached before this load); return the setting in force."""
+    if context is None:
+        rows = list(db.query("SELECT pgstac.get_setting('context')"))
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+    conn = db.connect()
+    conn.execute(
+        "INSERT INTO pgstac.pgstac_settings (name, value) VALUES ('context', %s) "
+        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        [context],
+    )
+    # pgstac caches the count of each search for a day: after a load, those counts are stale.
+    conn.execute("UPDATE pgstac.search_wheres SET statslastupdated = NULL")
+    return context
+
+
+def _href_label(href_base: str | Mapping[str, str] | None) -> str:
+    if href_base is None:
+        return "local paths"
+    if isinstance(href_base, str):
+        return f"{href_base} (the catalog folder's URL)"
+    return ", ".join(f"{folder} -> {url}" for folder, url in href_base.items())
+
+
 def publish(
     catalog: str | Path,
     dsn: str,
@@ -335,6 +283,8 @@ def publish(
     migrate: bool = False,
     queryables: bool = True,
     prune: bool = False,
+    href_base: str | Mapping[str, str] | None = None,
+    context: Context | None = "on",
 ) -> PublishReport:
     """Load every collection and item of a local static STAC catalog into pgstac.
 
@@ -355,23 +305,34 @@ def publish(
     prune
         Delete items of the catalog's collections that the catalog no longer holds (after
         ``index --prune``), so the API and the local catalog answer the same searches.
+    href_base
+        Where the data are served, so that published asset hrefs work for API clients (STAC Browser):
+        a URL at which the catalog folder is served (the data keeping their place relative to it), or a
+        mapping ``{local folder: URL}``. None (default) publishes local absolute paths.
+    context
+        pgstac's ``context`` setting, database-wide: ``"on"`` (default) makes every search count its
+        matches (``numberMatched``; pystac-client's ``matched()``), ``"auto"`` counts only when the
+        planner's estimate is below pgstac's thresholds, ``"off"`` never; None leaves it as it is.
 
     Returns
     -------
     PublishReport
-        Counts of collections and items loaded.
+        Counts of collections and items loaded; ``summary()`` for people, ``to_dict()`` for JSON.
 
     Raises
     ------
     CatalogError
-        If the catalog is missing or unreadable, or an item has no collection or no time.
+        If the catalog is missing or unreadable (a link loop, a link out of its folder, a file that is not
+        STAC), an item has no collection or no time, or a file lies outside every ``href_base`` folder.
     SearchError
         If the database is unreachable, lacks (a matching version of) pgstac, or refuses the data.
     """
     if method not in ("upsert", "insert", "ignore"):
         raise ValueError(f"method must be 'upsert', 'insert' or 'ignore', got {method!r}")
+    if context not in ("on", "auto", "off", None):
+        raise ValueError(f"context must be 'on', 'auto', 'off' or None, got {context!r}")
     source = _catalog_file(catalog)
-    collections, items = _gather(_read_catalog(source), source)
+    collections, items = gather(source, HrefBase(href_base, source.parent))
     psycopg = _server_extra()
     with _pgstac_db(dsn) as db:
         try:
@@ -379,8 +340,10 @@ def publish(
             updated = _ensure_queryables(db) if queryables else 0
             _load(db, collections, items, method)
             removed = _prune(db, collections, items) if prune else 0
-        except psycopg.Error as exc:
-            raise SearchError(f"loading {source} into {redact_dsn(dsn)} failed: {exc}") from exc
+            setting = _set_context(db, context)
+        except (psycopg.Error, ValueError, TypeError, KeyError) as exc:
+            message = f"loading {source} into {redact_dsn(dsn)} failed: {type(exc).__name__}: {exc}"
+            raise SearchError(scrub(message, dsn)) from None
     return PublishReport(
         catalog=source,
         dsn=redact_dsn(dsn),
@@ -389,4 +352,6 @@ def publish(
         queryables_updated=updated,
         pgstac_version=version,
         removed=removed,
+        context=setting,
+        href_base=_href_label(href_base),
     )

@@ -617,3 +617,150 @@ def test_catalog_json_is_untouched_by_publish(stack: Stack) -> None:
     # publish() must not rewrite the local catalog (relative hrefs stay relative on disk).
     item_json = json.loads((stack.catalog / "iceye-slc" / "slc-a" / "slc-a.json").read_text())
     assert not Path(item_json["assets"]["data"]["href"]).is_absolute()
+
+
+# --------------------------------------------------------------------------- publish: hostile catalogs, DSNs, hrefs
+
+
+def _copy_catalog(stack: Stack, tmp_path: Path) -> Path:
+    copy = tmp_path / "stac"
+    shutil.copytree(stack.catalog, copy)
+    shutil.copytree(stack.catalog.parent / "data", tmp_path / "data")
+    return copy
+
+
+def _add_link(path: Path, link: dict[str, str]) -> None:
+    data = json.loads(path.read_text())
+    data["links"].append(link)
+    path.write_text(json.dumps(data))
+
+
+def test_publish_refuses_a_child_link_loop_clearly(stack: Stack, tmp_path: Path) -> None:
+    copy = _copy_catalog(stack, tmp_path)
+    _add_link(copy / "iceye-slc" / "collection.json", {"rel": "child", "href": "../catalog.json"})
+    with pytest.raises(CatalogError, match=r"link loop") as info:  # not a RecursionError
+        publish(copy, stack.api.dsn)
+    assert "iceye-slc" in str(info.value) and "catalog.json" in str(info.value)
+
+
+def test_publish_refuses_an_item_link_outside_the_catalog(stack: Stack, tmp_path: Path) -> None:
+    copy = _copy_catalog(stack, tmp_path)
+    depth = "../" * len(copy.resolve().parts)
+    _add_link(copy / "iceye-grd" / "collection.json", {"rel": "item", "href": f"{depth}etc/passwd"})
+    with pytest.raises(CatalogError, match=r"leads outside the catalog folder .* \(to /etc/passwd\)"):
+        publish(copy, stack.api.dsn)
+    (copy / "iceye-grd" / "notes.json").write_text("[1, 2]")
+    _add_link(copy / "iceye-slc" / "collection.json", {"rel": "item", "href": "../iceye-grd/notes.json"})
+    data = json.loads((copy / "iceye-grd" / "collection.json").read_text())
+    data["links"] = data["links"][:-1]
+    (copy / "iceye-grd" / "collection.json").write_text(json.dumps(data))
+    with pytest.raises(CatalogError, match=r"notes\.json \(linked as 'item' from .*\): expected a STAC item"):
+        publish(copy, stack.api.dsn)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://someone:hunter2@[bad/db",  # urlsplit and libpq both choke on the host
+        "postgresql://someone:hunter2@ho st:5432/db",
+        "postgresql://someone:hunter2@/db?host=%zz",
+        "host=[bad password=hunter2 port=notaport",
+    ],
+)
+def test_publish_with_a_malformed_dsn_is_a_clear_error_without_the_password(
+    stack: Stack, dsn: str, tmp_path: Path
+) -> None:
+    with pytest.raises(SearchError, match="cannot connect to database") as info:
+        publish(stack.catalog, dsn)
+    assert "hunter2" not in str(info.value) and "***" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained driver error
+    assert "hunter2" not in redact_dsn(dsn)
+    # The command line prints one error line, no traceback, no password.
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "icecube_stac.cli", "publish", "--catalog", str(stack.catalog), "--dsn", dsn],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: cannot connect to database")
+
+
+def _items_of(stack: Stack, collection: str) -> list[pystac.Item]:
+    return list(Client.open(stack.api.url).search(collections=[collection], max_items=100).items())
+
+
+def _delete_collection(stack: Stack, collection: str) -> None:
+    import psycopg
+
+    with psycopg.connect(stack.api.dsn, autocommit=True) as conn:
+        conn.execute("SELECT pgstac.delete_collection(%s)", [collection])
+
+
+def _renamed_catalog(stack: Stack, tmp_path: Path, suffix: str) -> Path:
+    """A copy of the module's catalog whose collections are <id>-<suffix> (so the module's counts stay)."""
+    copy = _copy_catalog(stack, tmp_path)
+    for path in copy.rglob("*.json"):
+        text = path.read_text()
+        for cid in ("iceye-slc", "iceye-grd"):
+            text = text.replace(f'"{cid}"', f'"{cid}-{suffix}"')
+        path.write_text(text)
+    return copy
+
+
+def test_publish_href_base_serves_assets_by_url(stack: Stack, tmp_path: Path) -> None:
+    copy = _renamed_catalog(stack, tmp_path, "hrefs")
+    try:
+        report = publish(copy, stack.api.dsn, href_base="https://data.example.com/project/stac")
+        item = next(i for i in _items_of(stack, "iceye-slc-hrefs") if i.id == "slc-b")
+        assert item.assets["data"].href == "https://data.example.com/project/data/slc-b.h5"
+        assert "https://data.example.com/project/stac" in report.href_base
+        mapped = publish(copy, stack.api.dsn, href_base={str(tmp_path / "data"): "https://cdn.example.com/iceye/"})
+        item = next(i for i in _items_of(stack, "iceye-slc-hrefs") if i.id == "slc-b")
+        assert item.assets["data"].href == "https://cdn.example.com/iceye/slc-b.h5"
+        assert mapped.items == 6
+        with pytest.raises(CatalogError, match=r"is in none of the href_base folders"):
+            publish(copy, stack.api.dsn, href_base={str(tmp_path / "elsewhere"): "https://cdn.example.com/"})
+        with pytest.raises(CatalogError, match=r"above what https://h/ can serve"):
+            publish(copy, stack.api.dsn, href_base="https://h/")
+        with pytest.raises(CatalogError, match=r"href_base URL: got 'not a url'"):
+            publish(copy, stack.api.dsn, href_base="not a url")
+    finally:
+        for cid in ("iceye-slc-hrefs", "iceye-grd-hrefs"):
+            _delete_collection(stack, cid)
+
+
+def test_publish_turns_on_number_matched(stack: Stack, tmp_path: Path) -> None:
+    copy = _renamed_catalog(stack, tmp_path, "matched")
+    try:
+        report = publish(copy, stack.api.dsn)
+        assert report.context == "on"
+        client = Client.open(stack.api.url)
+        assert client.search(collections=["iceye-slc-matched"]).matched() == 3
+        assert client.search(collections=["iceye-slc-matched", "iceye-grd-matched"]).matched() == 6
+        # A later publish with fewer items: the count is not a stale cached one.
+        item_file = copy / "iceye-slc" / "slc-c" / "slc-c.json"
+        item_file.unlink()
+        collection = copy / "iceye-slc" / "collection.json"
+        data = json.loads(collection.read_text())
+        data["links"] = [link for link in data["links"] if "slc-c" not in link["href"]]
+        collection.write_text(json.dumps(data))
+        assert publish(copy, stack.api.dsn, prune=True).removed == 1
+        assert Client.open(stack.api.url).search(collections=["iceye-slc-matched"]).matched() == 2
+        assert publish(copy, stack.api.dsn, context=None).context == "on"  # left alone, reported
+    finally:
+        for cid in ("iceye-slc-matched", "iceye-grd-matched"):
+            _delete_collection(stack, cid)
+
+
+def test_publish_report_reads_as_text_and_json(stack: Stack) -> None:
+    text = stack.second.summary()
+    assert "2 collection(s), 6 item(s)" in text and "pgstac 0.10.0" in text and "numberMatched on" in text
+    assert "Report(" not in text and stack.api.dsn.split("@")[-1] in text
+    data = json.loads(json.dumps(stack.second.to_dict()))
+    assert data["items"] == 6 and data["catalog"] == str(stack.second.catalog) and data["context"] == "on"
