@@ -77,6 +77,7 @@ class Prop:
     SAR_PRODUCT_TYPE: Final = "sar:product_type"  # deprecated alias, still written and read
     INSTRUMENT_MODE: Final = "sar:instrument_mode"
     FREQUENCY_BAND: Final = "sar:frequency_band"
+    CENTER_FREQUENCY: Final = "sar:center_frequency"  # GHz in STAC; ICEYE's COG side-cars write Hz
     POLARIZATIONS: Final = "sar:polarizations"
     LOOK_SIDE: Final = "sar:observation_direction"
     ORBIT_STATE: Final = "sat:orbit_state"
