@@ -4,12 +4,21 @@
 property keys and assets. It decides the product level, the container (and so the reader), the absolute
 data and metadata hrefs, the raster shape and sample type, the orientation, the acquisition times, and
 the per-item values that become cube coordinates along ``time``.
+
+Legacy items (GeoTIFF / HDF5) store the cube's orientation as is. Items of ICEYE's COG generation
+(normalised by :func:`icecube_stac.iceye_items.normalise_iceye_item`; told apart by the data asset's
+``profile=cloud-optimized`` media type, a ``grd-cog``/``slc-cog`` asset or ``iceye:orientation``) get the
+orientation decided from their own metadata (:mod:`icecube_stac.formats._cog_geometry`: orbit geometry,
+incidence polynomial, then ``iceye:orientation`` and the look side), and the container name carries it to
+the reader (:class:`~icecube_stac.readers.ContainerName`). The SLC phase sign is ``icecube:phase_sign``
+on the item, else the environment variable ``ICECUBE_STAC_PHASE_SIGN`` (``+1``/``-1``), else +1.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,9 +28,13 @@ from urllib.parse import urlsplit
 import pystac
 
 from icecube_stac.errors import LoadError
+from icecube_stac.readers import ContainerName
 from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, Container, ProductLevel, Prop
 
-__all__ = ["Orientation", "ParsedItem", "acquisition_end", "parse_item"]
+__all__ = ["AS_STORED", "Orientation", "ParsedItem", "acquisition_end", "is_cog_item", "parse_item"]
+
+_COG_CONTAINER: Final = {ProductLevel.GRD: Container.COG_GRD, ProductLevel.SLC: Container.COG_SLC}
+_COG_ASSETS: Final = ("grd-cog", "slc-cog")
 
 # STAC data_type of the data asset (stac.py) and raster suffixes, used when product:type is absent.
 _LEVEL_BY_DATA_TYPE: Final = {"uint16": ProductLevel.GRD, "cint16": ProductLevel.SLC, "cfloat32": ProductLevel.SLC}
@@ -73,6 +86,9 @@ class ParsedItem:
         The data asset's ``data_type`` (``uint16``, ``cint16``, ``cfloat32``), if given.
     orientation
         How the container stores the image.
+    amplitude_scale, amplitude_offset
+        GRD: amplitude = DN * scale + offset, the value ``calibration_factor`` calibrates (legacy: 1 and 0;
+        COG: the band ``SCALE``/``OFFSET``, NaN when the item does not record them).
     time
         The item datetime (UTC), the natural time step.
     start, end
@@ -102,6 +118,8 @@ class ParsedItem:
     incidence_near: float
     incidence_far: float
     calibration_factor: float
+    amplitude_scale: float = 1.0
+    amplitude_offset: float = 0.0
 
     def stac_json(self) -> str:
         """Return the item's JSON with sorted keys, as stored in the cube's ``stac_item`` coordinate."""
@@ -177,18 +195,96 @@ def _level(item: pystac.Item, asset: pystac.Asset | None) -> ProductLevel:
     )
 
 
-def _shape(item: pystac.Item, asset: pystac.Asset | None) -> tuple[int, int] | None:
-    extra = {} if asset is None else asset.extra_fields
-    value = extra.get(Prop.PROJ_SHAPE, item.properties.get(Prop.PROJ_SHAPE))
+def _pair(item: pystac.Item, value: object, key: str) -> tuple[int, int] | None:
     if value is None:
         return None
     try:
-        naz, nrg = (int(v) for v in value)
+        first, second = (int(v) for v in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        raise LoadError(f"item {item.id!r}: proj:shape {value!r} is not [azimuth, range]") from None
-    if naz < 1 or nrg < 1:
-        raise LoadError(f"item {item.id!r}: proj:shape {value!r} is empty")
-    return naz, nrg
+        raise LoadError(f"item {item.id!r}: {key} {value!r} is not a pair of sizes") from None
+    if first < 1 or second < 1:
+        raise LoadError(f"item {item.id!r}: {key} {value!r} is empty")
+    return first, second
+
+
+def _shape(item: pystac.Item, asset: pystac.Asset | None) -> tuple[int, int] | None:
+    extra = {} if asset is None else asset.extra_fields
+    # Legacy rasters store (azimuth, range) as (rows, cols), so their proj:shape is the cube's shape.
+    return _pair(item, extra.get(Prop.PROJ_SHAPE, item.properties.get(Prop.PROJ_SHAPE)), Prop.PROJ_SHAPE)
+
+
+def _scale(item: pystac.Item, cog: bool, level: ProductLevel) -> tuple[float, float]:
+    if not cog or level is not ProductLevel.GRD:
+        return 1.0, 0.0
+    # A COG GRD's DN are a scaled amplitude; without the recorded band SCALE the calibration is unknown (NaN).
+    scale = _number(item, Prop.AMPLITUDE_SCALE)
+    offset = _number(item, Prop.AMPLITUDE_OFFSET) if math.isfinite(scale) else math.nan
+    return scale, 0.0 if math.isnan(offset) and math.isfinite(scale) else offset
+
+
+def _refuse_raw_iceye(item: pystac.Item) -> None:
+    declared = _text(item, Prop.SAR_PRODUCT_TYPE)
+    if declared.endswith("-COG") and not item.properties.get(Prop.PRODUCT_TYPE):
+        raise LoadError(
+            f"item {item.id!r} is an ICEYE {declared} item as ICEYE writes it (Hz, GDAL-order transform, "
+            "[width, height] shape); normalise it first with icecube_stac.iceye_items.normalise_iceye_item "
+            "(the indexer does)"
+        )
+
+
+def is_cog_item(item: pystac.Item) -> bool:
+    """Tell whether an item is of ICEYE's COG generation (normalised or not) rather than a legacy product."""
+    asset = _data_asset(item)
+    media = "" if asset is None else str(asset.media_type or "")
+    return (
+        "profile=cloud-optimized" in media.replace(" ", "")
+        or any(key in item.assets for key in _COG_ASSETS)
+        or Prop.ICEYE_ORIENTATION in item.properties
+    )
+
+
+def _cog_layout(
+    item: pystac.Item, asset: pystac.Asset | None, level: ProductLevel
+) -> tuple[ContainerName, tuple[int, int] | None, Orientation]:
+    """Decide a COG item's orientation from its metadata; return the container (with reader options) and shape."""
+    from icecube_stac.formats._cog_geometry import OrientationConflict, decide_layout  # numpy only, on demand
+
+    extra = {} if asset is None else asset.extra_fields
+    raster = _pair(item, extra.get(Prop.PROJ_SHAPE), Prop.PROJ_SHAPE)
+    transform = extra.get(Prop.PROJ_TRANSFORM, item.properties.get(Prop.PROJ_TRANSFORM))
+    sensor = _pair(item, item.properties.get(Prop.SENSOR_SHAPE), Prop.SENSOR_SHAPE)
+    if raster is None:
+        # No raster shape (e.g. the SLC of an open-data scene item): ICEYE's declared layout and the look side.
+        transform, guess = None, (sensor[1], sensor[0]) if sensor is not None else (2, 2)
+    else:
+        guess = raster
+    try:
+        layout = decide_layout(item.properties, guess, transform, _text(item, Prop.LOOK_SIDE))
+    except OrientationConflict as exc:
+        raise LoadError(f"item {item.id!r}: {exc}") from None
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise LoadError(f"item {item.id!r}: unusable {Prop.ORBIT_STATES} / {Prop.PROJ_TRANSFORM}: {exc}") from None
+    orientation = Orientation(layout.range_along_rows, layout.azimuth_reversed, layout.range_reversed)
+    shape = None if raster is None else ((raster[1], raster[0]) if orientation.transposed else raster)
+    if sensor is not None and shape is not None and sensor != shape:
+        raise LoadError(
+            f"item {item.id!r}: {Prop.SENSOR_SHAPE} {list(sensor)} disagrees with the raster's proj:shape "
+            f"{list(raster or ())} read with the decided orientation ({layout.evidence})"
+        )
+    from icecube_stac.formats._cog_options import CogReadOptions, amplitude_mapping, phase_sign
+
+    slc = level is ProductLevel.SLC
+    try:
+        options = CogReadOptions(
+            transposed=orientation.transposed,
+            azimuth_reversed=orientation.azimuth_reversed,
+            range_reversed=orientation.range_reversed,
+            phase_sign=phase_sign(item.properties, os.environ) if slc else 1,
+            amplitude_mapping=amplitude_mapping(item.properties) if slc else None,
+        )
+    except ValueError as exc:
+        raise LoadError(f"item {item.id!r}: {exc}") from None
+    return ContainerName(_COG_CONTAINER[level], options.to_options()), shape or sensor, orientation
 
 
 def _href(asset: pystac.Asset | None) -> str:
@@ -226,19 +322,30 @@ def parse_item(item: pystac.Item) -> ParsedItem:
     LoadError
         When the product level, the times or ``proj:shape`` cannot be read; the message names the item.
     """
+    _refuse_raw_iceye(item)
     asset = _data_asset(item)
     level = _level(item, asset)
     time, start, end = _times(item)
+    cog = is_cog_item(item)
+    container: str = _LEGACY_CONTAINER[level]
+    shape, orientation = None, AS_STORED
+    if cog:
+        container, shape, orientation = _cog_layout(item, asset, level)
+    else:
+        shape = _shape(item, asset)
+    scale, offset = _scale(item, cog, level)
     return ParsedItem(
         item=item,
         id=item.id,
         level=level,
-        container=_LEGACY_CONTAINER[level],
+        container=container,
         data_href=_href(asset),
         metadata_href=_href(item.assets.get(ASSET_METADATA)),
-        shape=_shape(item, asset),
+        shape=shape,
         data_type=None if asset is None else asset.extra_fields.get(Prop.DATA_TYPE),
-        orientation=AS_STORED,
+        orientation=orientation,
+        amplitude_scale=scale,
+        amplitude_offset=offset,
         time=time,
         start=start,
         end=end,

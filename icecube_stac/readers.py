@@ -9,6 +9,12 @@ imported on first use, so importing this module costs neither rasterio nor h5py.
 Readers are looked up by container name inside every dask task (the name is what travels in the graph),
 so a reader registered with :func:`register_reader` must also be registered in worker processes; the
 built-in ones are.
+
+A container name can carry **reader options**: :class:`ContainerName` is a ``str`` equal to the plain
+name (so every table keyed by container keeps working) that also holds string options, which pickle
+with it into worker processes. :func:`get_reader` hands them to a reader that has a
+``configured(options)`` method (the COG readers: orientation, phase sign, amplitude mapping) and
+ignores them for readers that do not.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy.typing as npt
 from icecube_stac.vocabulary import Container
 
 __all__ = [
+    "ContainerName",
     "OpenRaster",
     "Reader",
     "get_reader",
@@ -84,10 +91,39 @@ class Reader(Protocol):
         ...
 
 
+class ContainerName(str):
+    """A container name with reader options: equal (and hashing equal) to the plain name.
+
+    Parameters
+    ----------
+    name
+        The container (a :class:`~icecube_stac.vocabulary.Container` value or any registered name).
+    options
+        String options for the container's reader, e.g. ``{"transposed": "1"}``.
+    """
+
+    options: tuple[tuple[str, str], ...]
+
+    def __new__(cls, name: str, options: Mapping[str, str] | None = None) -> Self:
+        """Make the name (a ``str`` equal to ``name``) and attach ``options``."""
+        self = super().__new__(cls, str(name))
+        self.options = tuple(sorted((str(k), str(v)) for k, v in (options or {}).items()))
+        return self
+
+    def __reduce__(self) -> tuple[type[ContainerName], tuple[str, dict[str, str]]]:
+        return (type(self), (str(self), dict(self.options)))
+
+    def __repr__(self) -> str:
+        extra = ", ".join(f"{k}={v}" for k, v in self.options)
+        return f"ContainerName({str(self)!r}{', ' if extra else ''}{extra})"
+
+
 # Built-in readers, imported on first use: "module:attribute" of a Reader instance.
 _BUILTIN: Final[Mapping[str, str]] = {
     Container.LEGACY_GEOTIFF: "icecube_stac.formats.geotiff:GEOTIFF_READER",
     Container.LEGACY_HDF5: "icecube_stac.formats.hdf5:HDF5_READER",
+    Container.COG_GRD: "icecube_stac.formats.cog:COG_GRD_READER",
+    Container.COG_SLC: "icecube_stac.formats.cog:COG_SLC_READER",
 }
 _REGISTERED: dict[str, Reader] = {}
 
@@ -121,7 +157,8 @@ def get_reader(container: str) -> Reader:
     Parameters
     ----------
     container
-        The container name (``ParsedItem.container``).
+        The container name (``ParsedItem.container``); a :class:`ContainerName` passes its options to a
+        reader with a ``configured(options)`` method.
 
     Returns
     -------
@@ -134,9 +171,15 @@ def get_reader(container: str) -> Reader:
     """
     key = str(container)
     if key in _REGISTERED:
-        return _REGISTERED[key]
-    if key not in _BUILTIN:
+        reader = _REGISTERED[key]
+    elif key in _BUILTIN:
+        module, _, attribute = _BUILTIN[key].partition(":")
+        reader = getattr(importlib.import_module(module), attribute)
+    else:
         raise KeyError(f"no reader for container {key!r}; known containers: {', '.join(registered_containers())}")
-    module, _, attribute = _BUILTIN[key].partition(":")
-    reader: Reader = getattr(importlib.import_module(module), attribute)
+    options = getattr(container, "options", ())
+    configure = getattr(reader, "configured", None)
+    if options and callable(configure):
+        configured: Reader = configure(dict(options))
+        return configured
     return reader

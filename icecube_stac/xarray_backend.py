@@ -1,5 +1,9 @@
 """``xr.open_dataset(path, engine="iceye")``: one ICEYE product as a lazy Dataset, without a catalog.
 
+Legacy products (GRD GeoTIFF, SLC HDF5, XML sidecar) and current COG products (``.tif`` with its
+side-car ``.json``, or either file alone) open alike; a COG is told by its name
+(``ICEYE_<geohash>_<time>Z_...``), a side-car beside it, or a ``.json`` path.
+
 The Dataset is exactly one time slice of a cube of that product: dims ``(azimuth, range)``, the same
 variable (``amplitude`` or ``slc``), the same attributes and the same coordinates (the per-item ones
 become scalar coordinates, ``time`` included). Pixels are read window by window through the reader seam
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -32,7 +37,9 @@ from icecube_stac.vocabulary import CUBE_VARIABLES
 
 __all__ = ["IceyeBackendArray", "IceyeBackendEntrypoint", "open_product"]
 
-_SUFFIXES: Final = (".tif", ".tiff", ".h5", ".hdf5", ".xml")
+_SUFFIXES: Final = (".tif", ".tiff", ".h5", ".hdf5", ".xml", ".json")
+# ICEYE COG names: ICEYE_<geohash6>_<YYYYMMDDThhmmssZ>_<image id>_... (legacy: ICEYE_X7_GRD_SM_...).
+_COG_NAME: Final = re.compile(r"ICEYE_[0-9A-Z]{6}_\d{8}T\d{6}Z_", re.IGNORECASE)
 
 
 class IceyeBackendArray(BackendArray):
@@ -76,13 +83,31 @@ def _source(parsed: ParsedItem) -> RasterSource:
     return RasterSource(parsed.id, parsed.data_href, parsed.container, shape)
 
 
+def _is_cog_product(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    return path.suffix.lower() in (".tif", ".tiff") and (
+        _COG_NAME.match(path.name) is not None or path.with_suffix(".json").is_file()
+    )
+
+
+def _product_item(path: Path) -> ParsedItem:
+    if _is_cog_product(path):
+        from icecube_stac.formats.cog import item_from_cog_product  # rasterio, on demand
+
+        return parse_item(item_from_cog_product(path))
+    from icecube_stac.stac import item_from_product  # the indexing stage: metadata readers
+
+    return parse_item(item_from_product(path))
+
+
 def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) -> xr.Dataset:
     """Open one ICEYE product lazily as a Dataset shaped like one time slice of a cube.
 
     Parameters
     ----------
     path
-        The product's raster (``.tif``/``.h5``) or XML sidecar.
+        The product's raster (``.tif``/``.h5``), XML sidecar, or a COG product's side-car ``.json``.
     fill_value
         Fill value recorded in the attributes (a single product has no padding).
 
@@ -91,9 +116,7 @@ def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) 
     xarray.Dataset
         dims ``(azimuth, range)``; scalar coordinates ``time``, ``id``, ``incidence_angle``, ...
     """
-    from icecube_stac.stac import item_from_product  # the indexing stage: metadata readers
-
-    parsed = parse_item(item_from_product(Path(path)))
+    parsed = _product_item(Path(path))
     source = _source(parsed)
     axis = TimeAxis(pd.DatetimeIndex([utc_naive(parsed.time)]), [parsed], 0)
     data = indexing.LazilyIndexedArray(IceyeBackendArray(source, DTYPES[parsed.level], fill_value))
@@ -111,9 +134,9 @@ def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) 
 
 
 class IceyeBackendEntrypoint(BackendEntrypoint):
-    """xarray backend ``engine="iceye"`` for ICEYE GRD GeoTIFFs, SLC HDF5 files and their XML sidecars."""
+    """xarray backend ``engine="iceye"`` for ICEYE products: legacy GeoTIFF/HDF5/XML and current COG + JSON."""
 
-    description = "One ICEYE SAR product (GRD GeoTIFF, SLC HDF5 or XML sidecar) as a cube slice"
+    description = "One ICEYE SAR product (GRD GeoTIFF, SLC HDF5, XML sidecar, COG or its JSON side-car) as a cube slice"
     url = "https://github.com/iceye-ltd/icecube"
     open_dataset_parameters = ("filename_or_obj", "drop_variables", "fill_value")
 
@@ -133,7 +156,7 @@ class IceyeBackendEntrypoint(BackendEntrypoint):
         return ds
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """Claim ICEYE product names (``ICEYE_*``) with a raster or sidecar suffix."""
+        """Claim ICEYE product names (``ICEYE_*``) with a raster or side-car suffix."""
         if not isinstance(filename_or_obj, (str, os.PathLike)):
             return False
         path = Path(filename_or_obj)

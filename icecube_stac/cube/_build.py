@@ -40,6 +40,9 @@ _SOURCE_DTYPES: Final[dict[tuple[str, str], str]] = {
     **{(Container.LEGACY_GEOTIFF, t): "uint16" for t in ("", "uint16")},
     (Container.LEGACY_HDF5, "cint16"): "int16",
     (Container.LEGACY_HDF5, "cfloat32"): "float32",
+    # COG GRD DN as stored; COG SLC amplitude/phase become complex64 (float32 parts).
+    (Container.COG_GRD, "uint16"): "uint16",
+    (Container.COG_SLC, "cfloat32"): "float32",
 }
 _CHOOSE_PRODUCT: Final = (
     'choose one with "product_type": "GRD" or "product_type": "SLC" in config.json '
