@@ -1,0 +1,182 @@
+"""stac-geoparquet rows (an Arrow table) → STAC item dicts, the same as rustac 0.9.8 made them.
+
+Column by column, never value by value through pyarrow scalars: ``geometry`` (WKB) becomes a GeoJSON
+geometry, ``bbox`` (a struct) a list, timestamp columns RFC 3339 text in UTC (``+00:00``, with 0, 3, 6 or
+9 fraction digits as needed, as chrono writes them), structs dicts and lists lists. A null is left out
+wherever it stands for a missing key (a column, a struct field); nulls inside lists stay. The columns
+``type``, ``stac_version``, ``stac_extensions``, ``id``, ``geometry``, ``bbox``, ``links``, ``assets`` and
+``collection`` are the item's own keys, every other column is one of its ``properties``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from icecube_stac._wkb import wkb_to_geojson
+
+__all__ = ["TOP_LEVEL", "table_to_items"]
+
+TOP_LEVEL: Final = (
+    *("type", "stac_version", "stac_extensions", "id", "geometry", "bbox", "links", "assets", "collection"),
+)
+"""The columns that are item keys; all others are properties."""
+
+_GEOMETRY: Final = "geometry"
+_BBOX: Final = "bbox"
+_NUMPY_KINDS: Final = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+
+
+def table_to_items(table: pa.Table) -> list[dict[str, Any]]:
+    """Turn stac-geoparquet rows into item dicts, in row order.
+
+    Parameters
+    ----------
+    table
+        Rows of a stac-geoparquet file (any subset of its columns).
+
+    Returns
+    -------
+    list of dict
+        One item dict per row; ``properties`` is always present.
+    """
+    top: dict[str, tuple[list[Any], bool]] = {}
+    properties: dict[str, tuple[list[Any], bool]] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        values = _column(name, array)
+        (top if name in TOP_LEVEL else properties)[name] = (values, array.null_count > 0)
+    rows = _dicts(list(properties), [v for v, _ in properties.values()], table.num_rows)
+    _drop_nulls(rows, properties)
+    items = _dicts(list(top), [v for v, _ in top.values()], table.num_rows)
+    _drop_nulls(items, top)
+    for item, props in zip(items, rows, strict=True):
+        item["properties"] = props
+    return items
+
+
+def _dicts(names: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+    if not names:
+        return [{} for _ in range(count)]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], bool]]) -> None:
+    for name, (values, has_nulls) in columns.items():
+        if has_nulls:
+            for row, value in zip(rows, values, strict=True):
+                if value is None:
+                    del row[name]
+
+
+def _column(name: str, array: pa.Array) -> list[Any]:
+    if name == _GEOMETRY and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+        return [None if data is None else wkb_to_geojson(data) for data in array.to_pylist()]
+    if name == _BBOX and pa.types.is_struct(array.type):
+        return _bboxes(array)
+    return _values(array)
+
+
+def _values(array: pa.Array) -> list[Any]:
+    """Return the Python values of one Arrow array, as the JSON of an item holds them."""
+    kind = array.type
+    if pa.types.is_null(kind):
+        return [None] * len(array)
+    if pa.types.is_dictionary(kind):
+        return _values(array.dictionary_decode())
+    converter = _CONVERTERS.get(_family(kind))
+    if converter is not None:
+        return converter(array)
+    if array.null_count == 0 and any(test(kind) for test in _NUMPY_KINDS):
+        values: list[Any] = array.to_numpy(zero_copy_only=False).tolist()
+        return values
+    return list(array.to_pylist())
+
+
+def _family(kind: pa.DataType) -> str:
+    if pa.types.is_timestamp(kind):
+        return "timestamp"
+    if pa.types.is_struct(kind):
+        return "struct"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return "list"
+    if pa.types.is_date(kind):
+        return "date"
+    return "other"
+
+
+def _timestamps(array: pa.Array) -> list[Any]:
+    """RFC 3339 text: ``2024-03-04T15:30:05.125+00:00`` (chrono's ``to_rfc3339``, seconds format AutoSi)."""
+    unit = array.type.unit
+    ticks = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    precision: Literal["ns", "us"] = "ns" if unit == "ns" else "us"
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
+    moments: NDArray[np.datetime64] = (ticks * scale).astype(f"datetime64[{precision}]")
+    texts = np.datetime_as_string(moments, unit=precision).tolist()
+    suffix = "" if array.type.tz is None else "+00:00"
+    valid = array.is_valid().to_numpy(zero_copy_only=False).tolist() if array.null_count else None
+    out = [_trim_fraction(text) + suffix for text in texts]
+    return out if valid is None else [text if ok else None for text, ok in zip(out, valid, strict=True)]
+
+
+def _trim_fraction(text: str) -> str:
+    head, _, fraction = text.partition(".")
+    for digits in (0, 3, 6):
+        if fraction[digits:].strip("0") == "":
+            return head + ("." + fraction[:digits] if digits else "")
+    return text
+
+
+def _dates(array: pa.Array) -> list[Any]:
+    return [None if value is None else value.isoformat() for value in array.to_pylist()]
+
+
+def _structs(array: pa.Array) -> list[Any]:
+    kind = array.type
+    names = [kind.field(i).name for i in range(kind.num_fields)]
+    children = array.flatten()  # with the struct's own nulls applied to every field
+    fields = {name: (_values(child), child.null_count > 0) for name, child in zip(names, children, strict=True)}
+    rows = _dicts(names, [values for values, _ in fields.values()], len(array))
+    _drop_nulls(rows, fields)
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [row if ok else None for row, ok in zip(rows, valid, strict=True)]
+    return list(rows)
+
+
+def _lists(array: pa.Array) -> list[Any]:
+    if pa.types.is_fixed_size_list(array.type):
+        size = array.type.list_size
+        offsets = [array.offset * size + i * size for i in range(len(array) + 1)]
+    else:
+        offsets = array.offsets.to_numpy(zero_copy_only=False).tolist()
+    values = _values(array.values)
+    lists = [values[start:stop] for start, stop in itertools.pairwise(offsets)]
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [part if ok else None for part, ok in zip(lists, valid, strict=True)]
+    return lists
+
+
+def _bboxes(array: pa.Array) -> list[Any]:
+    """``{xmin, ymin, [zmin,] xmax, ymax, [zmax]}`` structs → ``[xmin, ymin, (zmin,) xmax, ymax, (zmax)]``."""
+    children = array.flatten()
+    columns = [_values(child) for child in children]
+    boxes: list[Any] = [list(values) for values in zip(*columns, strict=True)]
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [box if ok else None for box, ok in zip(boxes, valid, strict=True)]
+    return boxes
+
+
+_CONVERTERS: Final[dict[str, Callable[[pa.Array], list[Any]]]] = {
+    "timestamp": _timestamps,
+    "struct": _structs,
+    "list": _lists,
+    "date": _dates,
+}
