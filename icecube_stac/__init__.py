@@ -4,6 +4,7 @@ The public API, stage by stage (each arrow is one function)::
 
     read_metadata(path) -> IceyeMetadata -> item_from_product(path) -> index(paths, catalog)
     load_config(config.json) -> CubeConfig -> to_search_body(config) -> search(config)
+    duckdb_connection() -> DuckDB with the shipped extensions (SQL over items.parquet, offline)
     build_cube(items) -> xarray.Dataset -> write_cube(ds, "cube.zarr") / open_cube(path)
     load_cube(config) = search(config) -> build_cube(items, config=config)
 """
@@ -28,6 +29,7 @@ from icecube_stac.errors import (
 from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
 
 if TYPE_CHECKING:
+    from icecube_stac._duckdb import duckdb_connection
     from icecube_stac.catalog import IndexReport, index, read_items
     from icecube_stac.cube import build_cube
     from icecube_stac.demo import run_demo
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from icecube_stac.stac import create_collection, create_item, item_from_product, validate
 
 # Each stage's heavy dependencies (pyarrow and stac-geoparquet for indexing, rasterio/h5py for reading,
-# xarray and dask for cubes) are imported on first use: a command pays only for the stages it runs.
+# xarray and dask for cubes, duckdb for SQL) are imported on first use: a command pays only for the stages it runs.
 _LAZY = {
     "IndexReport": "icecube_stac.catalog",
     "index": "icecube_stac.catalog",
@@ -54,6 +56,7 @@ _LAZY = {
     "open_cube": "icecube_stac.output",
     "write_cube": "icecube_stac.output",
     "run_demo": "icecube_stac.demo",
+    "duckdb_connection": "icecube_stac._duckdb",
 }
 
 
@@ -90,6 +93,7 @@ __all__ = [
     "config_json_schema",
     "create_collection",
     "create_item",
+    "duckdb_connection",
     "index",
     "item_from_product",
     "load_config",
