@@ -152,3 +152,31 @@ def test_stac_validator_validates_the_catalog_offline_with_the_schema_map(projec
     failing = StacValidate(str(tmp), schema_map=stac_validator_schema_map())
     assert not failing.run() and "observation_direction" in json.dumps(failing.message)
     tmp.unlink()
+
+
+@pytest.mark.parametrize("engine", ["fastjsonschema", "jsonschema"])
+def test_validation_never_changes_the_document_and_both_engines_agree(
+    project: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    from icecube_stac import _validation
+
+    if engine == "jsonschema":
+        monkeypatch.setattr(_validation, "_fast", lambda uri: None)
+    else:
+        import fastjsonschema  # noqa: F401  (a dependency: the fast path must be the one tested here)
+
+        assert _validation._fast(_validation.SCHEMA_URIS["sar"]) is not None
+    for path in sorted((project / "catalogs" / "c").rglob("*.json")):
+        if path.name == ".icecube-index.json":
+            continue
+        document = json.loads(path.read_text())
+        before = copy.deepcopy(document)
+        assert _validation.problems(document) == [], path
+        assert document == before, f"validation changed {path}"  # no schema default written into it
+    item = json.loads(next((project / "catalogs" / "c").glob("iceye-grd/items/*.json")).read_text())
+    item["properties"]["sar:looks_range"] = 1.5
+    item["properties"]["view:incidence_angle"] = 91
+    found = " ".join(_validation.problems(item))
+    assert "sar:looks_range" in found and "view:incidence_angle" in found
