@@ -14,9 +14,10 @@ assumed:
    ``iceye:incidence_angle_near``/``far``): the axis whose last index gives the far incidence is the
    range axis, and index 0 giving the near (or far) incidence tells the range direction. It checks
    (1); alone, it decides the range axis when only one axis length matches (full frames).
-3. **Fallbacks**, when the data cannot tell: ``iceye:orientation`` ``shadows-down`` puts range down
-   the rows, near first; the azimuth direction then follows ICEYE's shadows-down rule (columns run
-   with time for right-looking products, against it for left-looking ones).
+3. **Fallbacks**, when the data cannot tell: ``iceye:orientation`` ``shadows-down`` (ICEYE's default,
+   assumed when the field is missing, as on open-data scene items) puts range down the rows, near
+   first; the azimuth direction then follows ICEYE's shadows-down rule (columns run with time for
+   right-looking products, against it for left-looking ones).
 
 The zero-Doppler start/end times are not needed: the sign of the time change between two corners is
 enough, and it survives cropping.
@@ -220,12 +221,13 @@ def decide_layout(
                     + " but the orbit geometry puts azimuth there"
                 )
         return layout
-    orientation = str(props.get("iceye:orientation") or "")
+    # ICEYE: "By default we use shadows-down" (product-spec schema); open-data scene items omit the field.
+    orientation = str(props.get("iceye:orientation") or "shadows-down")
     axis = None if poly is None else _range_axis(*poly, shape)
     if axis is None:
         if orientation not in ("shadows-down", "native"):
             raise OrientationConflict(
-                f"cannot tell which raster axis is range: iceye:orientation is {orientation or 'missing'!r} (known: "
+                f"cannot tell which raster axis is range: iceye:orientation is {orientation!r} (known: "
                 "'shadows-down', 'native'), and neither proj:transform + iceye:orbit_states nor "
                 "iceye:incidence_angle_coeffs decide it"
             )
