@@ -215,6 +215,10 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
     }
 
 
+def _is_fingerprint(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(e, list) and e and isinstance(e[0], str) for e in value)
+
+
 class ExistingCatalog:
     """The catalog as it is on disk: items by id and the fingerprints they were made from.
 
@@ -231,6 +235,8 @@ class ExistingCatalog:
         self.hrefs = hrefs
         self.items: dict[str, ItemDocument] = {}
         self.prints: dict[str, Fingerprint] = {}
+        # Every fingerprint of the state file, trusted or not: enough to tell that an item's files still exist.
+        self.recorded: dict[str, Fingerprint] = {}
         self.state_matches = False
         self._by_print: dict[str, str] | None = None
         if (root / CATALOG_JSON).is_file():
@@ -265,9 +271,11 @@ class ExistingCatalog:
                 raise CatalogError(f"{item_path}: corrupt item file ({exc}); remove it and index again") from None
             self.items[item_id] = ItemDocument(data, raw)
         self.state_matches = {k: state.get(k) for k in self.state_header()} == self.state_header()
+        recorded = state.get("items", {})
+        if isinstance(recorded, dict):
+            self.recorded = {k: v for k, v in recorded.items() if k in self.items and _is_fingerprint(v)}
         if self.state_matches:
-            recorded = state.get("items", {})
-            self.prints = {k: v for k, v in recorded.items() if k in self.items and isinstance(v, list)}
+            self.prints = dict(self.recorded)
 
     def _read_state(self) -> dict[str, Any]:
         # A missing or damaged state file only costs re-reading the products: never an error.

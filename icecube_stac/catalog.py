@@ -47,6 +47,7 @@ from icecube_stac._catalog_files import (
     item_document,
 )
 from icecube_stac._discovery import discover_products
+from icecube_stac._index_keep import carry_over, reserve_kept
 from icecube_stac._index_lock import catalog_lock
 from icecube_stac._index_report import IndexFailure, IndexReport, failure_reason
 from icecube_stac._item_ids import ItemIds
@@ -146,7 +147,7 @@ def _index_products(
             fingerprint = None
         fingerprints.append(fingerprint)
         known.append(None if fingerprint is None else existing.lookup(fingerprint))
-    _reserve_kept(ids, existing, fingerprints, known)
+    reserve_kept(ids, existing, fingerprints, known)
     todo = [f for f, fp, k in zip(products, fingerprints, known, strict=True) if fp is not None and k is None]
     fresh = iter(_read_new(todo, root, hrefs, progress, workers))
     # Products the catalog already knows go first, so a copy found elsewhere never takes over an item id.
@@ -184,20 +185,6 @@ def _index_products(
         if fingerprint:
             prints[item_id] = fingerprint
     return items, prints
-
-
-def _reserve_kept(
-    ids: ItemIds, existing: ExistingCatalog, fingerprints: Sequence[Fingerprint | None], known: Sequence[str | None]
-) -> None:
-    """Take the ids of items this run keeps from other folders: a new product of the same name gets another."""
-    seen = {entry[0] for fingerprint in fingerprints if fingerprint for entry in fingerprint}
-    matched = {item_id for item_id in known if item_id is not None}
-    for item_id, recorded in existing.prints.items():
-        paths = [str(entry[0]) for entry in recorded]
-        if item_id in matched or not paths or any(path in seen for path in paths):
-            continue
-        if all(Path(path).exists() for path in paths):
-            ids.reserve(existing.items[item_id], Path(paths[0]))
 
 
 def _progress(jobs: Iterable[_T], enabled: bool, total: int | None = None) -> Iterator[_T]:
@@ -271,36 +258,12 @@ def index(
         report = IndexReport(catalog=root)
         products, report.failures = discover_products(sources)
         items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
-        _carry_over(existing, items, prints, report, prune)
+        carry_over(existing, items, prints, report, prune)
         changed = report.added or report.updated or report.removed or set(items) != set(existing.items)
         if changed or prints != existing.prints or not existing.state_matches:
             _write_catalog(root, items, prints, existing, title)
             report.written = True
     return report
-
-
-def _carry_over(
-    existing: ExistingCatalog,
-    items: dict[str, ItemDocument],
-    prints: dict[str, Fingerprint],
-    report: IndexReport,
-    prune: bool,
-) -> None:
-    """Keep items this run did not see: indexed from other folders, or whose files are gone."""
-    for item_id, item in existing.items.items():
-        if item_id in items:
-            continue
-        known = existing.prints.get(item_id, [])
-        if known and all(Path(entry[0]).exists() for entry in known):
-            items[item_id], prints[item_id] = item, known  # indexed from another folder on another run
-            report.kept.append(item_id)
-        elif prune:
-            report.removed.append(item_id)
-        else:
-            items[item_id] = item
-            if known:
-                prints[item_id] = known
-            report.vanished_kept.append(item_id)
 
 
 def _check_location(root: Path, paths: Sequence[Path]) -> None:

@@ -244,3 +244,27 @@ def test_a_product_of_the_same_name_from_another_folder_does_not_replace_the_ite
     report = index([second_data], catalog)  # another run, another folder, the same product name
     assert report.kept == [name] and report.added == [altered.raster.stem]
     assert sorted(i.id for i in read_items(catalog)) == sorted([name, altered.raster.stem])
+
+
+def test_an_upgraded_catalog_keeps_the_items_of_other_folders_even_with_prune(tmp_path: Path) -> None:
+    from icecube_stac._parquet import legacy_item_hrefs
+
+    first_data, second_data = tmp_path / "a", tmp_path / "b"
+    first = _products(first_data, 2)
+    second = _products(second_data, 1, start=6)
+    catalog = tmp_path / "cat"
+    index([first_data], catalog)
+    index([second_data], catalog)
+    # Make it a catalog of state version 1 (item-file-relative parquet hrefs): fingerprints are not trusted.
+    state_file = catalog / ".icecube-index.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps(state | {"version": 1}))
+    assert legacy_item_hrefs(catalog / "items.parquet")
+    report = index([first_data], catalog, prune=True)
+    assert report.kept == [second[0].name] and not report.removed
+    assert sorted(report.updated + report.unchanged) == sorted(p.name for p in first)
+    assert not legacy_item_hrefs(catalog / "items.parquet")  # rewritten the version-2 way
+    assert sorted(i.id for i in read_items(catalog)) == sorted(p.name for p in first + second)
+    # The kept item is read again (and its fingerprint trusted) when its own folder is indexed next.
+    report = index([second_data], catalog)
+    assert report.unchanged + report.updated == [second[0].name]
