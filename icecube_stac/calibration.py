@@ -5,7 +5,9 @@ ICEYE calibration differs by product level (iceye_formats.md §3.1, §4.1 and pi
 ========  ===============================  =============================================================
 level     stored                           calibration
 ========  ===============================  =============================================================
-GRD       DN (uint16 amplitude)            σ0 = calibration_factor · DN². ICEYE already applied sin θ:
+GRD       DN (uint16 amplitude)            σ0 = calibration_factor · A², A = DN (legacy) or DN·SCALE + OFFSET
+                                           (COG band scale, coords ``amplitude_scale``/``_offset``). ICEYE
+                                           already applied sin θ:
                                            never apply it again. β0 would need the per-pixel incidence.
                                            DN 0 is ICEYE's (and SNAP's) no-data value: the calibrated
                                            views (amplitude, intensity, σ0) hold NaN there; the cube's
@@ -99,9 +101,18 @@ def _calibration_factor(ds: xr.Dataset) -> xr.DataArray:
 
 
 def _grd_dn(ds: xr.Dataset) -> xr.DataArray:
-    """Return the GRD DN with ICEYE's no-data value 0 masked (NaN)."""
+    """Return the GRD amplitude ``DN * amplitude_scale + amplitude_offset``, ICEYE's no-data DN 0 masked (NaN).
+
+    Legacy GeoTIFF DN are the amplitude (scale 1, offset 0); COG GRDs store a scaled amplitude whose band
+    SCALE/OFFSET the cube keeps per time step (an item without them gives NaN: unknown, never guessed).
+    """
     dn = ds[_GRD_VAR]
-    return dn.where(dn != 0)
+    masked = dn.where(dn != 0)
+    if "amplitude_scale" not in ds.coords:  # a cube written before COG support: legacy DN only
+        return masked
+    scale = ds.coords["amplitude_scale"].astype(np.float32)
+    offset = ds.coords["amplitude_offset"].astype(np.float32) if "amplitude_offset" in ds.coords else 0.0
+    return masked * scale + offset
 
 
 def amplitude(ds: xr.Dataset) -> xr.DataArray:

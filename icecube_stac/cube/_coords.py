@@ -28,7 +28,8 @@ VARIABLE_ATTRS: Final[Mapping[ProductLevel, Mapping[str, str]]] = {
     ProductLevel.GRD: {
         "long_name": "GRD amplitude DN as stored (uint16 GeoTIFF, sigma0-scaled)",
         "units": "1",
-        "comment": "sigma0 = calibration_factor * DN**2 (ICEYE already applied sin(incidence)); "
+        "comment": "sigma0 = calibration_factor * (DN * amplitude_scale + amplitude_offset)**2 (ICEYE already "
+        "applied sin(incidence); scale 1 and offset 0 for legacy GeoTIFFs); "
         "see icecube_stac.calibration",
     },
     ProductLevel.SLC: {
@@ -53,11 +54,17 @@ COORD_ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
     "start_datetime": {"long_name": "acquisition start (UTC)"},
     "end_datetime": {"long_name": "acquisition end (UTC)"},
     "calibration_factor": {"long_name": "ICEYE radiometric calibration factor (iceye:calibration_factor)"},
+    "amplitude_scale": {
+        "long_name": "GRD amplitude = DN * amplitude_scale + amplitude_offset (COG band SCALE; 1 legacy)"
+    },
+    "amplitude_offset": {"long_name": "GRD amplitude offset (COG band OFFSET; 0 for legacy products)"},
     "stac_item": {"long_name": "full STAC item JSON"},
     "data_href": {"long_name": "href of the data asset"},
     "metadata_href": {"long_name": "href of the ICEYE XML metadata asset"},
 }
-_NUMBERS: Final = frozenset({"incidence_angle", "incidence_near", "incidence_far", "calibration_factor"})
+_NUMBERS: Final = frozenset(
+    {"incidence_angle", "incidence_near", "incidence_far", "calibration_factor", "amplitude_scale", "amplitude_offset"}
+)
 _COUNTS: Final = frozenset({"range_samples"})
 _TIMES: Final = frozenset({"start_datetime", "end_datetime"})
 # The coordinates of an empty time slot.
@@ -72,6 +79,8 @@ _EMPTY: Final[Mapping[str, Any]] = {
     "incidence_far": math.nan,
     "range_samples": 0,
     "calibration_factor": math.nan,
+    "amplitude_scale": math.nan,
+    "amplitude_offset": math.nan,
     "product_type": "",
     "start_datetime": None,  # NaT
     "end_datetime": None,
@@ -109,6 +118,8 @@ def item_coords(item: ParsedItem | None, shape: tuple[int, int] | None = None) -
         "incidence_far": item.incidence_far,
         "range_samples": 0 if shape is None else shape[1],
         "calibration_factor": item.calibration_factor,
+        "amplitude_scale": item.amplitude_scale,
+        "amplitude_offset": item.amplitude_offset,
         "product_type": item.level.value,
         "start_datetime": None if item.start is None else utc_naive(item.start),
         "end_datetime": None if item.end is None else utc_naive(item.end),
