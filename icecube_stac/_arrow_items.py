@@ -3,7 +3,8 @@
 Column by column, never value by value through pyarrow scalars: ``geometry`` (WKB) becomes a GeoJSON
 geometry, ``bbox`` (a struct) a list, timestamp columns RFC 3339 text in UTC (``+00:00``, with 0, 3, 6 or
 9 fraction digits as needed, as chrono writes them), structs dicts and lists lists. A null is left out
-wherever it stands for a missing key (a column, a struct field); nulls inside lists stay. The columns
+wherever it stands for a missing key (a column, a struct field; rustac alone kept a missing struct-valued
+property as ``null``, which the item's JSON file does not have); nulls inside lists stay. The columns
 ``type``, ``stac_version``, ``stac_extensions``, ``id``, ``geometry``, ``bbox``, ``links``, ``assets`` and
 ``collection`` are the item's own keys, every other column is one of its ``properties``.
 """
@@ -125,11 +126,12 @@ def _timestamps(array: pa.Array) -> list[Any]:
 
 
 def _trim_fraction(text: str) -> str:
+    """Drop trailing zero groups of 3 fraction digits (``.125000`` → ``.125``, ``.000000`` → nothing)."""
+    if not text.endswith("000"):
+        return text
     head, _, fraction = text.partition(".")
-    for digits in (0, 3, 6):
-        if fraction[digits:].strip("0") == "":
-            return head + ("." + fraction[:digits] if digits else "")
-    return text
+    fraction = fraction.rstrip("0")
+    return head + ("." + fraction.ljust(-(-len(fraction) // 3) * 3, "0") if fraction else "")
 
 
 def _dates(array: pa.Array) -> list[Any]:

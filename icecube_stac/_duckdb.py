@@ -26,6 +26,7 @@ _MISSING: Final = (
     "the DuckDB packages are missing or incomplete: pip install 'duckdb==1.4.4' 'duckdb-ext-spatial==1.4.4.*'"
 )
 _LOCK: Final = threading.Lock()
+_SPATIAL_LOADED: Final[list[bool]] = []  # non-empty once the search database has spatial
 
 
 @functools.cache
@@ -149,8 +150,9 @@ def search_connection(spatial: bool) -> duckdb.DuckDBPyConnection:
     """
     with _LOCK:
         database = _search_database()
-        if spatial:
+        if spatial and not _SPATIAL_LOADED:
             load_spatial(database)
+            _SPATIAL_LOADED.append(True)  # extensions stay loaded: ask DuckDB once
         return database.cursor()
 
 

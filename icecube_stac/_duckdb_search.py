@@ -50,6 +50,8 @@ _KEYS: Final = frozenset(
 _UNSAFE_IN_SQL: Final = re.compile(r"['\\*?\[\]{}]")
 _TIMESTAMPTZ: Final = "TIMESTAMP WITH TIME ZONE"
 _OPEN: Final = ("", "..")
+_SCHEMAS: dict[tuple[int, ...], dict[str, str]] = {}
+_SCHEMAS_KEPT: Final = 16
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def query_parquet(parquet: Path, body: Mapping[str, Any]) -> pa.Table:
     try:
         with parquet_href(parquet) as href:
             source = f"read_parquet({quote_string(href)})"
-            columns = _columns(source)
+            columns = _columns(source, _identity(href, parquet))
             query = build_query(body, source, columns)
             table: pa.Table = search_connection(query.spatial).execute(query.sql).fetch_arrow_table()
             return table
@@ -126,9 +128,22 @@ def query_parquet(parquet: Path, body: Mapping[str, Any]) -> pa.Table:
         raise SearchError(f"search of {parquet} failed: {exc}") from exc
 
 
-def _columns(source: str) -> dict[str, str]:
-    rows = search_connection(spatial=False).execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    return {str(row[0]): str(row[1]) for row in rows}
+def _columns(source: str, identity: tuple[int, ...]) -> dict[str, str]:
+    """Return the file's columns and DuckDB types (remembered per file identity: one query less per search)."""
+    known = _SCHEMAS.get(identity)
+    if known is None:
+        rows = search_connection(spatial=False).execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        known = {str(row[0]): str(row[1]) for row in rows}
+        if len(_SCHEMAS) >= _SCHEMAS_KEPT:
+            _SCHEMAS.pop(next(iter(_SCHEMAS)))
+        _SCHEMAS[identity] = known
+    return known
+
+
+def _identity(href: str, parquet: Path) -> tuple[int, ...]:
+    """Device, inode, size, modification and change times of the file read: a rewrite changes them."""
+    status = os.stat(href if href.startswith("/proc/self/fd/") else parquet)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 def build_query(body: Mapping[str, Any], source: str, columns: Mapping[str, str]) -> Query:

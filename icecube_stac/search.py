@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import pystac
 from shapely.geometry import shape
@@ -40,6 +41,8 @@ __all__ = [
     "search",
     "to_search_body",
 ]
+
+_POSIX: Final = os.name == "posix"
 
 # pgstac sorts "datetime" by start_datetime whenever an item has one, DuckDB by the item datetime: sorting
 # explicitly by start_datetime (then id) gives one order on every backend.
@@ -216,7 +219,9 @@ class LocalCatalog:
         # Structural links are relative to the item file; outside the catalog they would point nowhere.
         item["links"] = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
         for asset in item.get("assets", {}).values():
-            asset["href"] = resolve_href(str(asset.get("href", "")), item_dir)
+            href = str(asset.get("href", ""))
+            # An absolute POSIX path stays as it is: resolve_href's answer, without its Path object per asset.
+            asset["href"] = href if _POSIX and href.startswith("/") else resolve_href(href, item_dir)
         return item
 
 

@@ -327,3 +327,51 @@ def test_two_catalogs_searched_in_turn(catalog: Path, tmp_path: Path) -> None:
     for _ in range(3):
         assert len(first.search({})) == 19
         assert len(second.search({})) == 1
+
+
+def _odd_item(name: str, geometry: dict[str, Any], when: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "stac_version": pystac.get_stac_version(),
+        "stac_extensions": [],
+        "id": name,
+        "geometry": geometry,
+        "bbox": list(shapely.bounds(shapely.geometry.shape(geometry))),
+        "properties": {"datetime": when, "start_datetime": when, "end_datetime": when, **properties},
+        "links": [],
+        "assets": {"data": {"href": f"data/{name}.tif", "roles": ["data"]}},
+        "collection": "odd",
+    }
+
+
+def test_unusual_rows_as_rustac(tmp_path: Path) -> None:
+    """Nulls in lists and structs, absent assets and properties, other geometry types, whole seconds."""
+    import stac_geoparquet.arrow
+
+    items = [
+        _odd_item("a", mapping(shapely.box(0, 0, 1, 1)), "2024-01-01T00:00:00Z", tags=[1, None, 3], nested={"a": 1}),
+        _odd_item(
+            "b",
+            mapping(shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])),
+            "2024-01-02T00:00:00.120Z",
+            nested={"a": None, "b": "x"},
+            created="2024-01-02T03:04:05.000001Z",
+        ),
+        _odd_item("c", {"type": "Point", "coordinates": [5.5, 6.25]}, "2024-01-03T00:00:00.000001Z", tags=None),
+    ]
+    items[1]["assets"]["thumbnail"] = {"href": "b.png", "type": "image/png", "extra:list": [None, "y"]}
+    (tmp_path / "odd" / "items").mkdir(parents=True)
+    table = stac_geoparquet.arrow.parse_stac_items_to_arrow(items).read_all()
+    stac_geoparquet.arrow.to_parquet(table, tmp_path / "items.parquet")
+    body = {"sortby": SORTBY}
+    found = LocalCatalog(tmp_path).search(body)
+    expected = rustac_search(tmp_path, body)
+    # One deliberate difference: rustac kept a missing struct property as null ("nested": null), which
+    # the item's JSON file does not have (and a schema may refuse); here it is left out like every null.
+    assert expected[2]["properties"].pop("nested") is None
+    assert found == expected
+    assert [i["properties"]["datetime"] for i in found] == [
+        "2024-01-01T00:00:00+00:00",
+        "2024-01-02T00:00:00.120+00:00",
+        "2024-01-03T00:00:00.000001+00:00",
+    ]
