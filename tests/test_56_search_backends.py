@@ -357,3 +357,61 @@ def test_publish_prune_keeps_api_and_catalog_in_step(tmp_path: Path) -> None:
         everything = load_config({})
         assert [i.id for i in search(everything, backend=StacApi(api.url))] == [first.name]
         assert [i.id for i in search(everything, backend=LocalCatalog(catalog))] == [first.name]
+
+
+# --------------------------------------------------------------------------- every CQL2 operator, both backends
+#
+# The embedded search translates CQL2-JSON to DuckDB SQL itself (icecube_stac._cql2_sql): each operator a
+# config may use must select what pgstac selects. Not here: a_containedBy and s_* against a {"bbox": ...}
+# literal (pgstac answers them with an error) and comparisons with a {"date": ...} (pgstac selects nothing).
+
+_P, _INC = {"property": "platform"}, {"property": "view:incidence_angle"}
+_SPAN = {"interval": [{"property": "start_datetime"}, {"property": "end_datetime"}]}
+# Product 700004 (2024-03-13 03:30:05-03:30:15) straddles the start of this window, 700006 its end.
+_WINDOW = {"interval": ["2024-03-13T03:30:10Z", "2024-03-19T03:30:10Z"]}
+_SORTBY = [{"field": "start_datetime", "direction": "asc"}, {"field": "id", "direction": "asc"}]
+_TEMPORAL = ("t_after", "t_before", "t_contains", "t_disjoint", "t_during", "t_equals", "t_finishedBy", "t_finishes")
+_TEMPORAL += ("t_intersects", "t_meets", "t_metBy", "t_overlappedBy", "t_overlaps", "t_startedBy", "t_starts")
+_AREA = {
+    "type": "Polygon",
+    "coordinates": [[[102.6, 16.3], [102.62, 16.3], [102.62, 16.33], [102.6, 16.33], [102.6, 16.3]]],
+}
+OPERATOR_FILTERS: dict[str, dict[str, Any]] = {
+    "<>": {"op": "<>", "args": [_P, "iceye-x7"]},
+    "<=": {"op": "<=", "args": [_INC, 25.5]},
+    "or": {"op": "or", "args": [{"op": "=", "args": [_P, "iceye-x7"]}, {"op": ">", "args": [_INC, 30]}]},
+    "not": {"op": "not", "args": [{"op": "in", "args": [_P, ["iceye-x7", "iceye-x24"]]}]},
+    "like": {"op": "like", "args": [_P, "iceye-x1%"]},
+    "between": {"op": "between", "args": [_INC, 20, 30]},
+    "isNull": {"op": "isNull", "args": [{"property": "proj:code"}]},  # null in every item (no EPSG code)
+    "not isNull": {"op": "not", "args": [{"op": "isNull", "args": [{"property": "sar:looks_range"}]}]},
+    "casei": {"op": "=", "args": [{"op": "casei", "args": [_P]}, {"op": "casei", "args": ["ICEYE-X7"]}]},
+    "accenti": {"op": "=", "args": [{"op": "accenti", "args": [_P]}, {"op": "accenti", "args": ["iceye-x7"]}]},
+    "a_equals": {"op": "a_equals", "args": [{"property": "sar:polarizations"}, ["HH"]]},
+    "a_contains": {"op": "a_contains", "args": [{"property": "sar:polarizations"}, ["VV"]]},
+    "a_overlaps": {"op": "a_overlaps", "args": [{"property": "sar:polarizations"}, ["HH", "VH"]]},
+    **{
+        op: {"op": op, "args": [{"property": "geometry"}, _AREA]}
+        for op in ("s_intersects", "s_disjoint", "s_within", "s_contains", "s_equals", "s_touches", "s_overlaps")
+    },
+    **{op: {"op": op, "args": [_SPAN, _WINDOW]} for op in _TEMPORAL},
+    "t_intersects open": {"op": "t_intersects", "args": [_SPAN, {"interval": ["2024-04-10T00:00:00Z", ".."]}]},
+    "t_before instant": {
+        "op": "t_before",
+        "args": [{"property": "end_datetime"}, {"timestamp": "2024-03-10T00:00:00Z"}],
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(OPERATOR_FILTERS))
+def test_each_cql2_operator_selects_the_same_items(backends: tuple[LocalCatalog, StacApi], name: str) -> None:
+    body = {"filter": OPERATOR_FILTERS[name], "filter-lang": "cql2-json", "sortby": _SORTBY}
+    local, api = backends
+    assert [i["id"] for i in local.search(body)] == [i["id"] for i in api.search(body)]
+
+
+def test_allen_overlaps_on_both_backends(backends: tuple[LocalCatalog, StacApi]) -> None:
+    local, _ = backends
+    for op, product in (("t_overlaps", "700004"), ("t_overlappedBy", "700006")):
+        body = {"filter": OPERATOR_FILTERS[op], "sortby": _SORTBY}
+        assert [i["id"].split("_")[4] for i in local.search(body)] == [product]
