@@ -1,24 +1,35 @@
 """ICEYE XML metadata sidecars (GRD and SLC, spec 2.x): parsing into raw fields.
 
 The XML is untrusted input: it is parsed with :mod:`defusedxml`, which refuses DOCTYPE declarations,
-so entities are never expanded and external references never resolved. Tag names are matched on
-their lowercased local name, because case differs between blocks, scalars, RPC and the spec PDF, and
-some products carry a default namespace.
+so entities are never expanded and external references never resolved. Its size is bounded before
+parsing (:data:`MAX_XML_BYTES`, a regular file only) and while parsing (:data:`MAX_XML_ELEMENTS`
+elements, :data:`MAX_XML_DEPTH` levels); an encoding the parser does not know, or an element given
+twice, is a :class:`~icecube_stac.errors.MetadataError`. Tag names are matched on their lowercased
+local name, because case differs between blocks, scalars, RPC and the spec PDF, and some products
+carry a default namespace.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from icecube_stac._fields import short
 from icecube_stac.errors import MetadataError, UnsupportedProductError
 from icecube_stac.metadata import IceyeMetadata
 
-__all__ = ["read_xml_fields", "read_xml_metadata"]
+__all__ = ["MAX_XML_BYTES", "MAX_XML_DEPTH", "MAX_XML_ELEMENTS", "read_xml_fields", "read_xml_metadata"]
+
+# The real GRD sidecar is 28 kB with 614 elements, 5 levels deep: these bounds are far beyond any ICEYE XML.
+MAX_XML_BYTES: Final = 16 * 2**20
+MAX_XML_ELEMENTS: Final = 100_000
+MAX_XML_DEPTH: Final = 32
 
 # Block elements and the flat (GeoTIFF/HDF5-style) names their contents map to.
 _STATE_VECTOR_KEYS = {
@@ -57,7 +68,8 @@ def _coefficients(block: ET.Element) -> list[str]:
         value = _child_text(coeff, "value")
         if value is None:
             continue
-        key = int(number) if number is not None and number.isdigit() else position + 1
+        plain = number is not None and len(number) <= 9 and number.isascii() and number.isdigit()
+        key = int(number) if plain and number is not None else position + 1
         numbered.append((key, value))
     return [v for _, v in sorted(numbered)]
 
@@ -116,6 +128,70 @@ _BLOCKS = {
 }
 
 
+class _TooLarge(Exception):
+    """Raised from inside the parser when the document exceeds an element-count or depth bound."""
+
+
+class _BoundedTreeBuilder(ET.TreeBuilder):
+    """A tree builder that stops the parse beyond :data:`MAX_XML_ELEMENTS` elements or :data:`MAX_XML_DEPTH` levels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.depth = 0
+
+    def start(self, tag: Any, attrs: dict[Any, Any]) -> ET.Element:
+        self.count += 1
+        self.depth += 1
+        if self.count > MAX_XML_ELEMENTS:
+            raise _TooLarge(f"more than {MAX_XML_ELEMENTS} elements")
+        if self.depth > MAX_XML_DEPTH:
+            raise _TooLarge(f"elements nested more than {MAX_XML_DEPTH} levels deep")
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def _read_bounded(path: str | Path) -> bytes:
+    """Read a regular file of at most :data:`MAX_XML_BYTES` (a FIFO or device is never opened for reading)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MetadataError(path, "not a regular file; an ICEYE XML sidecar is a plain file")
+        data = file.read(MAX_XML_BYTES + 1)
+    if len(data) > MAX_XML_BYTES:
+        raise MetadataError(path, f"XML larger than {MAX_XML_BYTES // 2**20} MiB; ICEYE sidecars are tens of kB")
+    return data
+
+
+def _parse(path: str | Path) -> ET.Element:
+    try:
+        data = _read_bounded(path)
+    except OSError as exc:
+        raise MetadataError(path, f"cannot read file: {exc.strerror or exc}") from None
+    builder = _BoundedTreeBuilder()
+    parser = SafeET.DefusedXMLParser(target=builder, forbid_dtd=True)
+    try:
+        parser.feed(data)
+        return parser.close()  # type: ignore[no-any-return]
+    except defusedxml.DefusedXmlException as exc:
+        raise MetadataError(
+            path,
+            f"unsafe XML refused ({type(exc).__name__}: DOCTYPE, entity and "
+            "external-reference declarations are not allowed in ICEYE metadata)",
+        ) from None
+    except _TooLarge as exc:
+        raise MetadataError(path, f"XML refused: {exc}; ICEYE sidecars have a few hundred elements") from None
+    except ET.ParseError as exc:
+        raise MetadataError(path, f"malformed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:  # an unknown, multi-byte or undecodable declared encoding
+        raise MetadataError(
+            path, f"malformed XML: unsupported character encoding ({short(str(exc))}); ICEYE writes UTF-8"
+        ) from None
+
+
 def read_xml_fields(path: str | Path) -> dict[str, Any]:
     """Parse an ICEYE XML file into a flat mapping of raw fields (lowercase names, text values).
 
@@ -128,41 +204,39 @@ def read_xml_fields(path: str | Path) -> dict[str, Any]:
     -------
     dict
         Scalars as text; blocks flattened to the GeoTIFF/HDF5 names (``posx``, ``dc_estimate_coeffs``,
-        ``grsr_coefficients``, ``rpc``...). Unknown elements are kept under their lowercased name.
+        ``grsr_coefficients``, ``rpc``...). Unknown elements are kept under their lowercased name (an unknown
+        block given more than once, as a list).
 
     Raises
     ------
     MetadataError
-        When the file cannot be read, is not well-formed, or declares a DOCTYPE / entities.
+        When the file cannot be read, is too large, is not well-formed, declares a DOCTYPE / entities or an
+        unknown encoding, or gives an element twice.
     UnsupportedProductError
         When the root element is not ``Metadata``.
     """
-    try:
-        tree = SafeET.parse(str(path), forbid_dtd=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise MetadataError(
-            path,
-            f"unsafe XML refused ({type(exc).__name__}: DOCTYPE, entity and "
-            "external-reference declarations are not allowed in ICEYE metadata)",
-        ) from None
-    except ET.ParseError as exc:
-        raise MetadataError(path, f"malformed XML: {exc}") from None
-    except OSError as exc:
-        raise MetadataError(path, f"cannot read file: {exc.strerror or exc}") from None
-    root = tree.getroot()
+    root = _parse(path)
     if _local(root.tag) != "metadata":
         raise UnsupportedProductError(path, f"root element is <{_local(root.tag)}>, not an ICEYE <Metadata>")
     raw: dict[str, Any] = {}
+    seen: set[str] = set()
+    unknown_blocks: dict[str, list[dict[str, str]]] = {}
     for element in root:
         name = _local(element.tag)
         reader = _BLOCKS.get(name)
+        if reader is None and len(element):
+            # An undocumented nested block (e.g. scan_beams): keep its text leaves, unconverted.
+            unknown_blocks.setdefault(name, []).append({_local(c.tag): _text(c) for c in element})
+            continue
+        if name in raw or (reader is not None and name in seen):
+            raise MetadataError(path, f"element <{name}> appears more than once; ICEYE metadata give it once", name)
+        seen.add(name)
         if reader is not None:
             reader(element, raw)
-        elif len(element):
-            # An undocumented nested block (e.g. scan_beams): keep its text leaves, unconverted.
-            raw[name] = {_local(c.tag): _text(c) for c in element}
         else:
             raw[name] = _text(element)
+    for name, blocks in unknown_blocks.items():
+        raw.setdefault(name, blocks[0] if len(blocks) == 1 else blocks)
     return raw
 
 
