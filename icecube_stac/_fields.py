@@ -4,6 +4,12 @@ Every converter takes the value as a format reader found it and returns a ``str`
 tuple of floats or aware ``datetime``, raising :class:`ValueError` or :class:`TypeError` with a short
 reason when the value has the wrong form; :mod:`icecube_stac.metadata` adds the field name and the file.
 This module does no I/O.
+
+Values are untrusted, so sizes are checked before anything is converted or allocated. Numbers are
+ICEYE's ASCII notation only (``26447``, ``-1.5e-06``: no Arabic-Indic or fullwidth digits, no ``_``
+separators, no ``inf``/``nan``) of at most :data:`MAX_NUMBER_CHARS` characters; integers fit int64; a
+text value has at most :data:`MAX_TEXT_CHARS` characters and no control or surrogate characters; a
+vector has at most :data:`MAX_VECTOR_VALUES` values (:data:`MAX_VECTOR_CHARS` characters of text).
 """
 
 from __future__ import annotations
@@ -13,9 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import Any, Final, TypeVar
 
 __all__ = [
     "as_angle",
@@ -23,6 +27,7 @@ __all__ = [
     "as_float",
     "as_heading",
     "as_int",
+    "as_int_in_range",
     "as_lower",
     "as_matrix",
     "as_positive",
@@ -41,14 +46,26 @@ __all__ = [
 
 _E = TypeVar("_E", bound=StrEnum)
 
-_PRODUCT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+# Far beyond anything ICEYE writes (the real GRD XML has 37 state vectors, 9 x 4 Doppler coefficients and
+# 20 coefficients per RPC polynomial; per-pixel HDF5 vectors are not metadata).
+MAX_NUMBER_CHARS: Final = 64
+MAX_TEXT_CHARS: Final = 256
+MAX_VECTOR_VALUES: Final = 4096
+MAX_VECTOR_CHARS: Final = MAX_VECTOR_VALUES * (MAX_NUMBER_CHARS + 2)
+INT64_MAX: Final = 2**63 - 1
+
+# ASCII-only (re.ASCII makes \d mean [0-9]) and linear patterns: no nested quantifiers, no backtracking.
+_PRODUCT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}", re.ASCII)
 _VECTOR_PUNCTUATION = re.compile(r"[\[\]'\",]")
 _MATRIX_ROW = re.compile(r"\[([^\[\]]*)\]")
-_TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?")
+_TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?", re.ASCII)
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def short(value: Any) -> str:
-    """Return a value as text of at most 80 characters, for error messages.
+    """Return a value as text of at most 80 characters, for error messages (never all of a huge value).
 
     Parameters
     ----------
@@ -59,12 +76,17 @@ def short(value: Any) -> str:
     -------
     str
     """
-    text = str(value)
+    if isinstance(value, (bytes, str)):
+        text = repr(value[:100])[2 if isinstance(value, bytes) else 1 : -1]
+    elif isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) != 0:
+        text = f"{type(value).__name__} of {getattr(value, 'size', None) or len(value)} values"
+    else:
+        text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def as_text(value: Any) -> str:
-    """Return a single text value (bytes decoded as ASCII), stripped.
+    """Return a single printable text value (bytes decoded as ASCII), stripped.
 
     Parameters
     ----------
@@ -74,12 +96,19 @@ def as_text(value: Any) -> str:
     Returns
     -------
     str
+        At most :data:`MAX_TEXT_CHARS` characters, without control or surrogate characters.
     """
     if isinstance(value, bytes):
-        value = value.decode("ascii", errors="replace")
-    if isinstance(value, (list, tuple)):
+        value = value[: MAX_TEXT_CHARS * 4 + 1].decode("ascii", errors="replace")
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) != 0:
         raise ValueError("expected a single text value, got a list")
-    return str(value).strip()
+    text = str(value)
+    text = (text if len(text) <= MAX_TEXT_CHARS * 4 else text[: MAX_TEXT_CHARS * 4 + 1]).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
+    if _BAD_CHARACTERS.search(text):
+        raise ValueError("text holds control or surrogate characters; ICEYE metadata text is printable")
+    return text
 
 
 def as_lower(value: Any) -> str:
@@ -118,6 +147,21 @@ def as_enum(kind: type[_E], *, upper: bool = False) -> Callable[[Any], _E]:
     return convert
 
 
+def _scalar(value: Any) -> Any:
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()  # a numpy scalar or 0-d array
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    return value
+
+
+def _number_text(value: str | bytes) -> str:
+    text = as_text(value).strip("[]'\" ")
+    if len(text) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        raise ValueError(f"expected a finite ASCII number like 26447 or -1.5e-06 (at most {MAX_NUMBER_CHARS} chars)")
+    return text
+
+
 def as_float(value: Any) -> float:
     """Return a finite number from a number, a numpy scalar or numeric text (brackets and quotes ignored).
 
@@ -130,36 +174,29 @@ def as_float(value: Any) -> float:
     -------
     float
     """
-    if isinstance(value, bool):
-        raise TypeError("expected a number, got a boolean")
-    if isinstance(value, (int, float)):
+    value = _scalar(value)
+    if isinstance(value, int):
+        if abs(value) > INT64_MAX:
+            raise ValueError("beyond the int64 range of any ICEYE value")
         number = float(value)
-    elif hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
-        number = float(value.item())
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, (str, bytes)):
+        number = float(_number_text(value))
     else:
-        number = float(as_text(value).strip("[]'\" "))
+        raise TypeError(f"expected a number, got {type(value).__name__}")
     if not math.isfinite(number):
         raise ValueError("expected a finite number")
     return number
 
 
-def in_range(low: float, high: float) -> Callable[[Any], float]:
-    """Return a converter of numbers that refuses values outside ``[low, high]``.
-
-    Parameters
-    ----------
-    low, high
-        Inclusive bounds.
-
-    Returns
-    -------
-    callable
-    """
+def in_range(low: float, high: float, *, above: bool = False) -> Callable[[Any], float]:
+    """Return a converter of :func:`as_float` numbers in ``[low, high]`` (``(low, high]`` if ``above``)."""
 
     def convert(value: Any) -> float:
         number = as_float(value)
-        if not low <= number <= high:
-            raise ValueError(f"allowed range is [{low:g}, {high:g}]")
+        if not (low < number if above else low <= number) or number > high:
+            raise ValueError(f"allowed range is {'(' if above else '['}{low:g}, {high:g}]")
         return number
 
     return convert
@@ -171,17 +208,7 @@ as_positive = in_range(0.0, math.inf)
 
 
 def as_product_name(value: Any) -> str:
-    """Return a product name that is safe as a STAC id and a file name.
-
-    Parameters
-    ----------
-    value
-        The raw ``product_name``.
-
-    Returns
-    -------
-    str
-    """
+    """Return a product name that is safe as a STAC id and a file name (letters, digits, ``_-.``)."""
     name = as_text(value)
     # The name becomes the STAC id and a file name: no path separators, no leading dot, nothing exotic.
     if not _PRODUCT_NAME.fullmatch(name):
@@ -192,25 +219,52 @@ def as_product_name(value: Any) -> str:
 
 
 def as_int(value: Any) -> int:
-    """Return an integer from an integral number or numeric text."""
-    number = as_float(value)
-    if not number.is_integer():
-        raise ValueError("expected an integer")
-    return int(number)
+    """Return an int64 integer from an integral number or numeric text (``26447``, ``26447.0``).
 
+    Parameters
+    ----------
+    value
+        The raw value.
 
-def as_positive_int(value: Any) -> int:
-    """Return a positive integer."""
-    number = as_int(value)
-    if number <= 0:
-        raise ValueError("expected a positive integer")
+    Returns
+    -------
+    int
+        Within the int64 range.
+    """
+    value = _scalar(value)
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, (str, bytes)) and _INTEGER.fullmatch(text := _number_text(value)):
+        number = int(text)  # exact: no detour through float for big values
+    else:
+        real = as_float(value)
+        if not real.is_integer():
+            raise ValueError("expected an integer")
+        number = int(real)
+    if abs(number) > INT64_MAX:
+        raise ValueError("beyond the int64 range of any ICEYE value (|n| < 2**63)")
     return number
+
+
+def as_int_in_range(low: int, high: int) -> Callable[[Any], int]:
+    """Return a converter of :func:`as_int` integers that refuses values outside ``[low, high]``."""
+
+    def convert(value: Any) -> int:
+        number = as_int(value)
+        if not low <= number <= high:
+            raise ValueError(f"allowed range is [{low}, {high}]")
+        return number
+
+    return convert
+
+
+as_positive_int = as_int_in_range(1, INT64_MAX)
 
 
 def as_version(value: Any) -> str:
     """Return a version as text; a float (HDF5 stores ``spec_version`` as float64) loses its float noise."""
     if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0):
-        return f"{float(value):.6g}"
+        return f"{as_float(value):.6g}"
     return as_text(value)
 
 
@@ -232,25 +286,50 @@ def as_vector(value: Any) -> tuple[float, ...]:
     -------
     tuple of float
     """
-    if isinstance(value, str):
-        value = _VECTOR_PUNCTUATION.sub(" ", value).split()
-    elif hasattr(value, "tolist"):
-        value = value.tolist()
-    elif isinstance(value, (int, float)):
-        value = [value]
-    numbers = np.asarray(_flatten(value), dtype=np.float64)  # parses numeric text too, and raises on junk
-    if not np.isfinite(numbers).all():
-        raise ValueError("expected finite numbers")
-    return tuple(numbers.tolist())
+    try:
+        return tuple(as_float(v) for v in _items(value))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"every value must be a finite number: {exc}") from None
 
 
-def _flatten(value: Sequence[Any]) -> list[Any]:
+def _items(value: Any) -> list[Any]:
+    """Return the flat items of text, bytes, a list or an array; sizes are checked before any conversion."""
+    if isinstance(value, (str, bytes)):
+        items: list[Any] = _VECTOR_PUNCTUATION.sub(" ", _bounded(value)).split()
+    elif isinstance(value, (int, float)) or getattr(value, "ndim", None) == 0:
+        items = [value]
+    else:
+        if hasattr(value, "tolist"):
+            _bounded_size(int(getattr(value, "size", 0)))  # before the array becomes Python objects
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected numbers, got {type(value).__name__}")
+        items = _flatten(value)
+    _bounded_size(len(items))
+    return items
+
+
+def _bounded(text: str | bytes) -> str:
+    if len(text) > MAX_VECTOR_CHARS:
+        raise ValueError(f"text of {len(text)} characters; at most {MAX_VECTOR_CHARS} are allowed for a vector")
+    return text.decode("ascii", errors="replace") if isinstance(text, bytes) else text
+
+
+def _bounded_size(count: int) -> None:
+    if count > MAX_VECTOR_VALUES:
+        raise ValueError(f"{count} values; at most {MAX_VECTOR_VALUES} are allowed")
+
+
+def _flatten(value: Sequence[Any], depth: int = 0) -> list[Any]:
     out: list[Any] = []
     for v in value:
         if isinstance(v, (list, tuple)):
-            out.extend(_flatten(v))
+            if depth >= 2:
+                raise ValueError("nested more than 3 levels deep")
+            out.extend(_flatten(v, depth + 1))
         else:
             out.append(v)
+        _bounded_size(len(out))
     return out
 
 
@@ -266,35 +345,26 @@ def as_matrix(value: Any) -> tuple[tuple[float, ...], ...]:
     -------
     tuple of tuple of float
     """
-    if isinstance(value, str):
-        body = value.strip()
+    if isinstance(value, (str, bytes)):
+        body = _bounded(value).strip()
         body = body[1:-1] if body.startswith("[") and body.endswith("]") else body
         rows = _MATRIX_ROW.findall(body)
-        return tuple(as_vector(r) for r in rows) if rows else (as_vector(body),)
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    return tuple(as_vector(row) for row in value)
+        matrix = tuple(as_vector(r) for r in rows) if rows else (as_vector(body),)
+    else:
+        if hasattr(value, "tolist"):
+            _bounded_size(int(getattr(value, "size", 0)))
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected rows of numbers, got {type(value).__name__}")
+        _bounded_size(len(value))
+        matrix = tuple(as_vector(row) for row in value)
+    _bounded_size(sum(len(row) for row in matrix))
+    return matrix
 
 
 def as_time_vector(value: Any) -> tuple[datetime, ...]:
-    """Return UTC times from a list or array of time stamps, or the text of one.
-
-    Parameters
-    ----------
-    value
-        The raw value.
-
-    Returns
-    -------
-    tuple of datetime
-    """
-    if isinstance(value, str):
-        items = _VECTOR_PUNCTUATION.sub(" ", value).split()
-    else:
-        if hasattr(value, "tolist"):
-            value = value.tolist()
-        items = [as_text(v) for v in _flatten(value)] if not isinstance(value, bytes) else [as_text(value)]
-    return tuple(parse_time(t) for t in items)
+    """Return UTC times (:func:`parse_time`) from a list or array of time stamps, or the text of one."""
+    return tuple(parse_time(t) for t in _items(value))
 
 
 def parse_time(value: Any) -> datetime:

@@ -3,7 +3,8 @@
 Format readers (``icecube_stac.formats``) turn their container into a flat mapping of raw ICEYE fields
 (lowercase ICEYE names, values as text, numbers or lists) and call :meth:`IceyeMetadata.from_fields`,
 the single place where fields are assembled into the model and validated; single values are converted
-by :mod:`icecube_stac._fields`. This module does no I/O and imports neither pystac nor xarray.
+by :mod:`icecube_stac._fields`; values outside what ICEYE writes (so outside a valid STAC item or an int64
+table) are refused. This module does no I/O and imports neither pystac nor xarray.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
+
+from shapely import Polygon
+from shapely.validation import explain_validity
 
 from icecube_stac import _fields as conv
 from icecube_stac._fields import parse_time
@@ -19,6 +23,8 @@ from icecube_stac.errors import MetadataError
 from icecube_stac.vocabulary import LookSide, OrbitDirection, ProductLevel
 
 __all__ = [
+    "MAX_SAMPLES",
+    "MAX_SIDE",
     "Corner",
     "IceyeMetadata",
     "LookSide",
@@ -33,6 +39,13 @@ __all__ = [
 SourceFormat = Literal["xml", "hdf5", "geotiff"]
 
 _T = TypeVar("_T")
+
+# ICEYE products have tens of thousands of lines; format readers check raster headers against these too.
+MAX_SIDE: Final = 1_000_000
+MAX_SAMPLES: Final = 4 * 10**9
+_ORBIT_NUMBER: Final = conv.as_int_in_range(1, 10**7 - 1)  # ~15 orbits a day: 10**7 is 1,800 years
+_LOOKS: Final = conv.as_int_in_range(1, 1000)
+_SAMPLES: Final = conv.as_int_in_range(1, MAX_SIDE)
 
 
 @dataclass(frozen=True)
@@ -203,7 +216,7 @@ class _Converter:
             return None
         try:
             return convert(value)
-        except (ValueError, TypeError, IndexError) as exc:
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:
             raise MetadataError(self.source, f"bad value {conv.short(value)!r}: {exc}", name) from None
 
     def req(self, name: str, convert: Callable[[Any], _T]) -> _T:
@@ -213,23 +226,24 @@ class _Converter:
 
     def build(self, source_format: SourceFormat) -> IceyeMetadata:
         level = self.req("product_level", conv.as_enum(ProductLevel, upper=True))
-        naz = self.req("number_of_azimuth_samples", conv.as_positive_int)
-        nrg = self.req("number_of_range_samples", conv.as_positive_int)
-        start = self.req("acquisition_start_utc", parse_time)
-        end = self.req("acquisition_end_utc", parse_time)
+        naz = self.req("number_of_azimuth_samples", _SAMPLES)
+        nrg = self.req("number_of_range_samples", _SAMPLES)
+        if naz * nrg > MAX_SAMPLES:
+            raise MetadataError(self.source, f"{naz} x {nrg} samples: over {MAX_SAMPLES}", "number_of_range_samples")
+        start, end = (self.req(f"acquisition_{e}_utc", _acquisition_time) for e in ("start", "end"))
         if end < start:
             raise MetadataError(
                 self.source, f"acquisition ends ({end}) before it starts ({start})", "acquisition_end_utc"
             )
         corners = {name: self.req(name, _corner) for name in _CORNERS}
         corners["coord_center"] = _clamp_center(corners["coord_center"], naz, nrg)
+        _check_footprint(corners, self.source)
         near, center, far = (self.get(f"incidence_{p}", conv.as_angle) for p in ("near", "center", "far"))
         if center is None and near is not None and far is not None:
             center = (near + far) / 2  # icecube's fallback when the centre value is absent
-        for name, value in (("incidence_near", near), ("incidence_center", center), ("incidence_far", far)):
-            if value is None:
-                raise MetadataError(self.source, "required field is missing", name)
-        assert near is not None and center is not None and far is not None
+        if near is None or center is None or far is None:
+            absent = "near" if near is None else "center" if center is None else "far"
+            raise MetadataError(self.source, "required field is missing", f"incidence_{absent}")
         is_grd = level is ProductLevel.GRD
         meta = IceyeMetadata(
             source=self.source,
@@ -251,15 +265,15 @@ class _Converter:
             satellite_name=self.get("satellite_name", conv.as_text),
             spec_version=self.get("spec_version", conv.as_version),
             processor_version=self.get("processor_version", conv.as_processor_version),
-            polarization=self.get("polarization", conv.as_upper),
+            polarization=self.get("polarization", _polarization),
             zerodoppler_start=self.get("zerodoppler_start_utc", parse_time),
             zerodoppler_end=self.get("zerodoppler_end_utc", parse_time),
             processing_time=self.get("processing_time", parse_time),
             sample_precision=self.get("sample_precision", conv.as_lower),
             satellite_look_angle=self.get("satellite_look_angle", conv.as_angle),
             heading=self.get("heading", conv.as_heading),
-            carrier_frequency=self.get("carrier_frequency", conv.as_positive),
-            chirp_bandwidth=self.get("chirp_bandwidth", conv.as_positive),
+            carrier_frequency=self.get("carrier_frequency", conv.in_range(8e9, 12e9)),  # X band (sar:frequency_band)
+            chirp_bandwidth=self.get("chirp_bandwidth", conv.in_range(0.0, 5e9, above=True)),
             range_sampling_rate=self.get("range_sampling_rate", conv.as_positive),
             acquisition_prf=self.get("acquisition_prf", conv.as_positive),
             processing_prf=self.get("processing_prf", conv.as_positive),
@@ -268,12 +282,12 @@ class _Converter:
             slant_range_to_first_pixel=self.get("slant_range_to_first_pixel", conv.as_positive),
             range_spacing=self.get("range_spacing" if is_grd else "slant_range_spacing", conv.as_positive),
             azimuth_spacing=self.get("azimuth_spacing" if is_grd else "azimuth_ground_spacing", conv.as_positive),
-            range_looks=self.get("range_looks", conv.as_positive_int),
-            azimuth_looks=self.get("azimuth_looks", conv.as_positive_int),
+            range_looks=self.get("range_looks", _LOOKS),
+            azimuth_looks=self.get("azimuth_looks", _LOOKS),
             calibration_factor=self.get("calibration_factor", conv.as_positive),
-            avg_scene_height=self.get("avg_scene_height", conv.as_float),
-            orbit_absolute_number=self.get("orbit_absolute_number", conv.as_int),
-            orbit_relative_number=self.get("orbit_relative_number", conv.as_int),
+            avg_scene_height=self.get("avg_scene_height", conv.in_range(-12_000.0, 12_000.0)),  # metres
+            orbit_absolute_number=self.get("orbit_absolute_number", _ORBIT_NUMBER),
+            orbit_relative_number=self.get("orbit_relative_number", _ORBIT_NUMBER),
             orbit_processing_level=self.get("orbit_processing_level", conv.as_lower),
             data_orientation=self.get("data_orientation", conv.as_lower),
             state_vectors=self._state_vectors(),
@@ -326,7 +340,41 @@ def _corner(value: Any) -> Corner:
         raise ValueError(f"latitude {lat} / longitude {lon} out of range")
     if lon > 180.0:
         lon -= 360.0  # some tools write 0..360 longitudes; STAC wants -180..180
+    if not (abs(col) <= 2 * MAX_SIDE and abs(row) <= 2 * MAX_SIDE):  # generous: some centre rows are off (#15)
+        raise ValueError(f"pixel column {col:g} / row {row:g} beyond any ICEYE raster ({MAX_SIDE} per side)")
     return Corner(round(col), round(row), lat, lon)
+
+
+def _check_footprint(corners: Mapping[str, Corner], source: str) -> None:
+    """Refuse corners that do not make a simple quadrilateral (the STAC footprint), unwrapped as it is."""
+    ring = [corners[f"coord_{name}"] for name in ("first_near", "first_far", "last_far", "last_near")]
+    lons = [c.lon for c in ring]
+    if max(lons) - min(lons) > 180.0:  # across the antimeridian, as the STAC footprint is split
+        lons = [lon + 360.0 if lon < 0 else lon for lon in lons]
+    polygon = Polygon(zip(lons, (c.lat for c in ring), strict=True))
+    wide = max(lons) - min(lons) > 180.0
+    if not wide and polygon.is_valid and polygon.area > 0:
+        return
+    where = ", ".join(f"({c.lat:g}, {c.lon:g})" for c in ring)
+    raise MetadataError(
+        source,
+        f"corners first_near, first_far, last_far, last_near at (lat, lon) {where} do not make a simple "
+        f"quadrilateral ({'over 180 degrees of longitude' if wide else explain_validity(polygon)}); a footprint "
+        "is four corners in order around the scene",
+        "coord_first_near",
+    )
+
+
+def _acquisition_time(value: Any) -> datetime:
+    if not 2000 <= (when := parse_time(value)).year < 2100:
+        raise ValueError("expected a time in the years 2000 to 2099 (ICEYE's era)")
+    return when
+
+
+def _polarization(value: Any) -> str:
+    if (text := conv.as_upper(value)) not in ("HH", "VV", "HV", "VH"):
+        raise ValueError("allowed values are HH, VV, HV, VH (case-insensitive)")
+    return text
 
 
 def _clamp_center(center: Corner, naz: int, nrg: int) -> Corner:
@@ -334,18 +382,7 @@ def _clamp_center(center: Corner, naz: int, nrg: int) -> Corner:
     return Corner(min(max(center.col, 1), nrg), min(max(center.row, 1), naz), center.lat, center.lon)
 
 
-_RPC_SCALARS = (
-    "line_off",
-    "samp_off",
-    "lat_off",
-    "long_off",
-    "height_off",
-    "line_scale",
-    "samp_scale",
-    "lat_scale",
-    "long_scale",
-    "height_scale",
-)
+_RPC_SCALARS = tuple(f"{n}_{k}" for k in ("off", "scale") for n in ("line", "samp", "lat", "long", "height"))
 _RPC_ARRAYS = ("line_num_coeff", "line_den_coeff", "samp_num_coeff", "samp_den_coeff")
 
 
@@ -353,12 +390,10 @@ def _rpc(value: Any) -> Rpc:
     if not isinstance(value, Mapping):
         raise TypeError("expected a mapping of RPC fields")
     rpc = {str(k).lower(): v for k, v in value.items()}
-    missing = [k.upper() for k in (*_RPC_SCALARS, *_RPC_ARRAYS) if k not in rpc]
-    if missing:
+    if missing := [k.upper() for k in (*_RPC_SCALARS, *_RPC_ARRAYS) if k not in rpc]:
         raise ValueError(f"RPC lacks {', '.join(missing)}")
     arrays = {k: conv.as_vector(rpc[k]) for k in _RPC_ARRAYS}
-    for name, coeffs in arrays.items():
-        if len(coeffs) != 20:
-            raise ValueError(f"RPC {name.upper()} has {len(coeffs)} coefficients, expected 20")
+    if wrong := [k for k, coeffs in arrays.items() if len(coeffs) != 20]:
+        raise ValueError(f"RPC {wrong[0].upper()} has {len(arrays[wrong[0]])} coefficients, expected 20")
     values: dict[str, Any] = {k: conv.as_float(rpc[k]) for k in _RPC_SCALARS} | arrays
     return Rpc(**values)

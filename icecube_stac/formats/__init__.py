@@ -1,11 +1,14 @@
 """One module per ICEYE file format, and :func:`read_metadata`, which picks the best source.
 
 The XML sidecar is the primary metadata source (full precision); a raster's embedded metadata is
-the fallback for products delivered without XML, or whose XML cannot be parsed.
+the fallback for products delivered without XML, or whose XML cannot be parsed. A product whose file
+names are not valid UTF-8 is refused here (its STAC hrefs and catalog files could not be written); the
+error shows the name with its undecodable bytes escaped (:func:`printable_path`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, replace
@@ -24,6 +27,7 @@ __all__ = [
     "SidecarFallbackWarning",
     "find_product_files",
     "find_raster",
+    "printable_path",
     "raster_layout",
     "read_embedded_metadata",
     "read_metadata",
@@ -79,6 +83,39 @@ def _quicklook(path: Path) -> Path | None:
     return None
 
 
+def printable_path(path: str | Path) -> str:
+    r"""Return a path as printable text: bytes that are not UTF-8 are shown escaped (``\xff``), never as surrogates.
+
+    Parameters
+    ----------
+    path
+        Any path (names that are not UTF-8 come from the OS as lone surrogates).
+
+    Returns
+    -------
+    str
+        Encodable as UTF-8.
+    """
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _utf8_named(files: ProductFiles) -> ProductFiles:
+    for path in (files.raster, files.xml, files.quicklook):
+        if path is None:
+            continue
+        for name in (str(path), str(path.resolve())):
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                target = "" if name == str(path) else f" (it links to {printable_path(name)})"
+                raise UnsupportedProductError(
+                    printable_path(path),
+                    f"file name is not valid UTF-8{target}, shown with its other bytes as \\xNN; rename it: STAC "
+                    "hrefs and catalog files need UTF-8 names",
+                ) from None
+    return files
+
+
 def find_product_files(path: str | Path) -> ProductFiles:
     """Find a product's companion files next to any one of them.
 
@@ -91,15 +128,21 @@ def find_product_files(path: str | Path) -> ProductFiles:
     -------
     ProductFiles
         ``raster`` is ``None`` for an XML whose raster is not there (an orphan sidecar).
+
+    Raises
+    ------
+    UnsupportedProductError
+        For another file type, or when a file's name (or the name it links to) is not valid UTF-8.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xml":
-        return ProductFiles(find_raster(path), path, _quicklook(path))
+        return _utf8_named(ProductFiles(find_raster(path), path, _quicklook(path)))
     if suffix in RASTER_SUFFIXES:
-        return ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path))
+        return _utf8_named(ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path)))
     raise UnsupportedProductError(
-        path, f"unknown product file type {path.suffix!r}; expected .xml, {', '.join(RASTER_SUFFIXES)}"
+        printable_path(path),
+        f"unknown product file type {printable_path(path.suffix)!r}; expected .xml, {', '.join(RASTER_SUFFIXES)}",
     )
 
 
@@ -217,7 +260,7 @@ def raster_layout(path: str | Path) -> tuple[tuple[int, int], str]:
             shape, dtype = slc_layout(path)
         except (OSError, KeyError) as exc:
             raise MetadataError(path, f"unreadable HDF5 file (truncated, not HDF5 or no s_i): {exc}") from None
-        return shape, str(dtype)
+        return shape, dtype.name  # int16 / float32 whatever the byte order
     return grd_layout(path)
 
 

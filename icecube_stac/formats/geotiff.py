@@ -14,11 +14,12 @@ from typing import Any, Final, Self
 import numpy as np
 import numpy.typing as npt
 import rasterio
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from icecube_stac.errors import MetadataError, UnsupportedProductError
-from icecube_stac.metadata import IceyeMetadata
+from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
 from icecube_stac.vocabulary import local_path
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "read_grd_window",
 ]
 
+# What GDAL raises for a corrupt or hostile file (rasterio's own errors, GDAL's CPLE_* errors, undecodable tags).
+_GDAL_ERRORS: Final = (RasterioError, CPLE_BaseError, UnicodeError, ValueError)
 # Keys GDAL or rasterio add that are not ICEYE metadata.
 _NON_ICEYE = frozenset({"area_or_point", "applied_processing"})
 
@@ -47,11 +50,19 @@ def _open(path: str | Path) -> rasterio.DatasetReader:
         return rasterio.open(path, driver="GTiff")
 
 
-def _check_grd_raster(path: str | Path, count: int, dtype: str) -> None:
-    if count != 1:
-        raise MetadataError(path, f"expected 1 band (GRD amplitude), found {count}")
-    if dtype != _GRD_DTYPE:
-        raise MetadataError(path, f"GRD samples are {dtype}; ICEYE GRD GeoTIFFs store uint16 amplitude DN", "data_type")
+def _check_grd_raster(path: str | Path, src: rasterio.DatasetReader) -> None:
+    """Refuse what ICEYE never writes: not exactly 1 uint16 band, or a size beyond any product (header only)."""
+    if src.count != 1:
+        raise MetadataError(path, f"expected 1 band (GRD amplitude), found {src.count}")
+    if src.dtypes[0] != _GRD_DTYPE:
+        raise MetadataError(
+            path, f"GRD samples are {src.dtypes[0]}; ICEYE GRD GeoTIFFs store uint16 amplitude DN", "data_type"
+        )
+    naz, nrg = int(src.height), int(src.width)
+    if not (1 <= naz <= MAX_SIDE and 1 <= nrg <= MAX_SIDE) or naz * nrg > MAX_SAMPLES:
+        raise MetadataError(
+            path, f"raster declares {naz} x {nrg} samples; at most {MAX_SIDE} per side and {MAX_SAMPLES} in all"
+        )
 
 
 def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
@@ -79,13 +90,13 @@ def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
         with _open(path) as src:
             tags = src.tags()
             rpc = src.tags(ns="RPC")
-            dtype, shape, count = src.dtypes[0], (src.height, src.width), src.count
-    except RasterioIOError as exc:
+            raw: dict[str, Any] = {k.lower(): v for k, v in tags.items() if k.lower() not in _NON_ICEYE}
+            if "product_level" not in raw and "product_name" not in raw:
+                raise UnsupportedProductError(path, "TIFF has no ICEYE metadata tags (PRODUCT_LEVEL, PRODUCT_NAME)")
+            _check_grd_raster(path, src)
+            dtype, shape = src.dtypes[0], (src.height, src.width)
+    except _GDAL_ERRORS as exc:
         raise MetadataError(path, f"unreadable GeoTIFF: {exc}") from None
-    raw: dict[str, Any] = {k.lower(): v for k, v in tags.items() if k.lower() not in _NON_ICEYE}
-    if "product_level" not in raw and "product_name" not in raw:
-        raise UnsupportedProductError(path, "TIFF has no ICEYE metadata tags (PRODUCT_LEVEL, PRODUCT_NAME)")
-    _check_grd_raster(path, count, dtype)
     if rpc:
         raw["rpc"] = {k.lower(): v for k, v in rpc.items()}
     raw["data_type"] = dtype
@@ -128,10 +139,10 @@ class _GeoTiffRaster:
         try:
             # GDAL reads http(s)/s3/gs URLs itself (rasterio maps them to its /vsi* file systems).
             self._src = _open(local if local is not None else href)
-        except RasterioIOError as exc:
+        except _GDAL_ERRORS as exc:
             raise MetadataError(href, f"unreadable GeoTIFF: {exc}") from None
         try:
-            _check_grd_raster(href, self._src.count, self._src.dtypes[0])
+            _check_grd_raster(href, self._src)
         except MetadataError:
             self._src.close()
             raise

@@ -15,8 +15,9 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from icecube_stac._fields import as_int
 from icecube_stac.errors import MetadataError
-from icecube_stac.metadata import IceyeMetadata
+from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
 from icecube_stac.vocabulary import local_path
 
 __all__ = ["HDF5_READER", "Hdf5Reader", "read_hdf5_fields", "read_hdf5_metadata", "read_slc_window", "slc_layout"]
@@ -28,8 +29,8 @@ _MAX_METADATA_VALUES = 4096
 _SAMPLE_DTYPES: Final = frozenset({np.dtype("<i2"), np.dtype(">i2"), np.dtype("<f4"), np.dtype(">f4")})
 # The largest ICEYE products are tens of thousands of lines; a declared size beyond this is a corrupt file
 # (checked before anything is allocated or read).
-_MAX_SIDE: Final = 1_000_000
-_MAX_SAMPLES: Final = 4 * 10**9
+_MAX_SIDE: Final = MAX_SIDE
+_MAX_SAMPLES: Final = MAX_SAMPLES
 # Byte-flipped files make h5py raise many types while walking the tree.
 _H5_ERRORS: Final = (OSError, RuntimeError, KeyError, ValueError, TypeError, OverflowError)
 
@@ -175,7 +176,7 @@ def _fields(h5: h5py.File, path: str | Path) -> dict[str, Any]:
             large.append(name)
         elif value is not None:
             raw[key] = value
-    raw["data_type"] = str(i_data.dtype)
+    raw["data_type"] = i_data.dtype.name  # int16 / float32 whatever the byte order
     raw["data_shape"] = list(i_data.shape)
     if large:
         raw["per_pixel_datasets"] = sorted(large)
@@ -201,19 +202,19 @@ def read_hdf5_metadata(path: str | Path) -> IceyeMetadata:
 
 def _check_shape(raw: dict[str, Any], path: str | Path) -> None:
     shape = raw.get("data_shape")
-    declared = (raw.get("number_of_azimuth_samples"), raw.get("number_of_range_samples"))
+    names = ("number_of_azimuth_samples", "number_of_range_samples")
+    declared = tuple(raw.get(name) for name in names)
     if shape is None or None in declared:
         return
     try:
-        expected = tuple(int(float(str(v))) for v in declared)
-    except (ValueError, OverflowError):
-        return  # a malformed count is reported, with its field name, by the metadata model
-    if tuple(shape) != expected:
-        raise MetadataError(
-            path,
-            f"s_i has shape {tuple(shape)} but the metadata declares {declared}",
-            "number_of_azimuth_samples",
-        )
+        expected = tuple(as_int(v) for v in declared)
+    except (ValueError, TypeError):
+        return  # a malformed count is reported, with its field name and allowed range, by the metadata model
+    for name, stored, count in zip(names, shape, expected, strict=True):
+        if stored != count:
+            raise MetadataError(
+                path, f"s_i has shape {tuple(shape)} but the metadata declares {expected[0]} x {expected[1]}", name
+            )
 
 
 class _Hdf5Raster:
