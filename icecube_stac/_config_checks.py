@@ -61,7 +61,8 @@ def _url_problem(url: str) -> str | None:
 class CatalogRule(Rule):
     """A local catalog path, or an http(s) STAC API URL with a host (any case: ``HTTPS://host/api``).
 
-    A URL must parse: a host, brackets that enclose a valid IPv6 address, a port from 0 to 65535.
+    A URL must parse: a host, brackets that enclose a valid IPv6 address, a port from 0 to 65535. Its
+    canonical form has no white space around it (a path keeps it: it may be part of a folder name).
     """
 
     def check(self, key: str, value: object) -> str:
@@ -74,6 +75,7 @@ class CatalogRule(Rule):
                 fail(key, value, "the URL has no host; " + _CATALOG_ALLOWED)
             if reason := _url_problem(value):
                 fail(key, value, f"not a valid URL ({reason}); " + _CATALOG_ALLOWED)
+            return value.strip()  # canonical: the same URL without the white space around it
         elif scheme := re.match(URL_SCHEME, value):
             fail(key, value, f"unsupported URL scheme {scheme[0].strip().removesuffix('://')!r}; " + _CATALOG_ALLOWED)
         return value

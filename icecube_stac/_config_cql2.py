@@ -1,11 +1,13 @@
 """The rule of the CQL2 ``filter``: bounded before the cql2 parser sees it, then parsed, validated and limited.
 
-The ``cql2`` library (Rust) recurses over its input and its validator grows with nesting: a few thousand
-nested parentheses or ``NOT`` crash the process, and 200 nested ``not`` in CQL2-JSON take gigabytes. So a
-filter is first bounded without recursion: CQL2 text by its length and an estimate of its nesting (a
-token scan), CQL2-JSON by its depth, its number of values and its size. Only then is it parsed and
-validated, and its canonical CQL2-JSON must use only the operators the search backends support: no
-function calls (``repeat('x', 400000000)`` would reach DuckDB) and no arithmetic.
+The ``cql2`` library (Rust) recurses over its input: a few thousand nested parentheses or ``NOT`` crash
+the process. So a filter is first bounded without recursion: CQL2 text by its length and an estimate of
+its nesting (a token scan), CQL2-JSON by its depth, its number of values and its size. Only then is it
+parsed, into canonical CQL2-JSON, which is checked here against the grammar of the operators the search
+backends support: no function calls (``repeat('x', 400000000)`` would reach DuckDB), no arithmetic,
+conditions only where conditions go, the right number of arguments. cql2's own ``validate()`` is not
+used: on invalid input its error path grows exponentially with nesting (``not`` of a property 14 deep,
+or a comparison inside a comparison 3 deep, exhaust gigabytes and abort the process).
 """
 
 from __future__ import annotations
@@ -208,25 +210,62 @@ def plain_json(key: str, whole: object, value: object) -> Any:
     return root[0]
 
 
-def _check_operators(key: str, whole: object, canonical: object) -> None:
-    """Refuse any ``op`` outside :data:`CQL2_OPERATORS` (functions, arithmetic, misspellings)."""
-    nodes = [canonical]
+def _operator_problem(op: str) -> str:
+    guess = did_you_mean(op, sorted(CQL2_OPERATORS)) if len(op) > 1 else None
+    if op in CQL2_ARITHMETIC:
+        reason = f"CQL2 arithmetic ({op!r}) is not supported"
+    elif guess is not None:
+        reason = f"unknown CQL2 operator {shown(op, 40)}; did you mean {guess!r}?"
+    else:
+        reason = f"CQL2 function {shown(op, 40)} is not allowed (no function calls)"
+    return f"{reason}; filters may use {_ALLOWED_WORDS}"
+
+
+def _arity(op: str) -> tuple[int, int]:
+    """Return the fewest and most arguments of an allowed operator."""
+    if op in ("and", "or"):
+        return 2, FILTER_MAX_VALUES
+    if op in ("not", "isNull", "casei", "accenti"):
+        return 1, 1
+    return (3, 3) if op == "between" else (2, 2)
+
+
+def _check_grammar(key: str, whole: object, canonical: object) -> None:
+    """Check the canonical CQL2-JSON against the grammar of the allowed operators, without recursion.
+
+    Conditions (comparisons, like, between, in, isNull, s_*, t_*, a_*, and/or/not, true/false) stand at
+    the top and inside and/or/not only; every other argument is a value (a literal, a property, casei or
+    accenti, a timestamp, date, interval, bbox, geometry or array). Each operator gets its number of
+    arguments. This replaces cql2's ``validate()``, whose error path grows exponentially with nesting
+    (a comparison nested in a comparison three deep exhausts gigabytes).
+    """
+    nodes: list[tuple[object, bool]] = [(canonical, True)]  # (node, stands where a condition goes)
     while nodes:
-        node = nodes.pop()
-        if isinstance(node, list):
-            nodes.extend(node)
+        node, condition = nodes.pop()
+        if isinstance(node, dict) and "op" in node:
+            op, args = node["op"], node.get("args")
+            if not isinstance(op, str) or op not in CQL2_OPERATORS:
+                fail(key, whole, _operator_problem(str(op)))
+            value_op = op in ("casei", "accenti")
+            if condition == value_op:
+                where = "a condition where a value is expected" if condition is False else "a value, not a condition"
+                hint = "combine conditions with and/or/not" if not condition else "compare it, e.g. casei(x) = 'y'"
+                fail(key, whole, f"invalid CQL2: {op!r} is {where} ({hint}); " + _FILTER_ALLOWED)
+            low, high = _arity(op)
+            if not isinstance(args, list) or not low <= len(args) <= high:
+                count = f"{low}" if low == high else f"at least {low}"
+                got = len(args) if isinstance(args, list) else "no list"
+                fail(key, whole, f"invalid CQL2: {op!r} takes {count} argument(s), got {got}; " + _FILTER_ALLOWED)
+            if op == "in" and not isinstance(args[1], list):
+                fail(key, whole, "invalid CQL2: 'in' takes a value and a list of values; " + _FILTER_ALLOWED)
+            nodes.extend((arg, op in ("and", "or", "not")) for arg in args)
+        elif condition and not isinstance(node, bool):
+            what = "a property" if isinstance(node, dict) and "property" in node else f"{shown(node, 60)}"
+            fail(key, whole, f"invalid CQL2: {what} is no condition (compare it, e.g. flag = true); " + _FILTER_ALLOWED)
+        elif isinstance(node, list):
+            nodes.extend((member, False) for member in node)
         elif isinstance(node, dict):
-            op = node.get("op")
-            if isinstance(op, str) and op not in CQL2_OPERATORS:
-                guess = did_you_mean(op, sorted(CQL2_OPERATORS)) if len(op) > 1 else None
-                if op in CQL2_ARITHMETIC:
-                    reason = f"CQL2 arithmetic ({op!r}) is not supported"
-                elif guess is not None:
-                    reason = f"unknown CQL2 operator {shown(op, 40)}; did you mean {guess!r}?"
-                else:
-                    reason = f"CQL2 function {shown(op, 40)} is not allowed (no function calls)"
-                fail(key, whole, f"{reason}; filters may use {_ALLOWED_WORDS}")
-            nodes.extend(node.values())
+            nodes.extend((member, False) for member in node.values() if isinstance(member, (dict, list)))
 
 
 def _cql2(key: str, value: object, step: Callable[[], Any]) -> Any:
@@ -268,8 +307,7 @@ class FilterRule(Rule):
         canonical = plain_json(key, value, _cql2(key, value, expr.to_json))
         if not isinstance(canonical, dict) or "op" not in canonical:
             fail(key, value, "expected a CQL2 boolean expression, an object with 'op' and 'args'")
-        _check_operators(key, value, canonical)
-        _cql2(key, value, expr.validate)  # the expensive step, on a bounded expression
+        _check_grammar(key, value, canonical)
         result: dict[str, Any] = canonical
         return result
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ._config_errors import combine, did_you_mean, problem
+from ._config_errors import combine, did_you_mean, problem, shown
 from ._config_keys import CONFIG_KEYS, KEY_HINTS, KEYS, Key, lookup
 from ._config_limits import MAX_TIME_SLOTS
 from .errors import ConfigError
@@ -97,8 +97,8 @@ def cross_checks(values: Mapping[str, Any]) -> list[ConfigError]:
 
 
 def _unknown_key(name: object, value: object) -> ConfigError:
-    if not isinstance(name, str):
-        return problem(str(name), value, "config keys must be strings")
+    if not isinstance(name, str):  # shown, not str(): str() of a 5000-digit integer raises ValueError
+        return problem(shown(name, 80), value, "config keys must be strings")
     guess = KEY_HINTS.get(name.casefold()) or did_you_mean(name, CONFIG_KEYS)
     if guess is not None:
         return problem(name, value, f"unknown key; did you mean {guess!r}?")

@@ -527,7 +527,7 @@ def test_cql2_operator_case_is_normalised() -> None:
     [
         ("a = = 1", ["got 'a = = 1'", "CQL2-text parse error at line 1, column 5", "expected"]),
         ({"foo": 1}, ["got {'foo': 1}", "invalid CQL2"]),
-        ({"op": "=", "args": [{"property": "a"}]}, ["invalid CQL2", "not valid"]),
+        ({"op": "=", "args": [{"property": "a"}]}, ["invalid CQL2", "'=' takes 2 argument(s), got 1"]),
         (
             {"op": "t_intersect", "args": [{"property": "datetime"}, {"timestamp": "2024-03-01T00:00:00Z"}]},
             ["unknown CQL2 operator 't_intersect'", "did you mean 't_intersects'?"],

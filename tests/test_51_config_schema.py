@@ -557,6 +557,6 @@ def test_choices_come_from_the_vocabulary() -> None:
 
 @pytest.mark.parametrize("catalog", ["HTTPS://stac.example.com/api", " https://stac.example.com"])
 def test_api_urls_in_any_case_are_api_urls(catalog: str) -> None:
-    assert _load_config({"catalog": catalog}).catalog == catalog
+    assert _load_config({"catalog": catalog}).catalog == catalog.strip()
     assert is_api_url(catalog)
     assert VALIDATOR.is_valid({"catalog": catalog})

@@ -117,6 +117,59 @@ def test_cql2_that_crashed_the_process_is_a_config_error(tmp_path: Path) -> None
         assert "nests" in from_mapping and limit in from_mapping, (name, from_mapping)
 
 
+def not_of(leaf: object, levels: int) -> dict[str, Any]:
+    expression: Any = leaf
+    for _ in range(levels):
+        expression = {"op": "not", "args": [expression]}
+    return dict(expression)
+
+
+def test_invalid_cql2_that_exhausted_cql2_s_validator(tmp_path: Path) -> None:
+    # Found by fuzz/fuzz_configs.py: cql2's validate() is exponential on invalid input (aborts at 3 GB).
+    cases = {
+        "chained_comparisons": {"filter": "a" + " = a" * 15},
+        "comparison_in_comparison": {"filter": {"op": "=", "args": [{"op": "=", "args": [LEAF, 1]}, 1]}},
+        "not_of_a_property": {"filter": not_of({"property": "a"}, 14)},
+        "like_in_like": {"filter": {"op": "like", "args": [{"op": "like", "args": [{"property": "a"}, "x"]}, "y"]}},
+    }
+    results = run_isolated(cases, tmp_path)
+    for name, result in results.items():
+        status, _, messages = result.partition(" ")
+        from_file, from_mapping = messages.split("|")
+        assert status == "1" and "invalid CQL2" in from_file, (name, from_file)
+        assert "invalid CQL2" in from_mapping and ("condition" in from_mapping), (name, from_mapping)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        ("a = a = a", "'=' is a condition where a value is expected"),
+        ({"op": "isNull", "args": [{"op": "isNull", "args": [{"property": "a"}]}]}, "a condition where a value"),
+        ("casei(platform)", "'casei' is a value, not a condition"),
+        ({"op": "and", "args": [{"property": "flag"}, LEAF]}, "a property is no condition"),
+        ({"op": "and", "args": [LEAF]}, "'and' takes at least 2 argument(s), got 1"),
+        ({"op": "between", "args": [{"property": "a"}, 1]}, "'between' takes 3 argument(s), got 2"),
+        ({"op": "in", "args": [{"property": "a"}, 1]}, "'in' takes a value and a list of values"),
+        ({"op": "not", "args": [1]}, "1.0 is no condition"),
+    ],
+)
+def test_the_grammar_of_the_allowed_operators(bad: object, fragment: str) -> None:
+    err = error_for({"filter": bad})
+    assert err.key == "filter" and fragment in str(err)
+
+
+def test_valid_deep_filters_are_cheap() -> None:
+    import resource
+
+    arrays: Any = ["x"]
+    for _ in range(28):
+        arrays = [arrays]  # cql2's validate() took 720 MB for this valid filter
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    load_config({"filter": {"op": "a_contains", "args": [{"property": "a"}, arrays]}})
+    load_config({"filter": nested("not", 14)})
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KB
+
+
 def test_nesting_limit_of_cql2_json_is_exact() -> None:
     # 14 nested "not" around a comparison nest 2 * 14 + 3 = 31 levels, 15 nest 33.
     assert load_config({"filter": nested("not", 14)}).filter is not None
@@ -366,6 +419,12 @@ def test_any_deep_value_gives_a_short_message(key: str) -> None:
     assert err.key == key and len(str(err)) < 1000
 
 
+@pytest.mark.parametrize("name", [10**5000, ("a", 1), None], ids=["huge-int", "tuple", "None"])
+def test_keys_that_are_no_strings(name: object) -> None:
+    err = error_for({name: 1})
+    assert "config keys must be strings" in str(err) and len(str(err)) < 200
+
+
 def test_errors_of_huge_values_are_short() -> None:
     err = error_for({"platforms": [["x"] * 1_000_000]})
     assert len(str(err)) < 1000 and str(err).count("'x'") < 40
@@ -389,6 +448,12 @@ def test_errors_of_huge_values_are_short() -> None:
 def test_unparsable_api_urls(url: str, fragment: str) -> None:
     err = error_for({"catalog": url})
     assert err.key == "catalog" and fragment in str(err) and "http(s)://" in str(err)
+
+
+def test_api_urls_are_stripped_of_white_space() -> None:
+    # Found by fuzz/fuzz_configs.py: " https://user:secret@host" defeated the CLI's URL redaction.
+    assert load_config({"catalog": " https://u:p@stac.example.com/api\n"}).catalog == "https://u:p@stac.example.com/api"
+    assert load_config({"catalog": " catalogs/x "}).catalog == " catalogs/x "
 
 
 def test_ipv6_urls_that_parse_are_fine() -> None:
