@@ -12,6 +12,11 @@ complex64 in Zarr and become two float32 parts in NetCDF (which has no complex t
 ``source_dtype`` (e.g. computed by the user), or a cube built with a fill value other than NaN, is stored in
 its in-memory dtype.
 
+The cube's graph registers, for each array it builds, the same blocks read in the source dtype
+(:func:`register_stored`); as long as a variable still holds that very array (dask names change with any
+operation on the data), the writer stores those blocks as they are (:func:`stored_parts`) instead of
+casting the floats back and checking every sample.
+
 Compression
 -----------
 ``none``, ``lz4`` (Blosc LZ4 with byte shuffle), ``zstd`` and ``blosc-zstd`` for Zarr (v3 and v2), ``zlib``
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -35,6 +41,7 @@ from icecube_stac.errors import OutputError
 __all__ = [
     "COMPLEX_ATTR",
     "DEFAULT_COMPRESSION",
+    "INT16_FILL",
     "SOURCE_DTYPE_ATTR",
     "TIME_ENCODING",
     "Compression",
@@ -43,8 +50,10 @@ __all__ = [
     "parse_compression",
     "netcdf_char_attributes",
     "parts_to_complex",
+    "register_stored",
     "round_times",
     "source_precision",
+    "stored_parts",
     "variable_encodings",
 ]
 
@@ -53,7 +62,9 @@ Format = Literal["zarr", "netcdf"]
 COMPLEX_ATTR: Final = "icecube_stac_complex"
 SOURCE_DTYPE_ATTR: Final = "source_dtype"
 DEFAULT_COMPRESSION: Final[dict[str, str]] = {"zarr": "lz4", "netcdf": "zlib:1"}
-_INT16_FILL: Final = -32768
+INT16_FILL: Final = -32768
+_STORED_CACHE: Final = 64  # cubes whose stored form is remembered (an evicted one is cast back, as before)
+_STORED: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
 _CODECS: Final[dict[str, tuple[str, ...]]] = {"zarr": ("none", "lz4", "zstd", "blosc-zstd"), "netcdf": ("none", "zlib")}
 _DEFAULT_LEVEL: Final = {"lz4": 5, "zstd": 1, "blosc-zstd": 1, "zlib": 1}
 _LEVELS: Final = {"lz4": (1, 9), "zstd": (-7, 22), "blosc-zstd": (1, 9), "zlib": (1, 9)}
@@ -117,6 +128,36 @@ def _codec_encoding(compression: Compression, fmt: Format, zarr_format: int) -> 
     return {"zlib": True, "complevel": compression.level, "shuffle": True}
 
 
+def register_stored(data: Any, parts: tuple[Any, ...]) -> None:
+    """Remember that the dask array ``data`` is stored as ``parts`` (source-dtype arrays of the same blocks).
+
+    Parameters
+    ----------
+    data
+        A dask array as the cube's graph built it (float32 DN or complex64 samples, NaN fill).
+    parts
+        ``(uint16 DN,)`` with fill 0, or ``(int16 real, int16 imag)`` with fill :data:`INT16_FILL`; same shape
+        and chunks as ``data``.
+    """
+    _STORED[str(data.name)] = parts
+    _STORED.move_to_end(str(data.name))
+    while len(_STORED) > _STORED_CACHE:
+        _STORED.popitem(last=False)
+
+
+def stored_parts(data: Any, dtype: str) -> tuple[Any, ...] | None:
+    """Return the registered source-dtype parts of ``data`` if they are of ``dtype``, else None.
+
+    A dask array's name is a token of its whole graph, so a variable that was changed in any way (arithmetic,
+    selection, rechunking) has another name and is written the slow way: cast back and checked.
+    """
+    name = getattr(data, "name", None)
+    parts = _STORED.get(name) if isinstance(name, str) else None
+    if parts is None or any(p.dtype != np.dtype(dtype) or p.chunks != data.chunks for p in parts):
+        return None
+    return parts
+
+
 def source_precision(ds: xr.Dataset) -> bool:
     """Tell whether the cube's fill is NaN, so its DN can be stored in the source dtype with a CF fill."""
     try:
@@ -142,17 +183,24 @@ def exact_cast(variable: xr.DataArray, dtype: str, fill: int) -> xr.DataArray:
     """Cast source samples back to their integer dtype, NaN to ``fill``, refusing any value that would change.
 
     Lazy for dask-backed data (the check runs per chunk while writing). The result carries the CF
-    ``_FillValue`` encoding, so readers decode it to floats with NaN at ``fill``.
+    ``_FillValue`` encoding, so readers decode it to floats with NaN at ``fill``. A variable that still holds
+    the array the cube's graph built is given its registered source-dtype blocks instead (:func:`stored_parts`).
     """
     name = str(variable.name)
     data = variable.data
-    if hasattr(data, "map_blocks"):
+    parts = stored_parts(data, dtype)
+    if parts is not None and len(parts) == 1:
+        cast = parts[0]
+    elif hasattr(data, "map_blocks"):
         cast = data.map_blocks(_exact_block, dtype, fill, name, dtype=np.dtype(dtype))
     else:
         cast = _exact_block(np.asarray(data), dtype, fill, name)
-    out = variable.copy(data=cast)
-    out.encoding = {"_FillValue": fill}
-    return out
+    return _with_fill(variable.copy(data=cast), fill)
+
+
+def _with_fill(variable: xr.DataArray, fill: int) -> xr.DataArray:
+    variable.encoding = {"_FillValue": fill}
+    return variable
 
 
 def complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None, *, int16: bool = False) -> xr.Dataset:
@@ -174,10 +222,15 @@ def complex_to_parts(ds: xr.Dataset, names: tuple[str, str] | None = None, *, in
         as_int = int16 and variable.attrs.get(SOURCE_DTYPE_ATTR) == "int16"
         part_dtype = np.float32 if variable.dtype == np.complex64 else np.float64
         out = out.drop_vars(name)
-        for part_name, part, kind in ((real_name, variable.real, "real"), (imag_name, variable.imag, "imag")):
-            stored = part.astype(part_dtype).rename(part_name)
-            if as_int:
-                stored = exact_cast(stored, "int16", _INT16_FILL)
+        registered = stored_parts(variable.data, "int16") if as_int else None
+        for index, (part_name, kind) in enumerate(((real_name, "real"), (imag_name, "imag"))):
+            if registered is not None and len(registered) == 2:
+                stored = _with_fill(variable.copy(data=registered[index]).rename(part_name), INT16_FILL)
+            else:
+                part = variable.real if kind == "real" else variable.imag
+                stored = part.astype(part_dtype).rename(part_name)
+                if as_int:
+                    stored = exact_cast(stored, "int16", INT16_FILL)
             out[part_name] = stored.assign_attrs(variable.attrs, **{COMPLEX_ATTR: f"{name}:{kind}"})
     return out
 

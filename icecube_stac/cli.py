@@ -265,13 +265,23 @@ def _error(text: str) -> None:
     print(f"error: {redact_text(text)}", file=sys.stderr)
 
 
+def _process_start_up() -> None:
+    """Tune a process whose entry point is this command line (never done when ``main`` is called with args).
+
+    ``import dask.array`` probes the optional scipy (sparse chunk types, ``scipy.fftpack``), which costs about
+    0.25 s of every command's start-up where scipy is installed; no icecube-stac command uses scipy, so the
+    probes are told it is absent (unless something imported it already).
+    """
+    sys.modules.setdefault("scipy", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``icecube-stac`` command line.
 
     Parameters
     ----------
     argv
-        Arguments (default: ``sys.argv[1:]``).
+        Arguments (default: ``sys.argv[1:]``, and this process is the command: see :func:`_process_start_up`).
 
     Returns
     -------
@@ -279,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 1 on any error (a bad config, a failed search or write, some input
         that could not be indexed), 130 when interrupted; argparse exits with 2 on a usage error.
     """
+    if argv is None:
+        _process_start_up()
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     with warnings.catch_warnings():

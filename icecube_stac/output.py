@@ -220,10 +220,9 @@ def _compute_distributed(delayed: Any, progress: bool, client: Any) -> None:
         raise
 
 
-def _compute(delayed: Any, progress: bool, client: Any) -> None:
-    if client is not None:
-        _compute_distributed(delayed, progress, client)
-        return
+@contextlib.contextmanager
+def _local_compute(progress: bool) -> Iterator[None]:
+    """Make the local threaded scheduler (on a private pool) compute whatever is computed in the block."""
     bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if progress:
         from dask.diagnostics.progress import ProgressBar
@@ -231,16 +230,29 @@ def _compute(delayed: Any, progress: bool, client: Any) -> None:
         bar = ProgressBar()  # type: ignore[no-untyped-call]
     if dask.config.get("scheduler", None) is not None:
         with bar:
-            delayed.compute()  # the caller chose a scheduler
+            yield  # the caller chose a scheduler
         return
     # A private pool, because dask's threaded scheduler raises on the first failed task while others still run:
     # shutting the pool down waits for them before the staging copy is removed.
     pool = ThreadPoolExecutor(max_workers=int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
     try:
-        with bar:
-            delayed.compute(scheduler="threads", pool=pool)
+        # The pool itself as the scheduler: a scheduler given by name makes dask import distributed (~0.3 s) to
+        # look for a client first.
+        with dask.config.set(scheduler=pool), bar:
+            yield
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _store(store: xr.Dataset, staging: Path, fmt: Format, encoding: Any, options: Mapping[str, Any]) -> Any:
+    """Write ``store`` to ``staging``; with ``compute=False`` in ``options`` return the delayed writes."""
+    if fmt == "netcdf":
+        return store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=options["compute"])
+    with warnings.catch_warnings():
+        # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
+        # use it to open a store in one request (and plain xr.open_zarr warns without it).
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        return store.to_zarr(staging, mode="w-", consolidated=True, encoding=encoding, **options)
 
 
 def write_cube(
@@ -303,20 +315,21 @@ def write_cube(
         raise OutputError(f"zarr_format {zarr_format!r} for {target}: expected 2 or 3")
     exact = source_precision(ds)
     store = _storage_form(ds, fmt, layout, exact)
-    encoding = variable_encodings(store, fmt, parse_compression(compression, fmt), zarr_format=zarr_format, exact=exact)
+    codec = parse_compression(compression, fmt)
+    encoding = variable_encodings(store, fmt, codec, zarr_format=zarr_format, exact=exact)
     client = client if client is not None else _default_client()
+    # zarr's test for chunks that hold only the fill value (which it then does not write) scans every chunk on
+    # its one event-loop thread, costing more than LZ4 itself; compressed, such a chunk takes a few bytes anyway.
+    # Uncompressed, the test saves writing whole chunks of empty time slots.
+    options = {"zarr_format": zarr_format, "write_empty_chunks": codec.name != "none"} if fmt == "zarr" else {}
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
-        if fmt == "zarr":
-            with warnings.catch_warnings():
-                # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
-                # use it to open a store in one request (and plain xr.open_zarr warns without it).
-                warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-                delayed = store.to_zarr(
-                    staging, mode="w-", compute=False, consolidated=True, encoding=encoding, zarr_format=zarr_format
-                )
+        if client is None:
+            # Computed by xarray itself: compute=False would wrap the writes in dask.delayed, whose graph
+            # conversion imports distributed (~0.3 s) to look for its barrier tasks.
+            with _local_compute(progress):
+                _store(store, staging, fmt, encoding, {**options, "compute": True})
         else:
-            delayed = store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=False)
-        _compute(delayed, progress, client)
+            _compute_distributed(_store(store, staging, fmt, encoding, {**options, "compute": False}), progress, client)
         if fmt == "netcdf":
             netcdf_char_attributes(staging)
     return target

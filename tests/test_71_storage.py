@@ -179,3 +179,76 @@ def test_cf_time_is_decoded_by_ncdump(tmp_path: Path, stacks: dict[str, list[Gen
     back = open_cube(target)
     np.testing.assert_array_equal(back["time"].values, cube["time"].values)  # exact to the nanosecond
     np.testing.assert_array_equal(back["start_datetime"].values, cube["start_datetime"].values)
+
+
+def _arrays(target: Path) -> dict[str, np.ndarray]:
+    group = zarr.open_group(str(target), mode="r")
+    return {name: np.asarray(array[...]) for name, array in group.arrays() if array.ndim == 3}
+
+
+@pytest.mark.parametrize("key", ["GRD", "SLC"])
+def test_source_blocks_are_stored_as_they_are_read(
+    tmp_path: Path, stacks: dict[str, list[GeneratedProduct]], key: str
+) -> None:
+    from icecube_stac._encoding import stored_parts
+
+    cube = _cube(stacks, key)
+    variable = cube["amplitude" if key == "GRD" else "slc"]
+    parts = stored_parts(variable.data, "uint16" if key == "GRD" else "int16")
+    assert parts is not None and len(parts) == (1 if key == "GRD" else 2)
+    assert all(p.chunks == variable.data.chunks for p in parts)
+    fast = write_cube(cube, tmp_path / "fast.zarr")
+    # The same values through another graph: cast back from the floats and checked, chunk by chunk.
+    slow_cube = cube.assign({variable.name: variable + 0})
+    assert stored_parts(slow_cube[variable.name].data, str(parts[0].dtype)) is None
+    slow = write_cube(slow_cube, tmp_path / "slow.zarr")
+    fast_arrays, slow_arrays = _arrays(fast), _arrays(slow)
+    assert fast_arrays.keys() == slow_arrays.keys() and fast_arrays
+    for name, values in fast_arrays.items():
+        assert values.dtype == slow_arrays[name].dtype == parts[0].dtype
+        np.testing.assert_array_equal(values, slow_arrays[name])
+    xr.testing.assert_identical(open_cube(fast).compute(), open_cube(slow).compute())
+
+
+def test_a_selection_is_never_given_the_source_blocks(
+    tmp_path: Path, stacks: dict[str, list[GeneratedProduct]]
+) -> None:
+    cube = _cube(stacks, "SLC")
+    reversed_cube = cube.isel(time=slice(None, None, -1))
+    back = open_cube(write_cube(reversed_cube, tmp_path / "reversed.zarr"))
+    np.testing.assert_array_equal(back["slc"].values, cube["slc"].values[::-1])
+    half = cube.isel(azimuth=slice(0, 20), range=slice(3, 30))
+    back = open_cube(write_cube(half, tmp_path / "half.zarr"))
+    np.testing.assert_array_equal(back["slc"].values, cube["slc"].values[:, :20, 3:30])
+
+
+def test_cube_command_start_up_imports(tmp_path: Path, stacks: dict[str, list[GeneratedProduct]]) -> None:
+    """The cube command to Zarr imports neither distributed nor scipy (~0.3 s each, neither is used)."""
+    import subprocess
+    import sys
+
+    from icecube_stac.catalog import index
+
+    catalog = tmp_path / "catalog"
+    assert index([p.raster for p in stacks["GRD"]], catalog, asset_hrefs="absolute", progress=False).ok
+    config = tmp_path / "c.json"
+    config.write_text('{"start_date": 20240301, "end_date": 20240331, "product_type": "GRD"}')
+    out = tmp_path / "cli.zarr"
+    script = (
+        "import sys\n"
+        "from icecube_stac.cli import main\n"
+        f"sys.argv = ['icecube-stac', 'cube', {str(config)!r}, '--catalog', {str(catalog)!r}, '-o', {str(out)!r},"
+        " '-q', '--chunks', '32,16']\n"
+        "rc = main()\n"
+        "print(sorted(m for m in ('distributed', 'scipy') if sys.modules.get(m) is not None))\n"
+        "sys.exit(rc)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=root, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    np.testing.assert_array_equal(
+        open_cube(out)["amplitude"].values[1], read_grd(stacks["GRD"][1].raster)
+    )  # a range split (rechunk) on the way, values as read

@@ -220,7 +220,8 @@ def build_cube(
     sizes = chunk_sizes([config.chunks if config else None, chunks], (len(axis.slots), *grid))
     slot_sources = [None if p is None else sources[id(p)] for p in axis.slots]
     attrs = {**VARIABLE_ATTRS[level], **source_dtype_attrs(axis.present)}
-    variable = xr.Variable(DIMS, dask_array(slot_sources, grid, sizes, DTYPES[level], fill), attrs=attrs)
+    data = dask_array(slot_sources, grid, sizes, DTYPES[level], fill, attrs.get(SOURCE_DTYPE_ATTR))
+    variable = xr.Variable(DIMS, data, attrs=attrs)
     shapes = [None if s is None else s.shape for s in slot_sources]
     coords = {**time_coords(axis, shapes), **pixel_coords(grid)}
     return xr.Dataset(

@@ -5,12 +5,18 @@ container names, windows, dtype, fill) and opens its files by href inside the ta
 :func:`icecube_stac.readers.get_reader`, because open file handles (h5py, GDAL) cannot be pickled.
 Building the graph therefore opens no file, and the same cube computes on a ``dask.distributed``
 cluster with worker processes.
+
+Beside the in-memory array (float32 DN, complex64 SLC) the same windows are described once more in the
+source dtype (:func:`read_source_block`: uint16 DN with fill 0, or the int16 real/imaginary parts with fill
+-32768) and registered with :func:`icecube_stac._encoding.register_stored`: a writer storing the cube in
+its source precision computes those directly, with no float round trip and no per-chunk exactness check.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,13 +26,16 @@ import numpy.typing as npt
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from icecube_stac._encoding import INT16_FILL, register_stored
 from icecube_stac.errors import LoadError
 from icecube_stac.readers import get_reader
 
-__all__ = ["DEFAULT_CHUNKS", "DIMS", "RasterSource", "chunk_sizes", "dask_array", "read_block"]
+__all__ = ["DEFAULT_CHUNKS", "DIMS", "RasterSource", "chunk_sizes", "dask_array", "read_block", "read_source_block"]
 
 DIMS: Final = ("time", "azimuth", "range")
 DEFAULT_CHUNKS: Final[Mapping[str, int]] = {"time": 1, "azimuth": 2048, "range": 2048}
+# Source dtypes with a stored form of their own, and its number of parts (0: the array itself, no part axis).
+_STORED_PARTS: Final[Mapping[str, int]] = {"uint16": 0, "int16": 2}
 
 
 @dataclass(frozen=True)
@@ -56,16 +65,38 @@ def _fill_scalar(dtype: np.dtype[Any], fill: float) -> Any:
     return complex(fill, fill) if dtype.kind == "c" else fill
 
 
-def _read_or_fail(source: RasterSource, rows: slice, cols: slice) -> npt.NDArray[Any]:
+def _read_or_fail(source: RasterSource, rows: slice, cols: slice) -> tuple[npt.NDArray[Any], Any]:
+    """Read a window; return it with the raster's on-disk sample dtype (None when the reader does not say)."""
     try:
         with get_reader(source.container).open(source.href) as raster:
-            return raster.read(rows, cols)
+            return raster.read(rows, cols), getattr(raster, "stored_dtype", None)
     except Exception as exc:
         # A bare h5py/GDAL error from a worker says nothing about which item failed.
         message = f"item {source.item_id!r}: cannot read {source.href}: {type(exc).__name__}: {exc}"
     # Raised outside the handler, without __cause__/__context__: dask.distributed pickles the whole chain and
     # replaces the error by a plain Exception when any link (often a library's own error type) cannot be pickled.
     raise LoadError(message)
+
+
+def _windows(
+    sources: Sequence[RasterSource | None], rows: tuple[int, int], cols: tuple[int, int]
+) -> Iterator[tuple[int, RasterSource, npt.NDArray[Any], Any]]:
+    """Yield ``(time index, source, window, stored dtype)`` for each time step with pixels in the block."""
+    for k, source in enumerate(sources):
+        if source is None:
+            continue
+        row_stop, col_stop = min(rows[1], source.shape[0]), min(cols[1], source.shape[1])
+        if row_stop <= rows[0] or col_stop <= cols[0]:
+            continue  # the block lies entirely in this product's padding
+        data, stored = _read_or_fail(source, slice(rows[0], row_stop), slice(cols[0], col_stop))
+        expected = (row_stop - rows[0], col_stop - cols[0])
+        if data.shape != expected:
+            raise LoadError(
+                f"item {source.item_id!r}: reading rows {rows[0]}:{row_stop}, columns {cols[0]}:{col_stop} of "
+                f"{source.href} gave shape {data.shape}, not {expected}: the raster is smaller than its STAC "
+                f"proj:shape {list(source.shape)}"
+            )
+        yield k, source, data, stored
 
 
 def read_block(
@@ -100,22 +131,73 @@ def read_block(
     """
     out_dtype = np.dtype(dtype)
     out = np.full((len(sources), rows[1] - rows[0], cols[1] - cols[0]), _fill_scalar(out_dtype, fill), out_dtype)
-    for k, source in enumerate(sources):
-        if source is None:
-            continue
-        row_stop, col_stop = min(rows[1], source.shape[0]), min(cols[1], source.shape[1])
-        if row_stop <= rows[0] or col_stop <= cols[0]:
-            continue  # the block lies entirely in this product's padding
-        data = _read_or_fail(source, slice(rows[0], row_stop), slice(cols[0], col_stop))
-        expected = (row_stop - rows[0], col_stop - cols[0])
-        if data.shape != expected:
-            raise LoadError(
-                f"item {source.item_id!r}: reading rows {rows[0]}:{row_stop}, columns {cols[0]}:{col_stop} of "
-                f"{source.href} gave shape {data.shape}, not {expected}: the raster is smaller than its STAC "
-                f"proj:shape {list(source.shape)}"
-            )
-        out[k, : expected[0], : expected[1]] = data
+    for k, _, data, _ in _windows(sources, rows, cols):
+        out[k, : data.shape[0], : data.shape[1]] = data
     return out
+
+
+def _exact(source: RasterSource, data: npt.NDArray[Any], dtype: type[np.integer[Any]]) -> npt.NDArray[Any]:
+    """Return ``data`` as ``dtype``, refusing a sample that dtype cannot hold (a reader returning other samples)."""
+    if data.dtype == dtype:
+        return data
+    cast = data.astype(dtype)
+    if not np.array_equal(cast, data):
+        raise LoadError(
+            f"item {source.item_id!r}: {source.href} holds samples that are not {np.dtype(dtype).name}, the "
+            "sample type its STAC item declares"
+        )
+    return cast
+
+
+def _int16_parts(source: RasterSource, data: npt.NDArray[Any], stored: Any) -> tuple[Any, Any]:
+    """Split a complex window of int16 samples into int16 parts (checked when the reader does not say so)."""
+    if stored is not None and np.dtype(stored) == np.int16:
+        return data.real, data.imag  # int16 samples hold exactly in complex64: the cast below is exact
+    return _exact(source, data.real, np.int16), _exact(source, data.imag, np.int16)
+
+
+def read_source_block(
+    sources: Sequence[RasterSource | None],
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    source_dtype: str,
+) -> npt.NDArray[Any]:
+    """Read one cube block in the source dtype, as a writer stores it: no float round trip.
+
+    Parameters
+    ----------
+    sources, rows, cols
+        As for :func:`read_block`.
+    source_dtype
+        ``"uint16"`` (GRD DN; padding and empty slots 0, ICEYE's no-data DN) or ``"int16"`` (SLC samples;
+        padding and empty slots -32768 in both parts).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint16 of shape ``(len(sources), rows, cols)``, or int16 of shape ``(2, len(sources), rows, cols)``:
+        the real parts, then the imaginary parts.
+
+    Raises
+    ------
+    LoadError
+        As :func:`read_block`; also when int16 parts are asked of samples that are not int16.
+    """
+    shape = (len(sources), rows[1] - rows[0], cols[1] - cols[0])
+    if source_dtype == "uint16":
+        windows = list(_windows(sources, rows, cols))
+        if len(sources) == 1 and len(windows) == 1 and windows[0][2].shape == shape[1:]:
+            return _exact(windows[0][1], windows[0][2], np.uint16)[np.newaxis]  # the reader's own buffer: no copy
+        out = np.zeros(shape, np.uint16)
+        for k, source, data, _ in windows:
+            out[k, : data.shape[0], : data.shape[1]] = _exact(source, data, np.uint16)
+        return out
+    parts = np.full((2, *shape), INT16_FILL, np.int16)
+    for k, source, data, stored in _windows(sources, rows, cols):
+        real, imag = _int16_parts(source, data, stored)
+        parts[0, k, : data.shape[0], : data.shape[1]] = real
+        parts[1, k, : data.shape[0], : data.shape[1]] = imag
+    return parts
 
 
 def chunk_sizes(requested: Sequence[Mapping[str, int] | None], shape: tuple[int, int, int]) -> dict[str, int]:
@@ -157,12 +239,41 @@ def _bounds(extent: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, extent)) for start in range(0, extent, size)]
 
 
+def _read_layer(
+    prefix: str,
+    func: Callable[..., npt.NDArray[Any]],
+    sources: Sequence[RasterSource | None],
+    bounds: Sequence[Sequence[tuple[int, int]]],
+    args: tuple[Any, ...],
+    dtype: str,
+    parts: int = 0,
+) -> da.Array:
+    """One ``func(block sources, rows, cols, *args)`` task per block; ``parts`` > 0 adds a leading axis that long."""
+    name = prefix + tokenize(tuple(sources), [list(b) for b in bounds], args, dtype, parts)
+    lead = (0,) if parts else ()
+    graph: dict[Any, Any] = {}
+    for ti, (t0, t1) in enumerate(bounds[0]):
+        block_sources = tuple(sources[t0:t1])
+        for ai, rows in enumerate(bounds[1]):
+            for ri, cols in enumerate(bounds[2]):
+                # A partial hides the arguments from dask's task parser: they are plain data, not keys.
+                graph[(name, *lead, ti, ai, ri)] = (functools.partial(func, block_sources, rows, cols, *args),)
+    chunks = tuple(tuple(stop - start for start, stop in dim_bounds) for dim_bounds in bounds)
+    if parts:
+        chunks = ((parts,), *chunks)
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=())
+    meta = np.empty((0,) * len(chunks), dtype=dtype)
+    array: da.Array = da.Array(layer, name, chunks=chunks, meta=meta)  # type: ignore[no-untyped-call]
+    return array
+
+
 def dask_array(
     sources: Sequence[RasterSource | None],
     grid: tuple[int, int],
     sizes: Mapping[str, int],
     dtype: str,
     fill: float,
+    source_dtype: str | None = None,
 ) -> da.Array:
     """Build the lazy ``(time, azimuth, range)`` array: one :func:`read_block` task per chunk.
 
@@ -176,6 +287,9 @@ def dask_array(
         Chunk size per dim (from :func:`chunk_sizes`).
     dtype, fill
         Output dtype and fill value of :func:`read_block`.
+    source_dtype
+        The products' sample dtype (``uint16`` GRD, ``int16`` SLC): with a NaN fill, the same blocks in that
+        dtype (:func:`read_source_block`) are registered as the array's stored form.
 
     Returns
     -------
@@ -187,17 +301,22 @@ def dask_array(
     # columns are split afterwards by slicing, which copies nothing.
     read_sizes = {**sizes, "range": grid[1]}
     bounds = [_bounds(extent, read_sizes[dim]) for dim, extent in zip(DIMS, extents, strict=True)]
-    name = "icecube-stac-read-" + tokenize(tuple(sources), grid, dict(read_sizes), dtype, fill)
-    graph: dict[Any, Any] = {}
-    for ti, (t0, t1) in enumerate(bounds[0]):
-        block_sources = tuple(sources[t0:t1])
-        for ai, rows in enumerate(bounds[1]):
-            for ri, cols in enumerate(bounds[2]):
-                # A partial hides the arguments from dask's task parser: they are plain data, not keys.
-                graph[(name, ti, ai, ri)] = (functools.partial(read_block, block_sources, rows, cols, dtype, fill),)
-    chunks = tuple(tuple(stop - start for start, stop in dim_bounds) for dim_bounds in bounds)
-    layer = HighLevelGraph.from_collections(name, graph, dependencies=())
-    array: da.Array = da.Array(layer, name, chunks=chunks, meta=np.empty((0, 0, 0), dtype=dtype))  # type: ignore[no-untyped-call]
+
+    array = _read_layer("icecube-stac-read-", read_block, sources, bounds, (dtype, fill), dtype)
+    stored: tuple[da.Array, ...] = ()
+    if source_dtype in _STORED_PARTS and math.isnan(fill):
+        assert source_dtype is not None
+        parts = _STORED_PARTS[source_dtype]
+        raw = _read_layer(
+            "icecube-stac-source-", read_source_block, sources, bounds, (source_dtype,), source_dtype, parts
+        )
+        stored = tuple(raw[i] for i in range(parts)) if parts else (raw,)
     if sizes["range"] < grid[1]:
-        array = array.rechunk({2: sizes["range"]})  # type: ignore[no-untyped-call]
+        # A split of each band, never a shuffle: "tasks" (one slice per chunk) also spares dask's probe for a
+        # distributed client, which imports distributed (~0.3 s) on every rechunk.
+        split = {2: sizes["range"]}
+        array = array.rechunk(split, method="tasks")  # type: ignore[no-untyped-call]
+        stored = tuple(part.rechunk(split, method="tasks") for part in stored)  # type: ignore[no-untyped-call]
+    if stored:
+        register_stored(array, stored)
     return array
