@@ -1,35 +1,48 @@
-"""End-to-end cube benchmark: ``icecube-stac cube`` to Zarr against a raw rasterio/h5py + zarr floor.
+"""Cube benchmark: ``icecube-stac cube`` to Zarr against a raw floor and an icecube-style script; reads; start-up.
 
-Generates N GRD (uint16 GeoTIFF) and N SLC (int16 HDF5) products of SIZE x SIZE pixels once (default 12 +
-12 of 2048 x 2048; the generation and indexing times are printed and kept out of every measurement),
-indexes them into a catalog and writes one config per product type (dates covering every product). Then,
-for GRD and for SLC, after one untimed warm-up of each path, REPEATS rounds (default 3) of, interleaved:
+Generates N GRD (uint16 GeoTIFF, SIZE x SIZE) and N SLC (int16 HDF5, SIZE x SIZE/2: azimuth x range) products
+once (default 12 + 12 at SIZE 4096: 12 x 4096 x 4096 GRD and 12 x 4096 x 2048 SLC, 403 MB of samples each;
+kept in --workdir between runs when given), indexes them into a catalog and writes one config per type.
+Generation and indexing are timed and kept out of every measurement. Three sections (``--sections``):
 
-  cube CLI      ``icecube-stac cube CONFIG --catalog CAT -o OUT.zarr -q --overwrite`` as a subprocess: the
-                real user path, i.e. Python start-up and imports, the catalog search, the dask graph,
-                reading, conversion, compression and the atomic (fsync'ed) write
-  floor CLI     a subprocess running this file's ``floor()``: for each product in time order, read the whole
-                raster (rasterio band 1 -> float32 for GRD; h5py ``s_i``/``s_q`` -> complex64 for SLC) and
-                assign it to one zarr array of shape (time, azimuth, range) created with the chunk shape,
-                zarr format, serializer, compressors and fill value read from the cube the warm-up wrote
-                (zarr v3, bytes + zstd level 0 here); sequential, one thread, no fsync
-  cube in-proc  ``load_cube(load_config(CONFIG)) + write_cube(...)`` in this process: the library without
-                interpreter start-up, imports and the one-off DuckDB client (its extensions are loaded once
-                per process, by the warm-up)
-  floor in-proc ``floor()`` in this process
+cube (goals 1 and 2)
+    For GRD and for SLC, after one untimed warm-up of each path, REPEATS rounds (default 5), interleaved
+    (cube, floor, icecube, cube, floor, icecube, ...), each a whole process:
 
-Every output folder is removed and ``os.sync()`` called before each run (untimed), so no run pays for the
-previous run's write-back. It prints a table of medians and ratios (cube / floor; the goal is <= 1.3x), the
-throughput in MB/s of uncompressed cube data, the interpreter start-up of both paths, and checks that the
-cube and the floor hold identical values (``np.array_equal`` on the first, middle and last time steps) in
-the same time order.
+    cube      ``icecube-stac cube CONFIG --catalog CAT -o OUT.zarr -q --overwrite``, default settings: Python
+              start-up and imports, the catalog search, the graph, reading, Blosc LZ4 compression, the fsync'ed
+              atomic write and the interpreter's shut-down
+    floor     one sequential script (this file's ``floor()``): for each product in time order, rasterio band 1
+              (uint16) or h5py ``s_i``/``s_q`` (int16) read whole, written uncompressed to Zarr v3 in the source
+              dtype (GRD: one uint16 array; SLC: two int16 arrays) with the cube's chunk shape; no fsync
+    icecube   an icecube-1.1.1-style script (``icecube_style()``): the same reads into one in-memory stack,
+              one ``xarray.Dataset`` with dims ``Band``/``Azimuth``/``Range`` (``Intensity``, or ``Real`` and
+              ``Complex``) in the source dtype, ``to_netcdf`` uncompressed (h5netcdf; netCDF4 is not installed)
 
-Both paths import ``icecube_stac`` from the checkout holding this file (``PYTHONPATH``), whatever copy an
-editable install points at; the first line printed says which.
+    Every output is removed and ``os.sync()`` called before each run (untimed). Then the cube is opened with
+    ``open_cube`` and compared with the floor's arrays at every time step (GRD: the DN, DN 0 -> NaN as the
+    storage rule says; SLC: complex-equal), and the dtypes, fill values and codecs on disk are listed.
 
-Run:  python benchmarks/bench_cube.py [--products 12] [--size 2048] [--repeats 3] [--workdir DIR]
-Takes about 3-4 minutes on 2 cores (about 300 MB of products and 300 MB of Zarr in a temporary folder).
-Other processes on the machine change the timings: the medians and same-run ratios are what to compare.
+startup (goal 5)
+    REPEATS runs of the cube command on the GRD config through a hook (``python -c HOOK``) that wraps the
+    graph's read functions and ``search`` on import, records the wall-clock time of the first read and of the
+    search, and ends the process at the first read; the clock starts just before the subprocess is spawned.
+    Interleaved with the floor script (time to its first read) and ``python -c pass``.
+
+reads (goal 4)
+    One product per source layout (GRD: tiled 256 and striped, uncompressed and LZW; SLC HDF5: contiguous,
+    chunked 256 x 256 and chunked 300 rows), each in its own subprocess: the bytes read (``rchar`` of
+    ``/proc/self/io``) and time of the cube's read path (``write_cube`` with no compression into a temporary
+    Zarr; and the lazy cube computed in memory with one thread), against one whole-file read, and against
+    reading the same cube chunk by chunk (each 2048 x 2048 window opened and read on its own).
+
+Both the CLI and the scripts import ``icecube_stac`` from the checkout holding this file (``PYTHONPATH``); the
+first line printed says which. Other processes change the timings: the load average is printed with every
+round, and the medians and same-run ratios are what to compare.
+
+Run:  python benchmarks/bench_cube.py [--products 12] [--size 4096] [--repeats 5] [--workdir DIR]
+                                      [--sections cube startup reads] [--levels GRD SLC]
+About 1 GB of products, 1.2 GB of outputs at a time; ~10 minutes on 2 cores with the defaults.
 """
 
 from __future__ import annotations
@@ -47,61 +60,159 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-# Only the standard library at module level: the floor subprocess runs this file and must import no more than
-# a straightforward script would (numpy, rasterio or h5py, zarr).
+# Only the standard library at module level: the floor and icecube-style subprocesses run this file and import
+# no more than a straightforward script would (numpy, rasterio or h5py, zarr or xarray).
 
-Level = Literal["GRD", "SLC"]
-LEVELS: tuple[Level, ...] = ("GRD", "SLC")
-VARIABLES = {"GRD": "amplitude", "SLC": "slc"}
-DTYPES = {"GRD": "float32", "SLC": "complex64"}
-ITEMSIZE = {"GRD": 4, "SLC": 8}
+LEVELS = ("GRD", "SLC")
+SOURCE = {"GRD": "uint16", "SLC": "int16"}
+FILL = {"GRD": 0, "SLC": -32768}
+PARTS = {"GRD": ("amplitude",), "SLC": ("slc_real", "slc_imag")}
+ICECUBE_NAMES = {"GRD": ("Intensity",), "SLC": ("Real", "Complex")}
 FIRST_ACQUISITION = datetime(2024, 3, 1, 3, 41, 27, 518306)
 REPO = Path(__file__).resolve().parent.parent
 
 
-# --------------------------------------------------------------------------------------------------------
-# The floor: what a straightforward script does with the same pixels
-# --------------------------------------------------------------------------------------------------------
+def shape_of(level: str, size: int) -> tuple[int, int]:
+    """(azimuth, range) of a product: GRD SIZE x SIZE, SLC SIZE x SIZE/2 (the issue's stacks)."""
+    return (size, size) if level == "GRD" else (size, max(1, size // 2))
 
 
-def _fill_value(value: Any, dtype: str) -> Any:
-    """Turn a zarr.json ``fill_value`` into a scalar zarr accepts (``"NaN"``, ``[re, im]``)."""
-    if isinstance(value, list):
-        return complex(float(value[0]), float(value[1]))
-    return float(value) if dtype.startswith("float") else value
+def _read_source(level: str, path: str) -> list[Any]:
+    """The source samples of one product, whole: [uint16 DN] or [int16 s_i, int16 s_q]."""
+    if level == "GRD":
+        import rasterio
+
+        with rasterio.open(path) as src:
+            return [src.read(1)]
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        return [h5["s_i"][()], h5["s_q"][()]]
+
+
+def _mark_first_read() -> None:
+    marks = os.environ.get("BENCH_FIRST_READ")
+    if marks:
+        Path(marks).write_text(json.dumps({"first_read": time.time()}), encoding="utf-8")
 
 
 def floor(job: dict[str, Any]) -> None:
-    """Read every raster of ``job["rasters"]`` whole and write it as one time step of one zarr array."""
-    import h5py
-    import numpy as np
-    import rasterio
+    """Sequential floor: read every product whole, write it uncompressed in the source dtype to Zarr v3."""
+    import numpy  # noqa: F401 - what the script needs, imported before the first read like a script would
     import zarr
 
-    level, rasters, dtype = job["level"], job["rasters"], DTYPES[job["level"]]
-    codecs = job["codecs"]
-    array = zarr.create_array(
-        job["out"],
-        shape=(len(rasters), *job["shape"]),
-        chunks=tuple(job["chunks"]),
-        dtype=dtype,
-        zarr_format=3,
-        serializer=codecs[0],
-        compressors=codecs[1:],
-        fill_value=_fill_value(job["fill_value"], dtype),
-    )
+    level, rasters = job["level"], job["rasters"]
+    if level == "GRD":
+        import rasterio  # noqa: F401
+    else:
+        import h5py  # noqa: F401
+    group = zarr.open_group(job["out"], mode="w", zarr_format=3)
+    arrays = [
+        group.create_array(
+            name,
+            shape=(len(rasters), *job["shape"]),
+            chunks=tuple(job["chunks"]),
+            dtype=SOURCE[level],
+            compressors=None,
+            fill_value=FILL[level],
+        )
+        for name in PARTS[level]
+    ]
     for t, path in enumerate(rasters):
-        if level == "GRD":
-            with rasterio.open(path) as src:
-                pixels = src.read(1).astype(np.float32)
-        else:
-            with h5py.File(path, "r") as h5:
-                pixels = np.empty(tuple(job["shape"]), dtype=np.complex64)
-                pixels.real = h5["s_i"][()]
-                pixels.imag = h5["s_q"][()]
-        array[t] = pixels
+        if t == 0:
+            _mark_first_read()
+        for array, part in zip(arrays, _read_source(level, path), strict=True):
+            array[t] = part
+
+
+def icecube_style(job: dict[str, Any]) -> None:
+    """icecube 1.1.1's way: the whole stack in memory, one Dataset (Band, Azimuth, Range), to_netcdf."""
+    import numpy as np
+    import xarray as xr
+
+    level, rasters = job["level"], job["rasters"]
+    stacks = [np.empty((len(rasters), *job["shape"]), dtype=SOURCE[level]) for _ in PARTS[level]]
+    for t, path in enumerate(rasters):
+        for stack, part in zip(stacks, _read_source(level, path), strict=True):
+            stack[t] = part
+    dims = ("Band", "Azimuth", "Range")
+    ds = xr.Dataset(
+        {name: (dims, stack) for name, stack in zip(ICECUBE_NAMES[level], stacks, strict=True)},
+        coords={"Band": np.arange(len(rasters))},
+    )
+    ds.to_netcdf(job["out"], engine="h5netcdf")
+
+
+# The start-up hook (python -c HOOK MARKS cube ...): wraps the graph's read functions and ``search`` when their
+# modules are imported, records when they run, and ends the process at the first read.
+HOOK = r"""
+import json, os, sys, time
+_marks = {"start": time.time()}
+_out = sys.argv[1]
+import importlib.machinery as _machinery
+
+def _dump():
+    with open(_out, "w") as f:
+        json.dump(_marks, f)
+
+import threading
+_lock = threading.Lock()
+
+def _reader(func):
+    def wrapper(*args, **kwargs):
+        _marks.setdefault("first_read", time.time())
+        _lock.acquire()  # the first reading thread writes the marks and ends the process; others wait here
+        _dump()
+        os._exit(0)
+    wrapper.__bench__ = True
+    return wrapper
+
+def _search(func):
+    def wrapper(*args, **kwargs):
+        _marks.setdefault("search_start", time.time())
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _marks.setdefault("search_end", time.time())
+    wrapper.__bench__ = True
+    return wrapper
+
+def _patch(module):
+    for name in list(vars(module)):
+        value = getattr(module, name)
+        if not callable(value) or getattr(value, "__bench__", False):
+            continue
+        if name.startswith("read") and name.endswith("block"):
+            setattr(module, name, _reader(value))
+        elif name == "search" and module.__name__ != "icecube_stac.search":
+            setattr(module, name, _search(value))
+
+class _Finder:
+    WATCH = {"icecube_stac.cube._graph", "icecube_stac.cube", "icecube_stac.pipeline"}
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.WATCH:
+            return None
+        spec = _machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+        def exec_module(module, _run=run):
+            _run(module)
+            _patch(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _Finder())
+sys.argv = ["icecube-stac", *sys.argv[2:]]
+from icecube_stac.cli import main
+_marks["cli_imported"] = time.time()
+rc = main()
+_marks["end"] = time.time()
+_dump()
+sys.exit(rc)
+"""
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -118,19 +229,31 @@ class Stack:
 
     @property
     def nbytes(self) -> int:
-        return len(self.rasters) * self.shape[0] * self.shape[1] * ITEMSIZE[self.level]
+        """Bytes of source samples (uint16 DN, or both int16 parts)."""
+        return len(self.rasters) * self.shape[0] * self.shape[1] * 2 * len(PARTS[self.level])
 
 
 def generate(root: Path, n: int, size: int) -> dict[str, Stack]:
+    """Generate and index the stacks, or reuse those of an earlier run with the same parameters."""
+    stamp = root / "stacks.json"
+    wanted = {"products": n, "size": size, "version": 3}
+    if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")).get("params") == wanted:
+        saved = json.loads(stamp.read_text(encoding="utf-8"))["stacks"]
+        print(f"reusing the {n} + {n} products of {root}")
+        return {
+            k: Stack(k, [Path(p) for p in v["rasters"]], Path(v["config"]), tuple(v["shape"])) for k, v in saved.items()
+        }  # type: ignore[misc]
     from icecube_stac.catalog import index
     from icecube_stac.testing import ProductSpec, write_stack
 
+    shutil.rmtree(root / "products", ignore_errors=True)
+    shutil.rmtree(root / "catalog", ignore_errors=True)
     specs = [
         ProductSpec(
-            level=level,
+            level=level,  # type: ignore[arg-type]
             image_id=3_000_000 + 10_000 * k + 100 * i,
             acquisition_start=FIRST_ACQUISITION + timedelta(days=2 * i, hours=12 * k, minutes=7 * i),
-            shape=(size, size),
+            shape=shape_of(level, size),
             incidence_center=18.0 + (i % 12),
             orbit_direction="ASCENDING" if k else "DESCENDING",
             slc_dtype="int16",
@@ -141,11 +264,14 @@ def generate(root: Path, n: int, size: int) -> dict[str, Stack]:
     ]
     start = time.perf_counter()
     products = write_stack(specs, root / "products")
-    seconds = time.perf_counter() - start
     on_disk = sum(p.raster.stat().st_size for p in products) / 1e6
-    print(f"generated {len(products)} products ({n} GRD + {n} SLC, {size}x{size}) in {seconds:.1f} s: {on_disk:.0f} MB")
+    print(
+        f"generated {len(products)} products ({n} GRD + {n} SLC) in {time.perf_counter() - start:.1f} s: "
+        f"{on_disk:.0f} MB"
+    )
     start = time.perf_counter()
-    report = index([root / "products"], root / "catalog")
+    # Absolute asset hrefs: the catalog stays valid wherever the products are read from.
+    report = index([root / "products"], root / "catalog", asset_hrefs="absolute")
     assert report.ok and len(report.added) == len(products), report.summary()
     print(f"indexed them in {time.perf_counter() - start:.1f} s")
     last = max(s.acquisition_start for s in specs)
@@ -160,7 +286,12 @@ def generate(root: Path, n: int, size: int) -> dict[str, Stack]:
         }
         config.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         mine = sorted((p for p in products if p.spec.level == level), key=lambda p: p.spec.acquisition_start)
-        stacks[level] = Stack(level, [p.raster.resolve() for p in mine], config, (size, size))
+        stacks[level] = Stack(level, [p.raster.resolve() for p in mine], config, shape_of(level, size))
+    saved = {
+        k: {"rasters": [str(p) for p in s.rasters], "config": str(s.config), "shape": s.shape}
+        for k, s in stacks.items()
+    }
+    stamp.write_text(json.dumps({"params": wanted, "stacks": saved}), encoding="utf-8")
     return stacks
 
 
@@ -173,8 +304,7 @@ def cli_command() -> list[str]:
 def use_this_checkout() -> dict[str, str]:
     """Make this process and its subprocesses import ``icecube_stac`` from the checkout holding this file.
 
-    An editable install may point at another copy of the project; ``PYTHONPATH`` comes before it.
-    Returns the environment for subprocesses.
+    Returns the environment for subprocesses (``PYTHONPATH`` comes before an editable install).
     """
     sys.path.insert(0, str(REPO))
     env = dict(os.environ)
@@ -190,226 +320,471 @@ def use_this_checkout() -> dict[str, str]:
 
 def fresh(path: Path) -> None:
     """Remove an output and flush dirty pages, so a run neither finds old data nor pays for old write-back."""
-    shutil.rmtree(path, ignore_errors=True)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
     os.sync()
 
 
-def timed(func: Callable[[], object]) -> float:
+def run(command: Sequence[str], env: Mapping[str, str]) -> float:
+    """Run a whole process; return its wall time."""
     start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-def run(command: Sequence[str], env: Mapping[str, str]) -> str:
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - start
     if result.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result.stdout
+    return seconds
 
 
-def reference_job(stack: Stack, cube: Path, out: Path) -> dict[str, Any]:
-    """The floor's job: same rasters, same time order, and the array metadata of the cube just written."""
-    meta = json.loads((cube / VARIABLES[stack.level] / "zarr.json").read_text(encoding="utf-8"))
-    chunks = meta["chunk_grid"]["configuration"]["chunk_shape"]
-    assert meta["zarr_format"] == 3 and meta["chunk_key_encoding"]["configuration"]["separator"] == "/", meta
-    return {
-        "level": stack.level,
-        "rasters": [str(p) for p in stack.rasters],
-        "out": str(out),
-        "shape": list(stack.shape),
-        "chunks": chunks,
-        "codecs": meta["codecs"],
-        "fill_value": meta["fill_value"],
-    }
+def load() -> str:
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def describe_codecs(job: dict[str, Any]) -> str:
-    parts = [
-        f"{c['name']}({', '.join(f'{k}={v}' for k, v in c.get('configuration', {}).items())})" for c in job["codecs"]
-    ]
-    return f"zarr v3, chunks {tuple(job['chunks'])}, codecs {' -> '.join(parts)}, fill_value {job['fill_value']!r}"
+def table(title: str, rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print(f"\n{title}")
+    for r in rows:
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
 
 
-def verify(stack: Stack, cube: Path, floor_out: Path) -> str:
-    import numpy as np
-    import zarr
-
-    hrefs = [Path(str(h)).resolve() for h in np.asarray(zarr.open_array(cube / "data_href", mode="r")[:])]
-    assert hrefs == stack.rasters, "the cube's time order differs from the floor's"
-    ours = zarr.open_array(cube / VARIABLES[stack.level], mode="r")
-    theirs = zarr.open_array(floor_out, mode="r")
-    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, (ours.shape, theirs.shape)
-    steps = sorted({0, ours.shape[0] // 2, ours.shape[0] - 1})
-    for t in steps:
-        if not np.array_equal(np.asarray(ours[t]), np.asarray(theirs[t]), equal_nan=True):
-            raise AssertionError(f"{stack.level}: time step {t} differs between the cube and the floor")
-    return f"{stack.level}: identical values at time steps {steps}, same time order ({len(hrefs)} steps)"
+def du(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 # --------------------------------------------------------------------------------------------------------
-# Measurement
+# Goals 1 and 2: whole processes, interleaved
 # --------------------------------------------------------------------------------------------------------
 
 
 @dataclass
-class Result:
+class CubeResult:
     stack: Stack
-    cube_cli: list[float]
-    floor_cli: list[float]
-    cube_in: list[float]
-    floor_in: list[float]
-    codecs: str
+    times: dict[str, list[float]]
+    sizes: dict[str, int]
+    storage: list[str]
     check: str
 
 
-def measure(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> Result:
-    from icecube_stac.config import load_config
-    from icecube_stac.output import write_cube
-    from icecube_stac.pipeline import load_cube
+def cube_chunks(cube: Path) -> list[int]:
+    """The chunk shape of the cube's data variable (any version of the writer)."""
+    for name in ("amplitude", "slc_real", "slc"):
+        meta = cube / name / "zarr.json"
+        if meta.is_file():
+            return list(json.loads(meta.read_text(encoding="utf-8"))["chunk_grid"]["configuration"]["chunk_shape"])
+    raise AssertionError(f"no data variable in {cube}")
 
+
+def storage(cube: Path) -> list[str]:
+    """Each data array on disk: dtype, fill value and codecs (from zarr.json)."""
+    rows = []
+    for meta_path in sorted(cube.glob("*/zarr.json")):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("node_type") != "array" or len(meta["shape"]) != 3:
+            continue
+        codecs = " -> ".join(
+            c["name"]
+            + "("
+            + ",".join(f"{k}={v}" for k, v in sorted(c.get("configuration", {}).items()) if k != "endian")
+            + ")"
+            for c in meta["codecs"]
+        )
+        rows.append(
+            f"{meta_path.parent.name}: {meta['data_type']}, fill {meta['fill_value']!r}, "
+            f"chunks {tuple(meta['chunk_grid']['configuration']['chunk_shape'])}, {codecs}"
+        )
+    return rows
+
+
+def verify(stack: Stack, cube: Path, floor_out: Path) -> str:
+    """Compare the cube as ``open_cube`` gives it with the floor's source samples, at every time step."""
+    import numpy as np
+    import zarr
+
+    from icecube_stac.output import open_cube
+
+    back = open_cube(cube)
+    hrefs = [Path(str(h)).resolve() for h in back["data_href"].values]
+    assert hrefs == stack.rasters, "the cube's time order differs from the floor's"
+    group = zarr.open_group(str(floor_out), mode="r")
+    variable = back["amplitude" if stack.level == "GRD" else "slc"]
+    for t in range(len(stack.rasters)):
+        ours = variable[t].values
+        if stack.level == "GRD":
+            dn = np.asarray(group["amplitude"][t])
+            theirs = np.where(dn == 0, np.float32(np.nan), dn.astype(np.float32))
+        else:
+            theirs = np.empty(stack.shape, np.complex64)
+            theirs.real, theirs.imag = group["slc_real"][t], group["slc_imag"][t]
+        if ours.dtype != theirs.dtype or not np.array_equal(ours, theirs, equal_nan=True):
+            raise AssertionError(f"{stack.level}: time step {t} differs between the cube and the floor")
+    what = "DN (0 -> NaN)" if stack.level == "GRD" else "complex s_i + j s_q"
+    return f"{stack.level}: open_cube equals the floor's {what} at all {len(hrefs)} time steps, same time order"
+
+
+def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> CubeResult:
     level = stack.level
-    cube_out, floor_out = work / f"cube_{level}.zarr", work / f"floor_{level}.zarr"
-    job_file = work / f"floor_{level}.json"
-    catalog = str(load_config(stack.config).catalog)
-    cube_cmd = [*cli_command(), "cube", str(stack.config), "--catalog", catalog, "-o", str(cube_out), "-q"]
-    cube_cmd.append("--overwrite")
-    floor_cmd = [sys.executable, str(Path(__file__).resolve()), "--floor-job", str(job_file)]
-
-    def cube_cli() -> None:
-        run(cube_cmd, env)
-
-    def floor_cli() -> None:
-        run(floor_cmd, env)
-
-    def cube_in() -> None:
-        write_cube(load_cube(load_config(stack.config)), cube_out, overwrite=True)
-
-    def floor_in() -> None:
-        floor(job)
-
-    # Warm-up (untimed): page cache, first-run costs, and the cube whose array metadata the floor copies.
-    fresh(cube_out)
-    print("  " + run(cube_cmd, env).strip().replace("\n", "\n  "))
-    job = reference_job(stack, cube_out, floor_out)
-    job_file.write_text(json.dumps(job), encoding="utf-8")
-    paths = {cube_cli: cube_out, floor_cli: floor_out, cube_in: cube_out, floor_in: floor_out}
-    for func, out in list(paths.items())[1:]:
-        fresh(out)
-        func()
-    times: dict[Callable[[], None], list[float]] = {func: [] for func in paths}
+    outs = {
+        "cube": work / f"cube_{level}.zarr",
+        "floor": work / f"floor_{level}.zarr",
+        "icecube": work / f"icecube_{level}.nc",
+    }
+    cube_cmd = [*cli_command(), "cube", str(stack.config), "-o", str(outs["cube"]), "-q", "--overwrite"]
+    commands: dict[str, list[str]] = {"cube": cube_cmd}
+    for name, func in (("floor", "floor"), ("icecube", "icecube_style")):
+        job_file = work / f"{name}_{level}.json"
+        commands[name] = [sys.executable, str(Path(__file__).resolve()), "--job", func, str(job_file)]
+    fresh(outs["cube"])
+    run(cube_cmd, env)  # warm-up; its chunk shape is the floor's
+    for name in ("floor", "icecube"):
+        job = {
+            "level": level,
+            "rasters": [str(p) for p in stack.rasters],
+            "out": str(outs[name]),
+            "shape": list(stack.shape),
+            "chunks": cube_chunks(outs["cube"]),
+        }
+        (work / f"{name}_{level}.json").write_text(json.dumps(job), encoding="utf-8")
+        fresh(outs[name])
+        run(commands[name], env)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for r in range(repeats):
-        for func, out in paths.items():
-            fresh(out)
-            times[func].append(timed(func))
-        row = "  ".join(f"{func.__name__} {times[func][-1]:.2f} s" for func in paths)
-        print(f"  {level} round {r + 1}/{repeats}: {row}")
-    # The last runs of each loop were in-process; rewrite with the CLI and the floor subprocess for the check.
-    fresh(cube_out)
-    run(cube_cmd, env)
-    fresh(floor_out)
-    run(floor_cmd, env)
-    check = verify(stack, cube_out, floor_out)
-    return Result(
-        stack, times[cube_cli], times[floor_cli], times[cube_in], times[floor_in], describe_codecs(job), check
-    )
+        for name, command in commands.items():
+            fresh(outs[name])
+            times[name].append(run(command, env))
+        row = "  ".join(f"{name} {times[name][-1]:.2f} s" for name in commands)
+        print(f"  {level} round {r + 1}/{repeats}: {row}  ({load()})")
+    sizes = {name: du(out) for name, out in outs.items()}
+    check = verify(stack, outs["cube"], outs["floor"])
+    result = CubeResult(stack, times, sizes, storage(outs["cube"]), check)
+    for out in outs.values():
+        fresh(out)
+    return result
 
 
-def startup(repeats: int, env: Mapping[str, str]) -> tuple[float, float]:
-    """Median interpreter start-up + imports of the cube CLI path and of the floor script."""
-    cube_imports = "import icecube_stac.cli, icecube_stac.config, icecube_stac.cube, icecube_stac.output"
-    floor_imports = "import h5py, numpy, rasterio, zarr"
-    cube = [timed(lambda: run([sys.executable, "-c", cube_imports], env)) for _ in range(repeats)]
-    floor_ = [timed(lambda: run([sys.executable, "-c", floor_imports], env)) for _ in range(repeats)]
-    return statistics.median(cube), statistics.median(floor_)
-
-
-def table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows
-    )
-
-
-def report(results: Sequence[Result], repeats: int, starts: tuple[float, float]) -> None:
+def report_cube(results: Sequence[CubeResult], repeats: int) -> None:
     med = statistics.median
-    print(f"\nmedians of {repeats} runs (s); ratio = cube / floor (goal <= 1.30); MB/s of uncompressed cube data")
     rows = [
         (
             "type",
-            "steps",
-            "MB",
+            "products",
+            "source MB",
             "cube s",
             "floor s",
-            "ratio",
+            "cube/floor",
+            "icecube s",
+            "cube/icecube",
             "cube MB/s",
-            "floor MB/s",
-            "in-proc cube s",
-            "in-proc floor s",
-            "in-proc ratio",
+            "cube disk MB",
+            "floor disk MB",
+            "icecube disk MB",
         )
     ]
     for res in results:
+        c, f, i = (med(res.times[k]) for k in ("cube", "floor", "icecube"))
         mb = res.stack.nbytes / 1e6
-        c, f, ci, fi = med(res.cube_cli), med(res.floor_cli), med(res.cube_in), med(res.floor_in)
         rows.append(
             (
                 res.stack.level,
-                str(len(res.stack.rasters)),
+                f"{len(res.stack.rasters)} x {res.stack.shape[0]}x{res.stack.shape[1]}",
                 f"{mb:.0f}",
                 f"{c:.2f}",
                 f"{f:.2f}",
                 f"{c / f:.2f}x",
+                f"{i:.2f}",
+                f"{c / i:.2f}x",
                 f"{mb / c:.0f}",
-                f"{mb / f:.0f}",
-                f"{ci:.2f}",
-                f"{fi:.2f}",
-                f"{ci / fi:.2f}x",
+                f"{res.sizes['cube'] / 1e6:.0f}",
+                f"{res.sizes['floor'] / 1e6:.0f}",
+                f"{res.sizes['icecube'] / 1e6:.0f}",
             )
         )
-    print(table(rows))
-    print(
-        f"start-up (interpreter + imports, median of {repeats}): cube CLI {starts[0]:.2f} s, floor script "
-        f"{starts[1]:.2f} s"
+    table(
+        f"GOAL 1: whole processes, medians of {repeats} interleaved runs "
+        "(goal: cube/floor <= 1.00, cube/icecube <= 0.50)",
+        rows,
     )
     for res in results:
-        print(
-            f"{res.stack.level} fixed cost of a process (CLI median - in-proc median): cube "
-            f"{med(res.cube_cli) - med(res.cube_in):.2f} s, floor {med(res.floor_cli) - med(res.floor_in):.2f} s"
+        for name, values in res.times.items():
+            print(f"  {res.stack.level} {name:8s} all runs: [{', '.join(f'{t:.2f}' for t in values)}]")
+    rows = [("type", "array on disk: dtype, fill, chunks, codecs")]
+    rows += [(res.stack.level, line) for res in results for line in res.storage]
+    table("GOAL 2: what the cube stores (zarr.json) and the round trip", rows)
+    for res in results:
+        print(f"  check {res.check}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Goal 5: fixed cost before the first read
+# --------------------------------------------------------------------------------------------------------
+
+
+def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> None:
+    marks = work / "marks.json"
+    out = work / "startup.zarr"
+    hook = [sys.executable, "-c", HOOK, str(marks), "cube", str(stack.config), "-o", str(out), "-q", "--overwrite"]
+    floor_job = work / "floor_startup.json"
+    job = {
+        "level": stack.level,
+        "rasters": [str(p) for p in stack.rasters[:1]],
+        "out": str(work / "floor_startup.zarr"),
+        "shape": list(stack.shape),
+        "chunks": [1, 2048, 2048],
+    }
+    floor_job.write_text(json.dumps(job), encoding="utf-8")
+    floor_cmd = [sys.executable, str(Path(__file__).resolve()), "--job", "floor", str(floor_job)]
+    floor_env = {**env, "BENCH_FIRST_READ": str(marks)}
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("python", "total", "interpreter", "imports", "to_search", "search", "to_read", "floor")
+    }
+
+    def spawn(command: list[str], environment: Mapping[str, str]) -> tuple[float, dict[str, float]]:
+        marks.unlink(missing_ok=True)
+        fresh(out)
+        t0 = time.time()
+        subprocess.run(command, env=environment, check=True, capture_output=True)
+        return t0, json.loads(marks.read_text(encoding="utf-8")) if marks.exists() else {}
+
+    spawn(hook, env)  # warm-up
+    for r in range(repeats + 1):
+        t0 = time.time()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        samples["python"].append(time.time() - t0)
+        t0, m = spawn(hook, env)
+        assert "first_read" in m, f"the hook saw no read: {m}"
+        samples["total"].append(m["first_read"] - t0)
+        samples["interpreter"].append(m["start"] - t0)
+        samples["imports"].append(m["cli_imported"] - m["start"])
+        samples["to_search"].append(m["search_start"] - m["cli_imported"])
+        samples["search"].append(m["search_end"] - m["search_start"])
+        samples["to_read"].append(m["first_read"] - m["search_end"])
+        t0, m = spawn(floor_cmd, floor_env)
+        samples["floor"].append(m["first_read"] - t0)
+        if r == 0:
+            for values in samples.values():
+                values.clear()  # a second warm-up round
+        else:
+            print(
+                f"  round {r}/{repeats}: to first read {samples['total'][-1]:.3f} s "
+                f"(search {samples['search'][-1]:.3f} s), floor {samples['floor'][-1]:.3f} s  ({load()})"
+            )
+    fresh(out)
+    fresh(work / "floor_startup.zarr")
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    rows = [("process start -> first pixel read", "median s", "share")]
+    parts = (
+        ("interpreter start (to the first line)", "interpreter"),
+        ("import icecube_stac.cli", "imports"),
+        ("cli.main -> search (config, imports of the cube stage)", "to_search"),
+        ("search(): DuckDB + query (the search agent's part)", "search"),
+        ("after search -> first read (graph, zarr metadata)", "to_read"),
+    )
+    rows += [(label, f"{med[key]:.3f}", f"{med[key] / med['total']:.0%}") for label, key in parts]
+    rows.append(("total: icecube-stac cube", f"{med['total']:.3f}", "100%"))
+    rows.append(("total without search()", f"{med['total'] - med['search']:.3f}", ""))
+    rows.append(
+        ("baseline: floor script to its first read", f"{med['floor']:.3f}", f"ratio {med['total'] / med['floor']:.2f}x")
+    )
+    rows.append(("reference: python -c pass", f"{med['python']:.3f}", ""))
+    table(
+        f"GOAL 5: fixed cost before the first read, {stack.level} config, medians of {repeats} (goal: total <= 0.8 s)",
+        rows,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Goal 4: bytes read per source layout
+# --------------------------------------------------------------------------------------------------------
+
+LAYOUTS = {
+    "GRD tiled 256, raw": {"level": "GRD", "tiled": True},
+    "GRD tiled 256, LZW": {"level": "GRD", "tiled": True, "compress": "lzw"},
+    "GRD striped, raw": {"level": "GRD", "tiled": False},
+    "GRD striped, LZW": {"level": "GRD", "tiled": False, "compress": "lzw"},
+    "SLC contiguous": {"level": "SLC"},
+    "SLC chunked 256x256": {"level": "SLC", "hdf5_chunks": (256, 256)},
+    "SLC chunked 300 rows": {"level": "SLC", "hdf5_chunks": (300, 2048)},
+}
+
+
+def _rchar() -> int:
+    with open("/proc/self/io", encoding="ascii") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+
+
+def reads_job(job: dict[str, Any]) -> None:
+    """In a subprocess: bytes and time of the cube's reads of one product, against whole and per-chunk reads."""
+    import dask
+    import numpy as np
+
+    from icecube_stac.cube import build_cube
+    from icecube_stac.output import write_cube
+    from icecube_stac.stac import item_from_product
+
+    level, path = job["level"], job["raster"]
+    cube = build_cube([item_from_product(path)])
+    variable = cube["amplitude" if level == "GRD" else "slc"]
+    out = Path(job["out"])
+    results: dict[str, list[float]] = {}
+
+    def sample(name: str, func: Callable[[], object]) -> None:
+        before, start = _rchar(), time.perf_counter()
+        func()
+        results.setdefault(name, []).append(time.perf_counter() - start)
+        results.setdefault(name + " bytes", []).append(_rchar() - before)
+
+    def whole() -> object:
+        parts = _read_source(level, path)
+        if level == "GRD":
+            return parts[0].astype(np.float32)
+        pixels = np.empty(parts[0].shape, np.complex64)
+        pixels.real, pixels.imag = parts
+        return pixels
+
+    def per_chunk() -> object:  # each 2048 x 2048 cube chunk read as its own window, the file opened each time
+        az, rg = variable.shape[1:]
+        for r0 in range(0, az, 2048):
+            for c0 in range(0, rg, 2048):
+                rows, cols = slice(r0, min(r0 + 2048, az)), slice(c0, min(c0 + 2048, rg))
+                if level == "GRD":
+                    import rasterio
+                    from rasterio.windows import Window
+
+                    with rasterio.open(path) as src:
+                        src.read(1, window=Window.from_slices(rows, cols))
+                else:
+                    import h5py
+
+                    with h5py.File(path, "r") as h5:
+                        h5["s_i"][rows, cols], h5["s_q"][rows, cols]
+        return None
+
+    def write() -> object:
+        shutil.rmtree(out, ignore_errors=True)
+        return write_cube(cube, out, compression="none")
+
+    with dask.config.set(scheduler="synchronous"):
+        for _ in range(job["repeats"] + 1):
+            sample("cube in memory", lambda: variable.values)
+            sample("whole file", whole)
+            sample("per chunk", per_chunk)
+            sample("cube write", write)
+    shutil.rmtree(out, ignore_errors=True)
+    print(json.dumps({k: statistics.median(v[1:]) for k, v in results.items()}))
+
+
+def measure_reads(work: Path, size: int, repeats: int, env: Mapping[str, str]) -> None:
+    import rasterio
+    import rasterio.shutil
+
+    from icecube_stac.testing import ProductSpec, write_product
+
+    rows = [
+        (
+            "layout",
+            "file MB",
+            "cube write: read/file",
+            "cube in memory: read/file",
+            "per chunk: read/file",
+            "cube in memory s",
+            "whole file s",
+            "per chunk s",
+            "cube/whole",
         )
-    for res in results:
-        spread = ", ".join(f"{t:.2f}" for t in res.cube_cli)
-        floor_spread = ", ".join(f"{t:.2f}" for t in res.floor_cli)
-        print(f"{res.stack.level} all runs: cube CLI [{spread}]  floor [{floor_spread}]")
-    for res in results:
-        print(f"{res.stack.level} storage: {res.codecs}")
-    for res in results:
-        print(f"check {res.check}")
+    ]
+    for k, (label, layout) in enumerate(LAYOUTS.items()):
+        folder = work / "layouts" / label.replace(" ", "_").replace(",", "")
+        level = str(layout["level"])
+        stamp = folder / "done"
+        if not stamp.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            spec = ProductSpec(
+                level=level,  # type: ignore[arg-type]
+                image_id=5_000_000 + 100 * k,
+                acquisition_start=FIRST_ACQUISITION + timedelta(days=k),
+                shape=shape_of(level, size) if level == "SLC" else (size, size),
+                tiled=bool(layout.get("tiled", True)),
+                hdf5_chunks=layout.get("hdf5_chunks"),  # type: ignore[arg-type]
+                seed=k,
+            )
+            product = write_product(spec, folder)
+            if layout.get("compress"):
+                packed = product.raster.with_suffix(".lzw.tif")
+                blocks = {"tiled": True, "blockxsize": 256, "blockysize": 256} if layout["tiled"] else {}
+                rasterio.shutil.copy(product.raster, packed, driver="GTiff", compress="LZW", **blocks)
+                packed.replace(product.raster)
+            stamp.write_text(str(product.raster), encoding="utf-8")
+        raster = stamp.read_text(encoding="utf-8")
+        job = {"level": level, "raster": raster, "out": str(work / "reads.zarr"), "repeats": repeats}
+        result = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--job", "reads_job", json.dumps(job)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        m = json.loads(result.stdout.strip().splitlines()[-1])
+        mb = Path(raster).stat().st_size
+        rows.append(
+            (
+                label,
+                f"{mb / 1e6:.1f}",
+                f"{m['cube write bytes'] / mb:.2f}",
+                f"{m['cube in memory bytes'] / mb:.2f}",
+                f"{m['per chunk bytes'] / mb:.2f}",
+                f"{m['cube in memory']:.3f}",
+                f"{m['whole file']:.3f}",
+                f"{m['per chunk']:.3f}",
+                f"{m['cube in memory'] / m['whole file']:.2f}x",
+            )
+        )
+        print(f"  {label}: done ({load()})")
+    table(
+        f"GOAL 4: bytes read (rchar) / file size and read times, one product, one thread, medians of {repeats} "
+        "(goal: read/file = 1.00)",
+        rows,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--products", type=int, default=12, help="products per type (default 12)")
-    parser.add_argument("--size", type=int, default=2048, help="raster size N x N (default 2048)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each path (default 3, at least 3)")
-    parser.add_argument("--workdir", type=Path, help="keep everything in this folder (default: a temporary one)")
-    parser.add_argument("--floor-job", type=Path, help=argparse.SUPPRESS)  # the floor subprocess
+    parser.add_argument("--size", type=int, default=4096, help="GRD SIZE x SIZE, SLC SIZE x SIZE/2 (default 4096)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each path (default 5, at least 5)")
+    parser.add_argument("--workdir", type=Path, help="keep products here between runs (default: a temporary folder)")
+    parser.add_argument(
+        "--sections", nargs="+", choices=("cube", "startup", "reads"), default=["cube", "startup", "reads"]
+    )
+    parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS))
+    parser.add_argument("--job", nargs=2, metavar=("FUNC", "JOB"), help=argparse.SUPPRESS)  # subprocesses
     args = parser.parse_args()
-    if args.floor_job:
-        floor(json.loads(args.floor_job.read_text(encoding="utf-8")))
+    if args.job:
+        func, text = args.job
+        job = json.loads(text if text.startswith("{") else Path(text).read_text(encoding="utf-8"))
+        {"floor": floor, "icecube_style": icecube_style, "reads_job": reads_job}[func](job)
         return
-    if args.repeats < 3:
-        parser.error("--repeats must be at least 3 (medians)")
+    if args.repeats < 5:
+        parser.error("--repeats must be at least 5 (medians)")
     env = use_this_checkout()
+    print(f"{os.cpu_count()} cores, {load()}")
     with tempfile.TemporaryDirectory(prefix="icecube-bench-cube-") as tmp:
         root = args.workdir.resolve() if args.workdir else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        stacks = generate(root, args.products, args.size)
-        results = []
-        for level in LEVELS:
-            print(f"{level}:")
-            results.append(measure(stacks[level], root, args.repeats, env))
-        starts = startup(args.repeats, env)
-        report(results, args.repeats, starts)
+        if "cube" in args.sections or "startup" in args.sections:
+            stacks = generate(root, args.products, args.size)
+        if "cube" in args.sections:
+            results = []
+            for level in args.levels:
+                print(f"{level}:")
+                results.append(measure_cube(stacks[level], root, args.repeats, env))
+            report_cube(results, args.repeats)
+        if "startup" in args.sections:
+            print("start-up:")
+            measure_startup(stacks["GRD"], root, args.repeats, env)
+        if "reads" in args.sections:
+            print("reads:")
+            measure_reads(root, args.size, args.repeats, env)
+    print(f"\n{load()} at the end")
 
 
 if __name__ == "__main__":
