@@ -194,7 +194,7 @@ class LocalCatalog:
             The items of :meth:`search`, in the same order.
         """
         with _without_gc():
-            return [_to_item(data) for data in self._dicts(body)]
+            return _to_items(self._dicts(body))
 
     def _dicts(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not self.parquet.is_file():
@@ -296,11 +296,15 @@ def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> l
     return selected
 
 
-def _to_item(data: dict[str, Any]) -> pystac.Item:
+def _to_items(found: Sequence[dict[str, Any]]) -> list[pystac.Item]:
     # Migration costs ~0.3 ms an item; only items of another STAC version need it.
-    if data.get("stac_version") != pystac.get_stac_version():
-        return pystac.Item.from_dict(data, preserve_dict=False, migrate=True)
-    return item_from_dict(data)
+    current = pystac.get_stac_version()  # read from the environment: once, not per item
+    return [
+        item_from_dict(data)
+        if data.get("stac_version") == current
+        else pystac.Item.from_dict(data, preserve_dict=False, migrate=True)
+        for data in found
+    ]
 
 
 def _found_items(backend: SearchBackend, body: Mapping[str, Any]) -> list[pystac.Item]:
@@ -309,7 +313,7 @@ def _found_items(backend: SearchBackend, body: Mapping[str, Any]) -> list[pystac
     if callable(search_items):
         items: list[pystac.Item] = search_items(body)
         return items
-    return [_to_item(d) for d in backend.search(body)]
+    return _to_items(backend.search(body))
 
 
 def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: bool = True) -> pystac.ItemCollection:
