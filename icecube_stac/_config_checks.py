@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config_errors import fail, hide_credentials, one_of, shown, whole_number_hint
-from ._config_limits import MAX_COUNT
+from ._config_limits import CATALOG_MAX_CHARS, MAX_COUNT
 from ._config_patterns import (
     API_URL_WITH_HOST,
     HEADER_NAME,
@@ -70,6 +70,8 @@ class CatalogRule(Rule):
             value = os.fspath(value)
         if not isinstance(value, str) or not matches(NON_BLANK, value):
             fail(key, value, _CATALOG_ALLOWED)
+        if len(value) > CATALOG_MAX_CHARS:
+            fail(key, value, f"{len(value):,} characters long, at most {CATALOG_MAX_CHARS:,}; " + _CATALOG_ALLOWED)
         if is_api_url(value):
             if not matches(API_URL_WITH_HOST, value):
                 fail(key, value, "the URL has no host; " + _CATALOG_ALLOWED)
@@ -84,6 +86,7 @@ class CatalogRule(Rule):
         return {
             "type": "string",
             "pattern": NON_BLANK,
+            "maxLength": CATALOG_MAX_CHARS,
             "if": {"pattern": URL_SCHEME},
             "then": {"pattern": API_URL_WITH_HOST},
         }

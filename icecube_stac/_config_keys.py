@@ -17,6 +17,7 @@ from ._config_checks import CatalogRule, ChunksRule, HeadersRule
 from ._config_cql2 import FilterRule
 from ._config_geometry import AreaRule, BboxRule
 from ._config_limits import (
+    CATALOG_MAX_CHARS,
     DATE_RANGE_TEXT,
     FILTER_MAX_CHARS,
     FILTER_MAX_DEPTH,
@@ -250,9 +251,10 @@ KEYS: Final[tuple[Key, ...]] = (
         "catalog",
         "catalog",
         CatalogRule(),
-        "Local STAC catalog (folder or catalog.json) or http(s) URL of a STAC API. A relative path written "
-        "in a config file is relative to that file's folder; given any other way (a mapping, the catalog= "
-        "override, --catalog, or the default catalogs/default) it is relative to the current directory.",
+        f"Local STAC catalog (folder or catalog.json) or http(s) URL of a STAC API, at most {CATALOG_MAX_CHARS} "
+        "characters. A relative path written in a config file is relative to that file's folder; given any "
+        "other way (a mapping, the catalog= override, --catalog, or the default catalogs/default) it is "
+        "relative to the current directory.",
     ),
     Key("headers", "headers", HeadersRule(), "HTTP headers for a STAC API, e.g. authentication."),
     Key(

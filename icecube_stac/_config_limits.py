@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Final
 
 __all__ = [
+    "CATALOG_MAX_CHARS",
     "CONFIG_MAX_DEPTH",
     "DATE_FIRST",
     "DATE_LAST",
@@ -49,6 +50,9 @@ MAX_TIME_SLOTS: Final = 50_000
 
 MAX_COUNT: Final = 1_000_000_000
 """Largest ``max_items`` and chunk size (chunks are clipped to the raster anyway)."""
+
+CATALOG_MAX_CHARS: Final = 4096
+"""Longest ``catalog``: Linux's PATH_MAX (a longer path cannot be opened; messages quote the catalog)."""
 
 MAX_TIMEOUT: Final = 86_400.0
 """Largest HTTP ``timeout``, seconds (one day; sockets refuse much larger values)."""

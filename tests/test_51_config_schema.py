@@ -138,6 +138,8 @@ PROBES: Final[list[dict[str, Any]]] = [
     {"catalog": "C:/catalogs/default"},
     {"catalog": "catalogs/with spaces"},
     {"catalog": "http://[::1"},
+    {"catalog": "a." * 2048},
+    {"catalog": "a." * 2048 + "x"},
     {"catalog": "http://[::1]:8080/api"},
     {"catalog": "http://[not-an-address]/api"},
     {"catalog": "https://stac.example.com:99999/api"},

@@ -456,6 +456,12 @@ def test_api_urls_are_stripped_of_white_space() -> None:
     assert load_config({"catalog": " catalogs/x "}).catalog == " catalogs/x "
 
 
+def test_catalogs_are_at_most_path_max_long() -> None:
+    assert load_config({"catalog": "c" * 4096}).catalog == "c" * 4096
+    err = error_for({"catalog": "a." * 30_000})  # the CLI's redaction of "no catalog at ..." was quadratic
+    assert err.key == "catalog" and "60,000 characters long, at most 4,096" in str(err)
+
+
 def test_ipv6_urls_that_parse_are_fine() -> None:
     assert load_config({"catalog": "http://[::1]:8080/api"}).catalog == "http://[::1]:8080/api"
 
