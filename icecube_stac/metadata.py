@@ -265,11 +265,12 @@ class _Converter:
             satellite_name=self.get("satellite_name", conv.as_text),
             spec_version=self.get("spec_version", conv.as_version),
             processor_version=self.get("processor_version", conv.as_processor_version),
-            polarization=self.get("polarization", _polarization),
+            polarization=self.get("polarization", _one_of("HH", "VV", "HV", "VH")),
             zerodoppler_start=self.get("zerodoppler_start_utc", parse_time),
             zerodoppler_end=self.get("zerodoppler_end_utc", parse_time),
             processing_time=self.get("processing_time", parse_time),
-            sample_precision=self.get("sample_precision", conv.as_lower),
+            # What ICEYE writes; a GRD is never float32 (the raster's own type is checked by the format readers).
+            sample_precision=self.get("sample_precision", _one_of("uint16") if is_grd else _one_of("int16", "float32")),
             satellite_look_angle=self.get("satellite_look_angle", conv.as_angle),
             heading=self.get("heading", conv.as_heading),
             carrier_frequency=self.get("carrier_frequency", conv.in_range(8e9, 12e9)),  # X band (sar:frequency_band)
@@ -355,14 +356,10 @@ def _check_footprint(corners: Mapping[str, Corner], source: str) -> None:
     wide = max(lons) - min(lons) > 180.0
     if not wide and polygon.is_valid and polygon.area > 0:
         return
-    where = ", ".join(f"({c.lat:g}, {c.lon:g})" for c in ring)
-    raise MetadataError(
-        source,
-        f"corners first_near, first_far, last_far, last_near at (lat, lon) {where} do not make a simple "
-        f"quadrilateral ({'over 180 degrees of longitude' if wide else explain_validity(polygon)}); a footprint "
-        "is four corners in order around the scene",
-        "coord_first_near",
-    )
+    where = ", ".join(f"lat {c.lat:g} lon {c.lon:g}" for c in ring)
+    why = "over 180 degrees" if wide else explain_validity(polygon)
+    reason = f"corners first_near, first_far, last_far, last_near at {where} do not make a simple quadrilateral"
+    raise MetadataError(source, f"{reason} ({why}); give them in order around the scene", "coord_first_near")
 
 
 def _acquisition_time(value: Any) -> datetime:
@@ -371,10 +368,13 @@ def _acquisition_time(value: Any) -> datetime:
     return when
 
 
-def _polarization(value: Any) -> str:
-    if (text := conv.as_upper(value)) not in ("HH", "VV", "HV", "VH"):
-        raise ValueError("allowed values are HH, VV, HV, VH (case-insensitive)")
-    return text
+def _one_of(*allowed: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if (text := conv.as_text(value)).lower() not in (a.lower() for a in allowed):
+            raise ValueError(f"allowed values are {', '.join(allowed)} (case-insensitive)")
+        return text.upper() if allowed[0].isupper() else text.lower()
+
+    return convert
 
 
 def _clamp_center(center: Corner, naz: int, nrg: int) -> Corner:

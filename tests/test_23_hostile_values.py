@@ -25,7 +25,7 @@ import rasterio
 from icecube_stac._fields import MAX_TEXT_CHARS, MAX_VECTOR_VALUES, as_int, as_vector
 from icecube_stac.catalog import index, read_items
 from icecube_stac.errors import IcecubeStacError, MetadataError
-from icecube_stac.formats import read_metadata
+from icecube_stac.formats import SidecarFallbackWarning, read_metadata
 from icecube_stac.formats.hdf5 import read_hdf5_fields, read_hdf5_metadata
 from icecube_stac.formats.xml import MAX_XML_BYTES, MAX_XML_ELEMENTS, read_xml_fields, read_xml_metadata
 from icecube_stac.metadata import MAX_SIDE
@@ -394,11 +394,25 @@ def test_slc_data_type_is_named_whatever_the_byte_order(
         raster.with_suffix(".xml").unlink(missing_ok=True)
 
 
-def test_a_grd_whose_xml_says_float32_is_still_uint16(tiny: dict[str, GeneratedProduct], tmp_path: Path) -> None:
+def test_a_grd_whose_xml_says_float32_is_never_cfloat32(tiny: dict[str, GeneratedProduct], tmp_path: Path) -> None:
     xml = _real_product(tiny, tmp_path, sample_precision="float32")
-    item = item_from_product(xml.with_suffix(".tif"))
-    assert item.assets["data"].extra_fields["data_type"] == "uint16"  # from the raster, never cfloat32
+    with pytest.raises(MetadataError, match=r"field 'sample_precision'.*allowed values are uint16"):
+        create_item(read_xml_metadata(xml))  # was data_type cfloat32 for a GRD
+    with pytest.warns(SidecarFallbackWarning):
+        item = item_from_product(xml.with_suffix(".tif"))
+    assert item.assets["data"].extra_fields["data_type"] == "uint16"  # from the raster
     validate(item)
+
+
+@pytest.mark.parametrize(("level", "precision"), [("slc", "uint16"), ("slc", "float64"), ("grd", "int16")])
+def test_sample_precisions_iceye_never_writes_are_refused(
+    tiny: dict[str, GeneratedProduct], tmp_path: Path, level: str, precision: str
+) -> None:
+    product = tiny[level]
+    assert product.xml is not None
+    xml = tmp_path / product.xml.name
+    xml.write_text(_set(product.xml.read_text(), "sample_precision", precision))
+    _refused(xml, "sample_precision", "allowed values are")
 
 
 def test_only_package_errors_escape_for_every_hostile_value_of_this_module(tmp_path: Path) -> None:
