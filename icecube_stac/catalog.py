@@ -6,7 +6,7 @@ Layout of ``catalogs/NAME/``::
     iceye-grd/collection.json      (one collection per product level present)
     iceye-grd/items/<id>.json
     iceye-slc/...
-    items.parquet                  (every item, for in-process search; always in sync with the JSON)
+    items.parquet                  (every item, in sync with the JSON; relative hrefs from this folder)
     .icecube-index.json            (file fingerprints that make re-indexing incremental)
 
 Links are relative, so the folder can be moved. Every run builds the new catalog in a sibling
