@@ -41,8 +41,9 @@ def _non_utf8(name: str) -> str:
     return os.fsdecode(os.fsencode(name) + b"\xff")
 
 
-def test_printable_path_escapes_bytes_that_are_not_utf8() -> None:
+def test_printable_path_escapes_bytes_that_are_not_utf8_and_control_characters() -> None:
     assert printable_path(_non_utf8("/data/ICEYE")) == "/data/ICEYE\\xff"
+    assert printable_path("/data/a\nb\tc") == "/data/a\\nb\\tc"
     assert printable_path("/data/caf\u00e9") == "/data/caf\u00e9"
 
 
@@ -63,6 +64,20 @@ def test_a_name_that_is_not_utf8_is_a_failure_and_every_good_product_is_indexed(
     assert "not valid UTF-8" in failure.reason
     report.summary().encode("utf-8")  # printable: the CLI can show it
     assert [item.id for item in read_items(tmp_path / "catalog")] == [good.stem]
+
+
+@pytest.mark.parametrize("character", ["\n", "\t", "\x85", "\x7f"])
+def test_a_name_with_control_characters_is_a_failure_shown_on_one_line(
+    product: GeneratedProduct, tmp_path: Path, character: str
+) -> None:
+    data = tmp_path / "data"
+    good = _copy(product, data / "good")
+    bad = _copy(product, data / "bad", f"{product.name}{character}x")  # was: an item that does not validate
+    report = index([data], tmp_path / "catalog")
+    assert report.added == [good.stem], report.summary()
+    (failure,) = report.failures
+    assert failure.path == printable_path(bad) and "\n" not in failure.path and character not in failure.path
+    assert "control characters" in failure.reason
 
 
 def test_reading_a_product_whose_name_is_not_utf8_names_the_file(product: GeneratedProduct, tmp_path: Path) -> None:

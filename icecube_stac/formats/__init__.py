@@ -2,8 +2,8 @@
 
 The XML sidecar is the primary metadata source (full precision); a raster's embedded metadata is
 the fallback for products delivered without XML, or whose XML cannot be parsed. A product whose file
-names are not valid UTF-8 is refused here (its STAC hrefs and catalog files could not be written); the
-error shows the name with its undecodable bytes escaped (:func:`printable_path`).
+names are not valid UTF-8 or hold control characters is refused here (its STAC hrefs and catalog files
+could not be written); the error shows the name with such bytes escaped (:func:`printable_path`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ RASTER_SUFFIXES: dict[str, ProductLevel] = {
 }
 _RASTER_ORDER = tuple(RASTER_SUFFIXES)
 _LEVEL_IN_NAME = re.compile(r"_(GRD|SLC)_", re.IGNORECASE)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class SidecarFallbackWarning(IcecubeStacWarning):
@@ -84,7 +85,7 @@ def _quicklook(path: Path) -> Path | None:
 
 
 def printable_path(path: str | Path) -> str:
-    r"""Return a path as printable text: bytes that are not UTF-8 are shown escaped (``\xff``), never as surrogates.
+    r"""Return a path as printable text: bytes that are not UTF-8 and control characters escaped (``\xff``, ``\n``).
 
     Parameters
     ----------
@@ -94,25 +95,32 @@ def printable_path(path: str | Path) -> str:
     Returns
     -------
     str
-        Encodable as UTF-8.
+        Encodable as UTF-8, on one line.
     """
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    text = os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
-def _utf8_named(files: ProductFiles) -> ProductFiles:
+def _usable_names(files: ProductFiles) -> ProductFiles:
+    """Refuse files whose names (or the names they link to) are not UTF-8 or hold control characters."""
     for path in (files.raster, files.xml, files.quicklook):
         if path is None:
             continue
         for name in (str(path), str(path.resolve())):
+            target = "" if name == str(path) else f" (it links to {printable_path(name)})"
             try:
                 name.encode("utf-8")
             except UnicodeEncodeError:
-                target = "" if name == str(path) else f" (it links to {printable_path(name)})"
-                raise UnsupportedProductError(
-                    printable_path(path),
-                    f"file name is not valid UTF-8{target}, shown with its other bytes as \\xNN; rename it: STAC "
-                    "hrefs and catalog files need UTF-8 names",
-                ) from None
+                problem = "is not valid UTF-8"
+            else:
+                if not _CONTROL.search(name):
+                    continue
+                problem = "holds control characters (newline, tab...)"
+            raise UnsupportedProductError(
+                printable_path(path),
+                f"file name {problem}{target}, shown with such bytes as \\xNN; rename it: STAC hrefs and "
+                "catalog files need printable UTF-8 names",
+            )
     return files
 
 
@@ -132,14 +140,15 @@ def find_product_files(path: str | Path) -> ProductFiles:
     Raises
     ------
     UnsupportedProductError
-        For another file type, or when a file's name (or the name it links to) is not valid UTF-8.
+        For another file type, or when a file's name (or the name it links to) is not valid UTF-8 or holds
+        control characters.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xml":
-        return _utf8_named(ProductFiles(find_raster(path), path, _quicklook(path)))
+        return _usable_names(ProductFiles(find_raster(path), path, _quicklook(path)))
     if suffix in RASTER_SUFFIXES:
-        return _utf8_named(ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path)))
+        return _usable_names(ProductFiles(path, _sibling(path, (".xml",)), _quicklook(path)))
     raise UnsupportedProductError(
         printable_path(path),
         f"unknown product file type {printable_path(path.suffix)!r}; expected .xml, {', '.join(RASTER_SUFFIXES)}",
