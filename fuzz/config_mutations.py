@@ -134,7 +134,7 @@ def _number(rng: random.Random) -> Any:
         rng.uniform(-1e6, 1e6),
         36_500,
         36_501,
-        50_000,
+        10_001,
         1_000_000_001,
         86_400.5,
     ]

@@ -279,7 +279,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per case before it counts as a hang")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a hang")
     parser.add_argument("--memory", type=int, default=3072, help="address space per case, MB (RLIMIT_AS)")
     parser.add_argument("--memory-growth", type=int, default=512, help="peak RSS growth of a case that counts, MB")
     parser.add_argument("--cube-every", type=int, default=10, help="build the cube of every Nth matching case")

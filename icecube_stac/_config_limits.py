@@ -45,8 +45,10 @@ DATE_RANGE_TEXT: Final = (
 MAX_TEMPORAL_RESOLUTION: Final = 36_500
 """Largest ``temporal_resolution``, in days (100 years)."""
 
-MAX_TIME_SLOTS: Final = 50_000
-"""Most slots a time grid may have: ``(end_date - start_date) // temporal_resolution + 1``."""
+MAX_TIME_SLOTS: Final = 10_000
+"""Most slots a time grid may have: ``(end_date - start_date) // temporal_resolution + 1`` (27 years of
+daily slots). Forgetting ``start_date`` (1970) with a daily grid asks for 20,000 mostly empty slots, which
+take a minute and half a gigabyte even for 16 x 16-pixel products."""
 
 MAX_COUNT: Final = 1_000_000_000
 """Largest ``max_items`` and chunk size (chunks are clipped to the raster anyway)."""

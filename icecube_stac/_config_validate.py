@@ -84,7 +84,8 @@ def cross_checks(values: Mapping[str, Any]) -> list[ConfigError]:
             grid = f"from start_date {date_number(start)} to end_date {date_number(end)} every {days} day(s)"
             allowed = (
                 f"the time grid {grid} would have {slots:,} slots, at most {MAX_TIME_SLOTS:,}: use a larger "
-                "temporal_resolution or a shorter date range (end_date defaults to today, UTC)"
+                "temporal_resolution or a shorter date range (start_date defaults to 19700101, end_date to "
+                "today, UTC)"
             )
             problems.append(problem("temporal_resolution", days, allowed))
     low, high = values.get("min_incidence_angle"), values.get("max_incidence_angle")

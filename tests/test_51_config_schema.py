@@ -110,6 +110,7 @@ PROBES: Final[list[dict[str, Any]]] = [
     # The size of the time grid: arithmetic over three keys.
     {"temporal_resolution": 1, "start_date": 19000101, "end_date": 20240101},
     {"temporal_resolution": 1, "start_date": 19900101, "end_date": 20240101},
+    {"temporal_resolution": 1, "start_date": 20000101, "end_date": 20240101},
     {"temporal_resolution": 3, "start_date": 16770922, "end_date": 22620411},
     # Angles as numeric strings.
     {"min_incidence_angle": " 20 ", "max_incidence_angle": "90.000"},
