@@ -309,7 +309,7 @@ def _replace(raster: Path, name: str, **create: object) -> None:
         if create.pop("group", False):
             h5.create_group(name)
         else:
-            h5.create_dataset(name, **create)  # type: ignore[arg-type]
+            h5.create_dataset(name, **create)
 
 
 @pytest.mark.parametrize(
