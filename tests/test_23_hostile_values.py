@@ -334,6 +334,25 @@ def test_hostile_hdf5_datasets_are_metadata_errors(
     assert err.value.field == field and str(raster) in str(err.value)
 
 
+@pytest.mark.parametrize("name", ["product_name", "RPC/LINE_OFF"])
+def test_a_fixed_length_string_of_a_gigabyte_is_never_read(
+    tiny: dict[str, GeneratedProduct], tmp_path: Path, name: str
+) -> None:
+    raster = _slc_copy(tiny, tmp_path)
+    with h5py.File(raster, "r+") as h5:  # compressed and never written: the file stays small
+        del h5[name]
+        h5.create_dataset(name, shape=(1,), dtype=np.dtype("S1000000000"), compression="gzip", chunks=(1,))
+    assert raster.stat().st_size < 10**6
+    tracemalloc.start()
+    try:
+        with pytest.raises(MetadataError, match=r"product_name': required field is missing|1000000000 bytes"):
+            read_hdf5_metadata(raster)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20
+
+
 def test_a_null_dataspace_sample_array_is_a_metadata_error(tiny: dict[str, GeneratedProduct], tmp_path: Path) -> None:
     raster = _slc_copy(tiny, tmp_path)
     _replace(raster, "s_i", data=h5py.Empty("<i2"))  # was TypeError: shape None

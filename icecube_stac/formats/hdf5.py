@@ -25,6 +25,8 @@ __all__ = ["HDF5_READER", "Hdf5Reader", "read_hdf5_fields", "read_hdf5_metadata"
 _PIXEL_DATASETS = ("s_i", "s_q")
 # Per-pixel vectors (one value per range column or azimuth line) are too large to carry as metadata.
 _MAX_METADATA_VALUES = 4096
+# ... and too many bytes: a fixed-length string of 10**9 bytes compresses to a few bytes on disk.
+_MAX_METADATA_BYTES: Final = 2**20
 # What ICEYE writes: int16 or float32 I/Q samples (any byte order).
 _SAMPLE_DTYPES: Final = frozenset({np.dtype("<i2"), np.dtype(">i2"), np.dtype("<f4"), np.dtype(">f4")})
 # The largest ICEYE products are tens of thousands of lines; a declared size beyond this is a corrupt file
@@ -137,8 +139,8 @@ def _small_value(dataset: h5py.Dataset) -> tuple[bool, Any]:
     """Return ``(True, value)`` for a small decodable dataset, ``(False, None)`` for one to list as large."""
     if dataset.shape is None:  # an empty (null-dataspace) dataset carries no value
         return True, None
-    if dataset.size > _MAX_METADATA_VALUES:
-        return False, None
+    if dataset.size > _MAX_METADATA_VALUES or dataset.size * dataset.dtype.itemsize > _MAX_METADATA_BYTES:
+        return False, None  # checked before anything is read
     try:
         return True, _dataset_value(dataset)
     except (TypeError, ValueError, OSError):
@@ -153,7 +155,8 @@ def _rpc_fields(group: h5py.Group, path: str | Path) -> dict[str, Any]:
         if isinstance(node, h5py.Dataset):
             small, value = _small_value(_local_dataset(group, name, path))
             if not small:  # RPC00B has 20 coefficients per polynomial: anything larger is not an RPC
-                raise MetadataError(path, f"RPC/{name} holds {node.size} values; an RPC holds at most 20", "rpc")
+                size = f"{node.size} values of {node.dtype.itemsize} bytes"
+                raise MetadataError(path, f"RPC/{name} holds {size}; an RPC holds at most 20 numbers", "rpc")
             rpc[name.lower()] = value
     return rpc
 
