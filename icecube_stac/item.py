@@ -103,6 +103,7 @@ class ParsedItem:
     container: str
     data_href: str
     metadata_href: str
+    item_href: str  # the item's own JSON document ("" when unknown): the cube's STAC item links to it
     shape: tuple[int, int] | None
     data_type: str | None
     orientation: Orientation
@@ -304,6 +305,19 @@ def _text(item: pystac.Item, key: str) -> str:
     return str(item.properties.get(key) or "")
 
 
+def _item_href(item: pystac.Item) -> str:
+    """Return where the item's JSON lives: its self link, else ``items/<id>.json`` beside its local collection."""
+    own = item.get_self_href()
+    if own:
+        return str(own)
+    collection = next((link.href for link in item.links if link.rel == "collection"), None)
+    if collection and "://" not in collection:
+        candidate = Path(collection).parent / "items" / f"{item.id}.json"
+        if candidate.is_file():
+            return str(candidate)
+    return ""
+
+
 def parse_item(item: pystac.Item) -> ParsedItem:
     """Parse a STAC item of an ICEYE product once, for loading.
 
@@ -341,6 +355,7 @@ def parse_item(item: pystac.Item) -> ParsedItem:
         container=container,
         data_href=_href(asset),
         metadata_href=_href(item.assets.get(ASSET_METADATA)),
+        item_href=_item_href(item),
         shape=shape,
         data_type=None if asset is None else asset.extra_fields.get(Prop.DATA_TYPE),
         orientation=orientation,

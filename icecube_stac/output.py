@@ -266,6 +266,7 @@ def write_cube(
     client: Any = None,
     compression: str | None = None,
     zarr_format: Literal[2, 3] = 3,
+    stac_item: bool = True,
 ) -> Path:
     """Write a cube atomically to Zarr or NetCDF, computing it chunk by chunk.
 
@@ -292,6 +293,8 @@ def write_cube(
         level 1, with shuffle) or ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
     zarr_format
         3 (default) or 2 (for readers such as GDAL < 3.11 that do not read Zarr v3 codecs).
+    stac_item
+        Also write the cube's STAC item to ``<path>.json`` (see :mod:`icecube_stac.cube_item`).
 
     Returns
     -------
@@ -332,6 +335,10 @@ def write_cube(
             _compute_distributed(_store(store, staging, fmt, encoding, {**options, "compute": False}), progress, client)
         if fmt == "netcdf":
             netcdf_char_attributes(staging)
+    if stac_item and layout == "native":
+        from icecube_stac.cube_item import write_cube_item
+
+        write_cube_item(ds, target, fmt)
     return target
 
 

@@ -203,25 +203,35 @@ class LocalCatalog:
         from icecube_stac._duckdb_search import query_parquet
 
         items = table_to_items(query_parquet(self.parquet, body))
+        from icecube_stac._parquet import legacy_item_hrefs
+
+        # A catalog indexed before state version 2 wrote hrefs relative to each item's JSON file.
+        legacy = legacy_item_hrefs(self.parquet)
         folders: dict[str, tuple[Path, str]] = {}
-        return [self._absolute(item, folders) for item in items]
+        return [self._absolute(item, folders, legacy) for item in items]
 
-    def _absolute(self, item: dict[str, Any], folders: dict[str, tuple[Path, str]]) -> dict[str, Any]:
-        """Make an item's asset hrefs absolute and give it one link, to its collection.
+    def _absolute(self, item: dict[str, Any], folders: dict[str, tuple[Path, str]], legacy: bool) -> dict[str, Any]:
+        """Make an item's hrefs absolute and give it two links: its collection and its own JSON file (self).
 
-        ``folders`` keeps, per collection, the items' folder and the collection file (resolved once).
+        items.parquet writes every href relative to the parquet's folder (the catalog root); ``folders``
+        keeps, per collection, the collection file resolved once.
         """
         collection = str(item.get("collection", ""))
         if collection not in folders:
-            item_dir = self.root / collection / "items"
-            folders[collection] = item_dir, str((item_dir.parent / "collection.json").resolve())
-        item_dir, collection_json = folders[collection]
-        # Structural links are relative to the item file; outside the catalog they would point nowhere.
-        item["links"] = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
+            base = self.root / collection / "items" if legacy else self.root
+            folders[collection] = base, str((self.root / collection / "collection.json").resolve())
+        base, collection_json = folders[collection]
+        links = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
+        # The item's own JSON file (its self href outside the catalog), where our indexer writes it; the parquet's
+        # links column is not read (it is the slowest to decode), and a foreign parquet may have no JSON files.
+        own = self.root / collection / "items" / f"{item.get('id', '')}.json"
+        if own.is_file():
+            links.append({"rel": "self", "href": str(own.resolve()), "type": "application/json"})
+        item["links"] = links
         for asset in item.get("assets", {}).values():
             href = str(asset.get("href", ""))
             # An absolute POSIX path stays as it is: resolve_href's answer, without its Path object per asset.
-            asset["href"] = href if _POSIX and href.startswith("/") else resolve_href(href, item_dir)
+            asset["href"] = href if _POSIX and href.startswith("/") else resolve_href(href, base)
         return item
 
 

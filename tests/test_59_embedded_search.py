@@ -61,11 +61,14 @@ def rustac_search(catalog: Path, body: dict[str, Any]) -> list[dict[str, Any]]:
     finally:
         os.close(fd)
     for item in items:
-        item_dir = catalog / str(item.get("collection", "")) / "items"
-        collection = str((item_dir.parent / "collection.json").resolve())
-        item["links"] = [{"rel": "collection", "href": collection, "type": "application/json"}]
+        # items.parquet hrefs are relative to the catalog root; the item's JSON file is its self link.
+        collection = str((catalog / str(item.get("collection", "")) / "collection.json").resolve())
+        own = catalog / str(item.get("collection", "")) / "items" / f"{item['id']}.json"
+        item["links"] = [{"rel": "collection", "href": collection, "type": "application/json"}] + [
+            {"rel": "self", "href": str(own.resolve()), "type": "application/json"}
+        ] * own.is_file()
         for asset in item.get("assets", {}).values():
-            asset["href"] = resolve_href(str(asset.get("href", "")), item_dir)
+            asset["href"] = resolve_href(str(asset.get("href", "")), catalog)
     return items
 
 

@@ -61,6 +61,7 @@ COORD_ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
     "stac_item": {"long_name": "full STAC item JSON"},
     "data_href": {"long_name": "href of the data asset"},
     "metadata_href": {"long_name": "href of the ICEYE XML metadata asset"},
+    "item_href": {"long_name": "href of the STAC item JSON (empty when unknown)"},
 }
 _NUMBERS: Final = frozenset(
     {"incidence_angle", "incidence_near", "incidence_far", "calibration_factor", "amplitude_scale", "amplitude_offset"}
@@ -87,6 +88,7 @@ _EMPTY: Final[Mapping[str, Any]] = {
     "stac_item": "",
     "data_href": "",
     "metadata_href": "",
+    "item_href": "",
 }
 
 
@@ -126,6 +128,7 @@ def item_coords(item: ParsedItem | None, shape: tuple[int, int] | None = None) -
         "stac_item": item.stac_json(),
         "data_href": item.data_href,
         "metadata_href": item.metadata_href,
+        "item_href": item.item_href,
     }
 
 
