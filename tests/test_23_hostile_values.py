@@ -152,12 +152,14 @@ def test_a_nested_element_in_a_scalar_is_a_bad_value(tiny: dict[str, GeneratedPr
     _refused(xml, "heading", "bad value")
 
 
-def test_a_unicode_digit_in_a_coefficient_number_does_not_crash(tmp_path: Path) -> None:
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000], ids=["superscript", "5000-digits"])
+def test_an_odd_coefficient_number_does_not_crash(tmp_path: Path, number: str) -> None:
+    """'²'.isdigit() is true but int('²') fails; int() of over 4300 digits fails too (campaign case 2504)."""
     path = tmp_path / "x.xml"
-    text = re.sub(r"(<coefficient>\s*<number>)1<", "\\1\u00b2<", REAL_XML.read_text(), count=1)
-    assert "<number>\u00b2</number>" in text
+    text = re.sub(r"(<coefficient>\s*<number>)1<", lambda m: f"{m[1]}{number}<", REAL_XML.read_text(), count=1)
+    assert f"<number>{number}</number>" in text
     path.write_text(text)
-    assert read_xml_fields(path)["dc_estimate_coeffs"][0][0] == "261.4087397692616"  # '²'.isdigit(), int('²') fails
+    assert read_xml_fields(path)["dc_estimate_coeffs"][0][0] == "261.4087397692616"  # ordered by position
 
 
 # --------------------------------------------------------------------------------------------------------
