@@ -26,7 +26,8 @@ from icecube_stac._fields import MAX_TEXT_CHARS, MAX_VECTOR_VALUES, as_int, as_v
 from icecube_stac.catalog import index, read_items
 from icecube_stac.errors import IcecubeStacError, MetadataError
 from icecube_stac.formats import SidecarFallbackWarning, read_metadata
-from icecube_stac.formats.hdf5 import read_hdf5_fields, read_hdf5_metadata
+from icecube_stac.formats.geotiff import GEOTIFF_READER
+from icecube_stac.formats.hdf5 import HDF5_READER, read_hdf5_fields, read_hdf5_metadata
 from icecube_stac.formats.xml import MAX_XML_BYTES, MAX_XML_ELEMENTS, read_xml_fields, read_xml_metadata
 from icecube_stac.metadata import MAX_SIDE
 from icecube_stac.stac import create_item, item_from_product, validate
@@ -135,6 +136,21 @@ def test_a_fifo_named_like_a_sidecar_is_refused_without_blocking(tmp_path: Path,
     fifo = tmp_path / "ICEYE_X7_GRD_SM_1_20240101T000000.xml"
     os.mkfifo(fifo)
     _refused(fifo, None, "not a regular file")
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".h5"])
+def test_a_fifo_or_device_named_like_a_raster_is_refused_without_blocking(
+    tmp_path: Path, suffix: str, alarm: None
+) -> None:
+    fifo = tmp_path / f"ICEYE_X7_GRD_SM_1_20240101T000000{suffix}"
+    os.mkfifo(fifo)  # GDAL and HDF5 would wait for a writer forever
+    device = tmp_path / f"ICEYE_X7_GRD_SM_2_20240101T000000{suffix}"
+    device.symlink_to("/dev/zero")
+    reader = GEOTIFF_READER if suffix == ".tif" else HDF5_READER
+    for path in (fifo, device):
+        for read in (read_metadata, lambda p: reader.open(str(p))):
+            with pytest.raises(MetadataError, match="not a regular file"):
+                read(path)
 
 
 @pytest.mark.parametrize("tag", ["product_name", "number_of_range_samples", "Doppler_Rate"])

@@ -19,6 +19,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from icecube_stac.errors import MetadataError, UnsupportedProductError
+from icecube_stac.formats._regular import require_regular_file
 from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
 from icecube_stac.vocabulary import local_path
 
@@ -86,6 +87,7 @@ def read_geotiff_fields(path: str | Path) -> dict[str, Any]:
     UnsupportedProductError
         When the TIFF carries no ICEYE metadata tags.
     """
+    require_regular_file(path)
     try:
         with _open(path) as src:
             tags = src.tags()
@@ -136,6 +138,8 @@ class _GeoTiffRaster:
     def __init__(self, href: str) -> None:
         self.href = href
         local = local_path(href)
+        if local is not None:
+            require_regular_file(local)
         try:
             # GDAL reads http(s)/s3/gs URLs itself (rasterio maps them to its /vsi* file systems).
             self._src = _open(local if local is not None else href)

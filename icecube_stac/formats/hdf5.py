@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from icecube_stac._fields import as_int
 from icecube_stac.errors import MetadataError
+from icecube_stac.formats._regular import require_regular_file
 from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
 from icecube_stac.vocabulary import local_path
 
@@ -126,6 +127,7 @@ def read_hdf5_fields(path: str | Path) -> dict[str, Any]:
     MetadataError
         When the file is unreadable (truncated, not HDF5) or lacks ``s_i``/``s_q``.
     """
+    require_regular_file(path)
     try:
         with h5py.File(path, "r") as h5:
             return _fields(h5, path)
@@ -227,6 +229,8 @@ class _Hdf5Raster:
         self.href = href
         local = local_path(href)
         self._fileobj: Any = None
+        if local is not None:
+            require_regular_file(local)
         try:
             if local is None:
                 import fsspec
