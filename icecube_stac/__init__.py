@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from icecube_stac.metadata import IceyeMetadata
     from icecube_stac.output import open_cube, write_cube
     from icecube_stac.pipeline import load_cube
-    from icecube_stac.stac import create_collection, create_item, item_from_product, validate
+    from icecube_stac.stac import create_collection, create_item, item_from_product, validate, validate_path
 
 # Each stage's heavy dependencies (pyarrow and stac-geoparquet for indexing, rasterio/h5py for reading,
 # xarray and dask for cubes, duckdb for SQL) are imported on first use: a command pays only for the stages it runs.
@@ -51,6 +51,7 @@ _LAZY = {
     "create_item": "icecube_stac.stac",
     "item_from_product": "icecube_stac.stac",
     "validate": "icecube_stac.stac",
+    "validate_path": "icecube_stac.stac",
     "build_cube": "icecube_stac.cube",
     "load_cube": "icecube_stac.pipeline",
     "open_cube": "icecube_stac.output",
@@ -105,5 +106,6 @@ __all__ = [
     "search",
     "to_search_body",
     "validate",
+    "validate_path",
     "write_cube",
 ]

@@ -52,6 +52,7 @@ from icecube_stac._index_lock import catalog_lock
 from icecube_stac._index_report import IndexFailure, IndexReport, failure_reason
 from icecube_stac._item_ids import ItemIds
 from icecube_stac._parquet import write_parquet
+from icecube_stac._progress import tracked
 from icecube_stac._validation import problems
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning
 from icecube_stac.formats import ProductFiles
@@ -189,12 +190,7 @@ def _index_products(
 
 def _progress(jobs: Iterable[_T], enabled: bool, total: int | None = None) -> Iterator[_T]:
     total = total if total is not None else len(jobs) if isinstance(jobs, Sized) else None
-    if not enabled or (total is not None and total < 2):
-        yield from jobs
-        return
-    from tqdm import tqdm
-
-    yield from tqdm(jobs, desc="indexing", unit="product", file=sys.stderr, leave=False, total=total)
+    yield from tracked(jobs, enabled, desc="indexing", unit="product", total=total)
 
 
 def index(

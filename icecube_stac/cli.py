@@ -8,114 +8,28 @@ for command-line usage errors.
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from icecube_stac import __version__
+from icecube_stac._cli_commands import (
+    cmd_check_config,
+    cmd_config_schema,
+    cmd_cube,
+    cmd_demo,
+    cmd_index,
+    cmd_publish,
+    cmd_search,
+    cmd_validate,
+)
 from icecube_stac._cube_target import SUFFIX_RULES
-from icecube_stac._redact import redact_text, redact_url
+from icecube_stac._redact import redact_text
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
 
 __all__ = ["main"]
-
-
-def _cmd_index(args: argparse.Namespace) -> int:
-    from icecube_stac.catalog import index
-
-    report = index(
-        args.paths,
-        args.catalog,
-        prune=args.prune,
-        asset_hrefs="absolute" if args.absolute_hrefs else "relative",
-        progress=not args.quiet,
-    )
-    print(report.summary())
-    return 0 if report.ok else 1
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from icecube_stac.config import load_config
-
-    overrides: dict[str, Any] = {}
-    if getattr(args, "catalog", None):
-        overrides["catalog"] = args.catalog
-    return load_config(args.config, **overrides)
-
-
-def _format_table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
-
-
-def _item_table(items: Iterable[Any]) -> str:
-    header = ("id", "datetime", "type", "incidence", "orbit", "look", "platform")
-    rows = [header] + [
-        (
-            i.id,
-            str(i.properties.get("datetime", "")),
-            str(i.properties.get("product:type", "")),
-            f"{i.properties.get('view:incidence_angle', float('nan')):.2f}",
-            str(i.properties.get("sat:orbit_state", "")),
-            str(i.properties.get("sar:observation_direction", "")),
-            str(i.properties.get("platform", "")),
-        )
-        for i in items
-    ]
-    return _format_table(rows)
-
-
-def _cmd_search(args: argparse.Namespace) -> int:
-    import pystac
-
-    from icecube_stac._atomic import write_bytes
-    from icecube_stac.search import search
-
-    config = _load(args)
-    items = search(config)
-    summary = f"{len(items)} item(s) matched in {redact_url(str(config.catalog))}"
-    output: str | None = args.output
-    if output is None and sys.stdout.isatty():
-        if len(items):
-            print(_item_table(items))
-        print(summary)
-        return 0
-    collection = pystac.ItemCollection(items).to_dict(transform_hrefs=False)
-    data = (json.dumps(collection, indent=2) + "\n").encode("utf-8")
-    if write_bytes("-" if output is None else output, data):  # into stdout, a fifo or a device
-        print(summary, file=sys.stderr)
-        return 0
-    if len(items):
-        print(_item_table(items))
-    print(summary)
-    print(f"wrote {output}")
-    return 0
-
-
-def _cmd_publish(args: argparse.Namespace) -> int:
-    from icecube_stac.publish import publish
-
-    report = publish(args.catalog, args.dsn, migrate=args.migrate, prune=args.prune)
-    print(report)
-    return 0
-
-
-def _cmd_config_schema(args: argparse.Namespace) -> int:
-    from icecube_stac.config import config_json_schema
-
-    print(json.dumps(config_json_schema(), indent=2))
-    return 0
-
-
-def _cmd_validate_config(args: argparse.Namespace) -> int:
-    config = _load(args)
-    shown = config.to_dict()
-    shown["catalog"] = redact_url(str(shown["catalog"]))
-    if shown.get("headers"):
-        shown["headers"] = {name: "***" for name in shown["headers"]}  # never echo credentials
-    print(json.dumps(shown, indent=2))
-    return 0
 
 
 def _chunk_sizes(text: str) -> dict[str, int]:
@@ -130,48 +44,41 @@ def _chunk_sizes(text: str) -> dict[str, int]:
     return {"azimuth": azimuth, "range": range_}
 
 
-def _cmd_cube(args: argparse.Namespace) -> int:
-    from icecube_stac._cube_target import check_cube_target
-    from icecube_stac.output import write_cube
-    from icecube_stac.pipeline import load_cube
-
-    config = _load(args)
-    check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
-    if args.product_type:
-        config = config.replace(product_type=args.product_type)
-    cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
-    variable = next(iter(cube.data_vars.values()))
-    dims = ", ".join(f"{name}={size}" for name, size in cube.sizes.items())
-    print(f"cube: {variable.name} {variable.dtype} ({dims}), {variable.nbytes / 1e6:.1f} MB uncompressed")
-    client: Any = None
-    if args.scheduler:
-        from distributed import Client
-
-        client = Client(args.scheduler)  # type: ignore[no-untyped-call]
+def _bbox(text: str) -> list[float]:
+    """Parse ``--bbox MINLON,MINLAT,MAXLON,MAXLAT``."""
     try:
-        out = write_cube(
-            cube,
-            args.output,
-            format=args.format,
-            layout=args.layout,
-            overwrite=args.overwrite,
-            progress=not args.quiet,
-            client=client,
-            compression=args.compression,
-            zarr_format=args.zarr_format,
-        )
-    finally:
-        if client is not None:
-            client.close()
-    print(f"wrote {out}")
-    return 0
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected MINLON,MINLAT,MAXLON,MAXLAT (four numbers), got {text!r}")
+    return values
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from icecube_stac.demo import run_demo
+def _datetime(text: str) -> dict[str, str | None]:
+    """Parse ``--datetime START/END`` (dates or date-times; ``..`` or empty = open) into start/end dates."""
+    start, sep, end = text.partition("/")
+    end = end if sep else start  # one value: that day
+    dates: dict[str, str | None] = {}
+    for key, value in (("start_date", start), ("end_date", end)):
+        value = value.strip()
+        dates[key] = None if value in ("", "..") else value[:10]  # the config selects by acquisition date
+    return dates
 
-    run_demo(args.workdir, n_grd=args.grd, n_slc=args.slc, shape=(args.size, args.size))
-    return 0
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    """Add the config argument and the flags that override config keys (as ``stac-client search`` has them)."""
+    p.add_argument("config", help="config.json, or - to read it from standard input")
+    p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
+    p.add_argument("--bbox", type=_bbox, metavar="MINLON,MINLAT,MAXLON,MAXLAT", help="area of interest (lon/lat)")
+    p.add_argument("--intersects", metavar="GEOJSON|WKT", help="area of interest as a GeoJSON geometry or WKT")
+    p.add_argument(
+        "--datetime",
+        type=_datetime,
+        metavar="START/END",
+        help="acquisition dates: 2024-03-01/2024-03-31, 2024-03-01/..",
+    )
+    p.add_argument("--filter", metavar="CQL2", help="CQL2 text or CQL2-JSON, ANDed with the config's filter")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -179,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="icecube-stac",
         description="ICEYE SAR products -> STAC catalog -> searches -> xarray time-series cubes.",
     )
+    parser.add_argument("--version", action="version", version=f"icecube-stac {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log what happens (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="index ICEYE products (XML, GRD .tif, SLC .h5) into a STAC catalog")
@@ -186,36 +95,58 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default="catalogs/default", help="catalog folder (default: catalogs/default)")
     p.add_argument("--prune", action="store_true", help="remove items whose product files no longer exist")
     p.add_argument("--absolute-hrefs", action="store_true", help="write absolute asset hrefs")
+    p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="fail if another run holds the catalog longer")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_index)
+    p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="run a config.json against a local catalog or a STAC API")
-    p.add_argument("config", help="config.json")
-    p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
+    _search_options(p)
     p.add_argument(
         "-o",
         "--output",
         help="write the matches as ItemCollection JSON to this file (replaced atomically), fifo or device; "
         "- for stdout. Without -o: a table on a terminal, else the JSON on stdout",
     )
-    p.set_defaults(func=_cmd_search)
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("publish", help="load a local catalog into a pgstac database (upsert)")
     p.add_argument("--catalog", required=True, help="catalog folder")
     p.add_argument("--dsn", required=True, help="postgresql://user:password@host:port/dbname")
     p.add_argument("--migrate", action="store_true", help="install or upgrade the pgstac schema first")
     p.add_argument("--prune", action="store_true", help="delete items the catalog no longer holds")
-    p.set_defaults(func=_cmd_publish)
+    p.add_argument(
+        "--href-base",
+        action="append",
+        metavar="URL|FOLDER=URL",
+        help="where the data are served: the URL of the catalog folder, or FOLDER=URL (repeatable)",
+    )
+    p.add_argument(
+        "--context",
+        choices=("on", "auto", "off", "keep"),
+        default="on",
+        help="pgstac context setting (numberMatched in searches; default on; keep = leave as it is)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("validate", help="validate a catalog folder, collection, item JSON or items.parquet offline")
+    p.add_argument("path", nargs="?", help="what to validate")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--schema-map", action="store_true", help="print the schema map file for stac-validator --schema-config"
+    )
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("config-schema", help="print the JSON Schema of config.json")
-    p.set_defaults(func=_cmd_config_schema)
+    p.set_defaults(func=cmd_config_schema)
 
     p = sub.add_parser("check-config", help="validate a config.json and print it with every default filled in")
-    p.add_argument("config", help="config.json")
-    p.set_defaults(func=_cmd_validate_config)
+    _search_options(p)
+    p.set_defaults(func=cmd_check_config)
+
     p = sub.add_parser("cube", help="search with a config.json and write the matches as a Zarr or NetCDF cube")
-    p.add_argument("config", help="config.json")
-    p.add_argument("--catalog", help="local catalog folder or STAC API URL (overrides the config)")
+    _search_options(p)
     p.add_argument("-o", "--output", required=True, help=f"output cube: {SUFFIX_RULES}")
     p.add_argument("--format", choices=("zarr", "netcdf"), help="output format (default: from the suffix, else zarr)")
     p.add_argument("--layout", choices=("native", "icecube"), default="native", help="variable and dim names")
@@ -236,16 +167,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--zarr-format", type=int, choices=(2, 3), default=3, help="Zarr format version (2 for GDAL 3.10 and older)"
     )
+    p.add_argument("--no-item", action="store_true", help="do not write the cube's STAC item (<output>.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_cube)
+    p.set_defaults(func=cmd_cube)
 
     p = sub.add_parser("demo", help="generate synthetic ICEYE products, index, search and write a demo cube")
     p.add_argument("--workdir", default=".", help="working folder (default: the current one)")
     p.add_argument("--grd", type=int, default=6, metavar="N", help="number of GRD products (default 6)")
     p.add_argument("--slc", type=int, default=4, metavar="N", help="number of SLC products (default 4)")
     p.add_argument("--size", type=int, default=256, metavar="N", help="raster size N x N pixels (default 256)")
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _logging(verbosity: int) -> None:
+    if verbosity:
+        logging.basicConfig(
+            level=logging.DEBUG if verbosity > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
 
 
 def _show_warning(
@@ -292,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         _process_start_up()
     args = _parser().parse_args(argv)
+    _logging(args.verbose)
     func: Callable[[argparse.Namespace], int] = args.func
     with warnings.catch_warnings():
         warnings.simplefilter("default", IcecubeStacWarning)

@@ -61,6 +61,7 @@ from icecube_stac._encoding import (
     source_precision,
     variable_encodings,
 )
+from icecube_stac._progress import DaskProgress
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
@@ -223,11 +224,8 @@ def _compute_distributed(delayed: Any, progress: bool, client: Any) -> None:
 @contextlib.contextmanager
 def _local_compute(progress: bool) -> Iterator[None]:
     """Make the local threaded scheduler (on a private pool) compute whatever is computed in the block."""
-    bar: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if progress:
-        from dask.diagnostics.progress import ProgressBar
-
-        bar = ProgressBar()  # type: ignore[no-untyped-call]
+    # tqdm on stderr, only on a terminal: standard output is for results (dask's own bar prints to stdout).
+    bar: contextlib.AbstractContextManager[Any] = DaskProgress("writing cube", requested=progress)
     if dask.config.get("scheduler", None) is not None:
         with bar:
             yield  # the caller chose a scheduler
