@@ -18,7 +18,7 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -101,12 +101,12 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
         date rule is in the filter), ``filter`` (CQL2-JSON), ``filter-lang``, ``sortby`` (datetime, then
         id) and ``max_items`` when set.
     """
-    start, stop = config.time_window()
-    # A coarse prefilter the backends can answer from their time index. Backends differ on which item time
-    # it tests (pgstac: [start, end] overlap; DuckDB: the item datetime), so it opens a day early: an
-    # acquisition lasting minutes that ends inside the window has both its start and midpoint after that.
-    coarse = start - timedelta(days=1)
-    interval = f"{_timestamp(coarse)['timestamp']}/{_timestamp(stop)['timestamp']}"
+    _, stop = config.time_window()
+    # A coarse prefilter the backends can answer from their time index; it must never be narrower than the
+    # rule (the end_datetime filter). Backends test different item times against it (pgstac: [start, end]
+    # overlap; DuckDB: the item datetime), and any of them is <= the acquisition end: so it is bounded above
+    # only. A lower bound would drop a long acquisition ending inside the window but starting before it.
+    interval = f"../{_timestamp(stop)['timestamp']}"
     body: dict[str, Any] = {"datetime": interval, "sortby": [dict(s) for s in SORTBY]}
     if config.collections:
         body["collections"] = list(config.collections)
