@@ -19,7 +19,7 @@ casting the floats back and checking every sample.
 
 Compression
 -----------
-``none``, ``lz4`` (Blosc LZ4 with byte shuffle), ``zstd`` and ``blosc-zstd`` for Zarr (v3 and v2), ``zlib``
+``none``, ``lz4`` (Blosc LZ4 with bit shuffle), ``zstd`` and ``blosc-zstd`` (byte shuffle) for Zarr (v3, v2), ``zlib``
 (with shuffle) or ``none`` for NetCDF; an optional level after a colon (``zstd:3``). The defaults are the fast
 codecs measured in ``benchmarks/bench_codecs.py``.
 """
@@ -112,12 +112,15 @@ def _zarr_compressors(compression: Compression, zarr_format: int) -> Any:
 
         if compression.name == "zstd":
             return [numcodecs.Zstd(level=level)]
-        return [numcodecs.Blosc(cname=cname, clevel=level, shuffle=numcodecs.Blosc.SHUFFLE)]
+        shuffle_v2 = numcodecs.Blosc.BITSHUFFLE if cname == "lz4" else numcodecs.Blosc.SHUFFLE
+        return [numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuffle_v2)]
     from zarr.codecs import BloscCodec, ZstdCodec
 
     if compression.name == "zstd":
         return [ZstdCodec(level=level)]
-    return [BloscCodec(cname=cname, clevel=level, shuffle="shuffle")]
+    # Bit shuffle for LZ4: on ICEYE DN and int16 SLC samples it stores 0.70/0.77 of the bytes against
+    # 0.86/0.93 with byte shuffle, at the same speed (benchmarks/bench_codecs.py).
+    return [BloscCodec(cname=cname, clevel=level, shuffle="bitshuffle" if cname == "lz4" else "shuffle")]
 
 
 def _codec_encoding(compression: Compression, fmt: Format, zarr_format: int) -> dict[str, Any]:

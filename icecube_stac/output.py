@@ -287,8 +287,8 @@ def write_cube(
     client
         A ``distributed.Client`` to compute on; default: the current dask scheduler.
     compression
-        ``NAME[:LEVEL]``: ``none``, ``lz4`` (default), ``zstd``, ``blosc-zstd`` for Zarr; ``zlib`` (default,
-        level 1, with shuffle) or ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
+        ``NAME[:LEVEL]``: ``none``, ``lz4`` (default, Blosc LZ4 with bit shuffle), ``zstd``, ``blosc-zstd`` for Zarr;
+        ``zlib`` (default, level 1, with shuffle) or ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
     zarr_format
         3 (default) or 2 (for readers such as GDAL < 3.11 that do not read Zarr v3 codecs).
     stac_item
