@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -327,11 +328,17 @@ def fresh(path: Path) -> None:
     os.sync()
 
 
+CPU_SECONDS: list[float] = []  # user + system CPU of each process run() ran, in order
+
+
 def run(command: Sequence[str], env: Mapping[str, str]) -> float:
-    """Run a whole process; return its wall time."""
+    """Run a whole process; return its wall time (its CPU time is appended to ``CPU_SECONDS``)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if result.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return seconds
@@ -361,6 +368,7 @@ def du(path: Path) -> int:
 class CubeResult:
     stack: Stack
     times: dict[str, list[float]]
+    cpu: dict[str, list[float]]
     sizes: dict[str, int]
     storage: list[str]
     check: str
@@ -448,15 +456,17 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
         fresh(outs[name])
         run(commands[name], env)  # warm-up
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for r in range(repeats):
         for name, command in commands.items():
             fresh(outs[name])
             times[name].append(run(command, env))
+            cpu[name].append(CPU_SECONDS[-1])
         row = "  ".join(f"{name} {times[name][-1]:.2f} s" for name in commands)
         print(f"  {level} round {r + 1}/{repeats}: {row}  ({load()})")
     sizes = {name: du(out) for name, out in outs.items()}
     check = verify(stack, outs["cube"], outs["floor"])
-    result = CubeResult(stack, times, sizes, storage(outs["cube"]), check)
+    result = CubeResult(stack, times, cpu, sizes, storage(outs["cube"]), check)
     for out in outs.values():
         fresh(out)
     return result
@@ -507,6 +517,11 @@ def report_cube(results: Sequence[CubeResult], repeats: int) -> None:
     for res in results:
         for name, values in res.times.items():
             print(f"  {res.stack.level} {name:8s} all runs: [{', '.join(f'{t:.2f}' for t in values)}]")
+    rows = [("type", "cube CPU s", "floor CPU s", "cube/floor", "icecube CPU s", "cube/icecube")]
+    for res in results:
+        c, f, i = (med(res.cpu[k]) for k in ("cube", "floor", "icecube"))
+        rows.append((res.stack.level, f"{c:.2f}", f"{f:.2f}", f"{c / f:.2f}x", f"{i:.2f}", f"{c / i:.2f}x"))
+    table("CPU time (user + system) of the same runs, medians: less sensitive to other load than wall time", rows)
     rows = [("type", "array on disk: dtype, fill, chunks, codecs")]
     rows += [(res.stack.level, line) for res in results for line in res.storage]
     table("GOAL 2: what the cube stores (zarr.json) and the round trip", rows)
@@ -535,15 +550,31 @@ def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, st
     floor_cmd = [sys.executable, str(Path(__file__).resolve()), "--job", "floor", str(floor_job)]
     floor_env = {**env, "BENCH_FIRST_READ": str(marks)}
     samples: dict[str, list[float]] = {
-        k: [] for k in ("python", "total", "interpreter", "imports", "to_search", "search", "to_read", "floor")
+        k: []
+        for k in (
+            "python",
+            "total",
+            "interpreter",
+            "imports",
+            "to_search",
+            "search",
+            "to_read",
+            "floor",
+            "cpu",
+            "floor_cpu",
+        )
     }
 
     def spawn(command: list[str], environment: Mapping[str, str]) -> tuple[float, dict[str, float]]:
         marks.unlink(missing_ok=True)
         fresh(out)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.time()
         subprocess.run(command, env=environment, check=True, capture_output=True)
-        return t0, json.loads(marks.read_text(encoding="utf-8")) if marks.exists() else {}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        found = json.loads(marks.read_text(encoding="utf-8")) if marks.exists() else {}
+        found["cpu"] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return t0, found
 
     spawn(hook, env)  # warm-up
     for r in range(repeats + 1):
@@ -558,8 +589,10 @@ def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, st
         samples["to_search"].append(m["search_start"] - m["cli_imported"])
         samples["search"].append(m["search_end"] - m["search_start"])
         samples["to_read"].append(m["first_read"] - m["search_end"])
+        samples["cpu"].append(m["cpu"])  # the process ends at its first read: CPU time up to it (+ exit)
         t0, m = spawn(floor_cmd, floor_env)
         samples["floor"].append(m["first_read"] - t0)
+        samples["floor_cpu"].append(m["cpu"])  # the floor goes on to read one product: an upper bound
         if r == 0:
             for values in samples.values():
                 values.clear()  # a second warm-up round
@@ -586,6 +619,8 @@ def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, st
         ("baseline: floor script to its first read", f"{med['floor']:.3f}", f"ratio {med['total'] / med['floor']:.2f}x")
     )
     rows.append(("reference: python -c pass", f"{med['python']:.3f}", ""))
+    rows.append(("CPU s of the cube process (ends at its first read)", f"{med['cpu']:.3f}", ""))
+    rows.append(("CPU s of the floor process (reads and writes 1 product)", f"{med['floor_cpu']:.3f}", ""))
     table(
         f"GOAL 5: fixed cost before the first read, {stack.level} config, medians of {repeats} (goal: total <= 0.8 s)",
         rows,
