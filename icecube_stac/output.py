@@ -33,6 +33,7 @@ cluster, whose workers must see the target's file system.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -233,6 +234,11 @@ def _local_compute(progress: bool) -> Iterator[None]:
     # A private pool, because dask's threaded scheduler raises on the first failed task while others still run:
     # shutting the pool down waits for them before the staging copy is removed.
     pool = ThreadPoolExecutor(max_workers=int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
+    # Objects alive before the write (modules, items, the graph) are exempt from the cyclic collector meanwhile:
+    # a full collection would scan them all while the worker threads wait for the GIL.
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         # The pool itself as the scheduler: a scheduler given by name makes dask import distributed (~0.3 s) to
         # look for a client first.
@@ -240,6 +246,8 @@ def _local_compute(progress: bool) -> Iterator[None]:
             yield
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if freeze:
+            gc.unfreeze()
 
 
 def _store(store: xr.Dataset, staging: Path, fmt: Format, encoding: Any, options: Mapping[str, Any]) -> Any:

@@ -192,7 +192,9 @@ def read_source_block(
         for k, source, data, _ in windows:
             out[k, : data.shape[0], : data.shape[1]] = _exact(source, data, np.uint16)
         return out
-    parts = np.full((2, *shape), INT16_FILL, np.int16)
+    first = sources[0] if len(sources) == 1 else None
+    whole = first is not None and first.shape[0] >= rows[1] and first.shape[1] >= cols[1]  # no fill needed
+    parts = np.empty((2, *shape), np.int16) if whole else np.full((2, *shape), INT16_FILL, np.int16)
     for k, source, data, stored in _windows(sources, rows, cols):
         real, imag = _int16_parts(source, data, stored)
         parts[0, k, : data.shape[0], : data.shape[1]] = real
