@@ -26,6 +26,7 @@ __all__ = [
     "did_you_mean",
     "fail",
     "file_problem",
+    "Withheld",
     "hide_credentials",
     "one_of",
     "problem",
@@ -215,6 +216,31 @@ def _redacted(value: object, depth: int = 0) -> object:
     if all(new is old for new, old in zip(members, value, strict=True)):
         return value
     return members if type(value) is list else tuple(members)
+
+
+class Withheld:
+    """Stands in for a value that is not shown at all: what an unknown key holds may be anything, a token too.
+
+    Parameters
+    ----------
+    value
+        The value withheld; only its kind and size are kept.
+    """
+
+    def __init__(self, value: object) -> None:
+        if isinstance(value, str):
+            self.text = f"<a string of {len(value):,} characters>"
+        elif isinstance(value, dict):
+            self.text = f"<an object with {len(value):,} member(s)>"
+        elif isinstance(value, (list, tuple)):
+            self.text = f"<an array of {len(value):,} item(s)>"
+        else:
+            self.text = f"<a {type(value).__name__}>"
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
 
 
 def problem(key: str, value: object, allowed: str) -> ConfigError:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ._config_errors import combine, did_you_mean, problem, shown
+from ._config_errors import Withheld, combine, did_you_mean, problem, shown
 from ._config_keys import CONFIG_KEYS, KEY_HINTS, KEYS, Key, lookup
 from ._config_limits import MAX_TIME_SLOTS
 from .errors import ConfigError
@@ -97,7 +97,11 @@ def cross_checks(values: Mapping[str, Any]) -> list[ConfigError]:
     return problems
 
 
-def _unknown_key(name: object, value: object) -> ConfigError:
+def _unknown_key(name: object, raw: object) -> ConfigError:
+    # A misspelt key may hold anything, a credential too ("header": {"X-Api-[Key": "..."}): only numbers,
+    # booleans and null are shown, other values are described.
+    plain = raw is None or isinstance(raw, (bool, int, float))
+    value = raw if plain else Withheld(raw)
     if not isinstance(name, str):  # shown, not str(): str() of a 5000-digit integer raises ValueError
         return problem(shown(name, 80), value, "config keys must be strings")
     guess = KEY_HINTS.get(name.casefold()) or did_you_mean(name, CONFIG_KEYS)

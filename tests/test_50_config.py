@@ -412,6 +412,12 @@ def test_unknown_key_did_you_mean(key: str, suggestion: str) -> None:
     assert_names(err, key, "got 1", "unknown key", f"did you mean {suggestion!r}?")
 
 
+def test_values_of_unknown_keys_are_described_not_shown() -> None:
+    err = error_for({"start_dat": "2024-03-01", "heders": {"X-Token": "t0k3n"}})
+    assert "config key 'start_dat': got <a string of 10 characters>; unknown key" in str(err)
+    assert "config key 'heders': got <an object with 1 member(s)>" in str(err) and "t0k3n" not in str(err)
+
+
 def test_unknown_key_without_suggestion_lists_known_keys() -> None:
     err = error_for({"zzzz": True})
     assert_names(err, "zzzz", "unknown key", "known keys: start_date, end_date")
