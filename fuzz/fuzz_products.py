@@ -601,8 +601,12 @@ def _link_case(seeds: Seeds, folder: Path, number: int, rng: random.Random) -> s
         os.mkfifo(raster.with_suffix(".xml"))
         return "raster with a fifo sidecar"
     if choice == 5:
-        (folder / f"ICEYE_X7_SLC_SM_{number}_20211027T183203.h5").symlink_to(folder / "missing.h5")
-        return "dangling link"
+        if rng.random() < 0.5:
+            (folder / f"ICEYE_X7_SLC_SM_{number}_20211027T183203.h5").symlink_to(folder / "missing.h5")
+            return "dangling link"
+        os.mkfifo(folder / f"ICEYE_X7_GRD_SM_{number}_20211027T183203.tif")
+        (folder / f"ICEYE_X7_SLC_SM_{number}_20211027T183203.h5").symlink_to("/dev/zero")
+        return "fifo tif and /dev/zero h5"
     (folder / "proc").symlink_to("/proc/self", target_is_directory=True)
     return "link to /proc/self"
 
