@@ -30,7 +30,10 @@ CUBE_EXTENSIONS: Final = [
     "https://stac-extensions.github.io/xarray-assets/v1.0.0/schema.json",
 ]
 _MEDIA: Final = {"zarr": "application/vnd+zarr", "netcdf": "application/x-netcdf"}
-_OPEN_KWARGS: Final[dict[str, dict[str, Any]]] = {"zarr": {"engine": "zarr", "consolidated": True}, "netcdf": {"engine": "h5netcdf"}}
+_OPEN_KWARGS: Final[dict[str, dict[str, Any]]] = {
+    "zarr": {"engine": "zarr", "consolidated": True},
+    "netcdf": {"engine": "h5netcdf"},
+}
 _MAX_TIME_VALUES: Final = 10_000  # beyond this, cube:dimensions.time gives the extent only
 _PIXEL_DIMS: Final = {
     "azimuth": "azimuth line index (0-based row of the sensor-geometry grid)",
