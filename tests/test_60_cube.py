@@ -490,3 +490,48 @@ def test_unreachable_remote_slc_names_the_item_and_url(slc_products: list[Genera
     with pytest.raises(LoadError) as info:
         ds["slc"].values  # noqa: B018
     assert item.id in str(info.value) and "http://127.0.0.1:9/nowhere/product.h5" in str(info.value)
+
+
+class _HeldRaster:
+    """A raster whose reads are views of an array the reader keeps (as a caching reader might)."""
+
+    def __init__(self, held: np.ndarray) -> None:
+        self.held = held
+        self.shape = held.shape
+        self.dtype = held.dtype
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        return self.held[rows, cols]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _HeldRaster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_read_block_never_hands_out_a_buffer_the_reader_keeps(dtype: str) -> None:
+    from icecube_stac.readers import register_reader, unregister_reader
+
+    held = (np.arange(48).reshape(6, 8) + 1).astype(dtype)
+
+    class Reader:
+        def open(self, href: str) -> _HeldRaster:
+            return _HeldRaster(held)
+
+    register_reader("test-held", Reader())
+    try:
+        source = RasterSource("held", "held://x", "test-held", (6, 8))
+        whole = read_block([source], (0, 6), (0, 8), dtype, math.nan)
+        np.testing.assert_array_equal(whole[0], held)
+        whole[...] = -1
+        assert held[0, 0] == 1 and held[5, 7] == 48  # the reader's array is untouched
+        padded = read_block([source], (4, 9), (0, 8), dtype, math.nan)  # past the raster: filled
+        np.testing.assert_array_equal(padded[0, :2], held[4:])
+        assert np.isnan(padded[0, 2:].real).all()
+    finally:
+        unregister_reader("test-held")

@@ -78,6 +78,12 @@ def _read_or_fail(source: RasterSource, rows: slice, cols: slice) -> tuple[npt.N
     raise LoadError(message)
 
 
+def _covers(sources: Sequence[RasterSource | None], rows: tuple[int, int], cols: tuple[int, int]) -> bool:
+    """Tell whether the block is one time step that its product covers whole (nothing to fill)."""
+    first = sources[0] if len(sources) == 1 else None
+    return first is not None and first.shape[0] >= rows[1] and first.shape[1] >= cols[1]
+
+
 def _windows(
     sources: Sequence[RasterSource | None], rows: tuple[int, int], cols: tuple[int, int]
 ) -> Iterator[tuple[int, RasterSource, npt.NDArray[Any], Any]]:
@@ -130,6 +136,11 @@ def read_block(
         When a raster cannot be read; the message names the item id and the href.
     """
     out_dtype = np.dtype(dtype)
+    if _covers(sources, rows, cols):
+        _, _, data, _ = next(_windows(sources, rows, cols))
+        # Nothing to fill: the reader's own buffer (cast once), or a copy of one it may still hold.
+        own = data.dtype == out_dtype and data.flags.owndata and data.flags.writeable
+        return (data if own else data.astype(out_dtype))[np.newaxis]
     out = np.full((len(sources), rows[1] - rows[0], cols[1] - cols[0]), _fill_scalar(out_dtype, fill), out_dtype)
     for k, _, data, _ in _windows(sources, rows, cols):
         out[k, : data.shape[0], : data.shape[1]] = data
@@ -185,16 +196,16 @@ def read_source_block(
     """
     shape = (len(sources), rows[1] - rows[0], cols[1] - cols[0])
     if source_dtype == "uint16":
-        windows = list(_windows(sources, rows, cols))
-        if len(sources) == 1 and len(windows) == 1 and windows[0][2].shape == shape[1:]:
-            return _exact(windows[0][1], windows[0][2], np.uint16)[np.newaxis]  # the reader's own buffer: no copy
+        if _covers(sources, rows, cols):
+            _, source, data, _ = next(_windows(sources, rows, cols))
+            return _exact(source, data, np.uint16)[np.newaxis]  # the reader's own buffer: no copy, no fill
         out = np.zeros(shape, np.uint16)
-        for k, source, data, _ in windows:
+        for k, source, data, _ in _windows(sources, rows, cols):
             out[k, : data.shape[0], : data.shape[1]] = _exact(source, data, np.uint16)
         return out
-    first = sources[0] if len(sources) == 1 else None
-    whole = first is not None and first.shape[0] >= rows[1] and first.shape[1] >= cols[1]  # no fill needed
-    parts = np.empty((2, *shape), np.int16) if whole else np.full((2, *shape), INT16_FILL, np.int16)
+    parts = (
+        np.empty((2, *shape), np.int16) if _covers(sources, rows, cols) else np.full((2, *shape), INT16_FILL, np.int16)
+    )
     for k, source, data, stored in _windows(sources, rows, cols):
         real, imag = _int16_parts(source, data, stored)
         parts[0, k, : data.shape[0], : data.shape[1]] = real
