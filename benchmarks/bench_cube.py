@@ -73,6 +73,7 @@ PARTS = {"GRD": ("amplitude",), "SLC": ("slc_real", "slc_imag")}
 ICECUBE_NAMES = {"GRD": ("Intensity",), "SLC": ("Real", "Complex")}
 FIRST_ACQUISITION = datetime(2024, 3, 1, 3, 41, 27, 518306)
 REPO = Path(__file__).resolve().parent.parent
+BEFORE: dict[str, Any] = {}  # --before CHECKOUT: {"env": ..., "catalog": ...} for the same runs with that code
 
 
 def shape_of(level: str, size: int) -> tuple[int, int]:
@@ -296,6 +297,21 @@ def generate(root: Path, n: int, size: int) -> dict[str, Stack]:
     return stacks
 
 
+def index_before(root: Path, checkout: Path, env: Mapping[str, str]) -> None:
+    """Index the same products with the ``--before`` checkout (its own catalog format) for its cube runs."""
+    catalog = root / f"catalog-before-{checkout.name}"
+    before_env = {**env, "PYTHONPATH": str(checkout)}
+    if not catalog.is_dir():
+        script = (
+            "import sys\nfrom icecube_stac.catalog import index\n"
+            "report = index([sys.argv[1]], sys.argv[2], asset_hrefs='absolute')\nassert report.ok, report\n"
+        )
+        subprocess.run([sys.executable, "-c", script, str(root / "products"), str(catalog)], env=before_env, check=True)
+    git = subprocess.run(["git", "-C", str(checkout), "describe", "--always"], capture_output=True, text=True)
+    print(f"before: icecube_stac from {checkout} ({git.stdout.strip()}), catalog {catalog}")
+    BEFORE.update(env=before_env, catalog=str(catalog))
+
+
 def cli_command() -> list[str]:
     """The installed ``icecube-stac`` script of this interpreter (the user's path), else ``python -m``."""
     script = Path(sys.executable).parent / "icecube-stac"
@@ -442,6 +458,14 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
     for name, func in (("floor", "floor"), ("icecube", "icecube_style")):
         job_file = work / f"{name}_{level}.json"
         commands[name] = [sys.executable, str(Path(__file__).resolve()), "--job", func, str(job_file)]
+    envs = {name: env for name in commands}
+    if BEFORE:
+        outs["before"] = work / f"before_{level}.zarr"
+        commands["before"] = [*cli_command(), "cube", str(stack.config), "--catalog", BEFORE["catalog"]]
+        commands["before"] += ["-o", str(outs["before"]), "-q", "--overwrite"]
+        envs["before"] = BEFORE["env"]
+        fresh(outs["before"])
+        run(commands["before"], envs["before"])  # warm-up
     fresh(outs["cube"])
     run(cube_cmd, env)  # warm-up; its chunk shape is the floor's
     for name in ("floor", "icecube"):
@@ -460,7 +484,7 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
     for r in range(repeats):
         for name, command in commands.items():
             fresh(outs[name])
-            times[name].append(run(command, env))
+            times[name].append(run(command, envs[name]))
             cpu[name].append(CPU_SECONDS[-1])
         row = "  ".join(f"{name} {times[name][-1]:.2f} s" for name in commands)
         print(f"  {level} round {r + 1}/{repeats}: {row}  ({load()})")
@@ -522,6 +546,14 @@ def report_cube(results: Sequence[CubeResult], repeats: int) -> None:
         c, f, i = (med(res.cpu[k]) for k in ("cube", "floor", "icecube"))
         rows.append((res.stack.level, f"{c:.2f}", f"{f:.2f}", f"{c / f:.2f}x", f"{i:.2f}", f"{c / i:.2f}x"))
     table("CPU time (user + system) of the same runs, medians: less sensitive to other load than wall time", rows)
+    if any("before" in res.times for res in results):
+        rows = [("type", "before s", "before/floor", "before/icecube", "cube/before", "before CPU s", "before disk MB")]
+        for res in results:
+            b, c, f, i = (med(res.times[k]) for k in ("before", "cube", "floor", "icecube"))
+            size = f"{res.sizes['before'] / 1e6:.0f}"
+            rows.append((res.stack.level, f"{b:.2f}", f"{b / f:.2f}x", f"{b / i:.2f}x", f"{c / b:.2f}x"))
+            rows[-1] += (f"{med(res.cpu['before']):.2f}", size)
+        table("BEFORE (the --before checkout) in the same interleaved runs", rows)
     rows = [("type", "array on disk: dtype, fill, chunks, codecs")]
     rows += [(res.stack.level, line) for res in results for line in res.storage]
     table("GOAL 2: what the cube stores (zarr.json) and the round trip", rows)
@@ -593,6 +625,11 @@ def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, st
         t0, m = spawn(floor_cmd, floor_env)
         samples["floor"].append(m["first_read"] - t0)
         samples["floor_cpu"].append(m["cpu"])  # the floor goes on to read one product: an upper bound
+        if BEFORE:
+            t0, m = spawn([*hook, "--catalog", BEFORE["catalog"]], BEFORE["env"])
+            samples.setdefault("before", []).append(m["first_read"] - t0)
+            samples.setdefault("before_search", []).append(m["search_end"] - m["search_start"])
+            samples.setdefault("before_cpu", []).append(m["cpu"])
         if r == 0:
             for values in samples.values():
                 values.clear()  # a second warm-up round
@@ -621,6 +658,16 @@ def measure_startup(stack: Stack, work: Path, repeats: int, env: Mapping[str, st
     rows.append(("reference: python -c pass", f"{med['python']:.3f}", ""))
     rows.append(("CPU s of the cube process (ends at its first read)", f"{med['cpu']:.3f}", ""))
     rows.append(("CPU s of the floor process (reads and writes 1 product)", f"{med['floor_cpu']:.3f}", ""))
+    if "before" in med:
+        rows.append(
+            (
+                "BEFORE checkout: total to first read",
+                f"{med['before']:.3f}",
+                f"cube/before {med['total'] / med['before']:.2f}x",
+            )
+        )
+        rows.append(("BEFORE checkout: of which search()", f"{med['before_search']:.3f}", ""))
+        rows.append(("BEFORE checkout: CPU s to first read", f"{med['before_cpu']:.3f}", ""))
     table(
         f"GOAL 5: fixed cost before the first read, {stack.level} config, medians of {repeats} (goal: total <= 0.8 s)",
         rows,
@@ -791,6 +838,9 @@ def main() -> None:
         "--sections", nargs="+", choices=("cube", "startup", "reads"), default=["cube", "startup", "reads"]
     )
     parser.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS))
+    parser.add_argument(
+        "--before", type=Path, help="another checkout (e.g. a git worktree of an older commit) to time too"
+    )
     parser.add_argument("--job", nargs=2, metavar=("FUNC", "JOB"), help=argparse.SUPPRESS)  # subprocesses
     args = parser.parse_args()
     if args.job:
@@ -807,6 +857,8 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         if "cube" in args.sections or "startup" in args.sections:
             stacks = generate(root, args.products, args.size)
+            if args.before:
+                index_before(root, args.before.resolve(), env)
         if "cube" in args.sections:
             results = []
             for level in args.levels:
