@@ -20,8 +20,10 @@ _SECRET_PARAMETERS: Final = re.compile(
     r"token|x-amz-credential|x-amz-security-token|x-amz-signature|x-goog-credential|x-goog-signature)",
     re.IGNORECASE,
 )
-_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
-_USERINFO: Final = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/?#]*)@", re.IGNORECASE)
+# Schemes are bounded (32 characters): an unbounded one makes the search quadratic on text like "a.a.a.a…".
+_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]{0,31}://[^\s'\"<>]+", re.IGNORECASE)
+# Every user-info of the text, not only a leading one ("https://u:S@h/xhttps://u:S@h/x" holds two).
+_USERINFO: Final = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^/?#\s]*)@", re.IGNORECASE)
 _PARAMETER: Final = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
 
 
@@ -57,7 +59,7 @@ def redact_url(url: str) -> str:
     """
     if "://" not in url:
         return url
-    url = _USERINFO.sub(_userinfo, url, count=1)
+    url = _USERINFO.sub(_userinfo, url)
     base, hash_, fragment = url.partition("#")
     if "?" in base:
         path, _, query = base.partition("?")
