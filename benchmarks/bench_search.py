@@ -1,4 +1,4 @@
-"""Search benchmark: median query latency of the embedded (DuckDB) and API (pgstac) backends on 100,000 items.
+"""Search benchmark: median query latency of the embedded (DuckDB) backend, against baselines of the same run.
 
 Builds a catalog of N items (default 100,000) without any raster: 80 real items are made from generated
 ICEYE metadata (``metadata_fields`` -> ``IceyeMetadata`` -> ``create_item``), one per combination of product
@@ -7,66 +7,81 @@ variants are derived from them by changing the id, platform (X2..X30), polarizat
 time (3 years), incidence (10-45 deg) and location (footprints moved over a 20 deg x 20 deg region), so that
 every filter is selective.
 
-The items are written as the catalog's ``items.parquet`` (stac-geoparquet, through the same writer as
-``icecube_stac.catalog``, rows sorted by id like an indexed catalog; the per-item JSON files are skipped)
-and loaded into a throw-away PostgreSQL + pgstac + stac-fastapi-pgstac stack (pypgstac Loader with the
-queryables ``publish`` registers). Then, for five typical configs, each turned into one body by
-``to_search_body``:
+The items are written as the catalog's ``items.parquet`` (stac-geoparquet rows as ``index`` writes them: in
+time order, 10k-row groups; the per-item JSON files are skipped). Up to 200,000 items they are also kept in
+memory, for the cql2 baseline, and loaded into a throw-away PostgreSQL + pgstac + stac-fastapi-pgstac stack
+(pypgstac Loader with the queryables ``publish`` registers); above that they are generated and written in
+chunks of 50,000 (bounded memory) and only the embedded side and the SQL baseline run. Then, for each config,
+turned into one body by ``to_search_body`` (1 warm-up, then the median of RUNS timed runs for each column;
+the benchmark's own objects are frozen out of the garbage collector first, see ``search_all``):
 
-  embedded  LocalCatalog(...).search(body): one client reused (1 warm-up, then EMBEDDED_RUNS timed runs)
-  api       StacApi(url).search(body): pystac-client, pages of 500 (1 warm-up, then API_RUNS timed runs)
-  baseline  the same selection in plain Python over the N in-memory item dicts (BASELINE_RUNS runs):
-            cql2.Expr(body["filter"]).matches({"properties": item["properties"]}) for every item (the filter
-            only references properties), AND shapely.intersects of pre-built footprints (a one-off, reported
-            apart) with the bbox/intersects, then a sort by (start_datetime, id). It skips the coarse
-            ``datetime`` interval of the body, which the exact end_datetime filter implies.
-  search()  icecube_stac.search.search(config, backend=<the embedded LocalCatalog>, rules=False): what a
-            caller waits for, i.e. the embedded search plus pystac.Item.from_dict of every item
-  sorted    the embedded backend on a what-if copy of the parquet sorted by (start_datetime, id) in row
-            groups of 10,000 rows, to show what the file layout costs
+  embedded   LocalCatalog(...).search(body): item dicts with absolute hrefs (the backend interface)
+  search()   icecube_stac.search.search(config, backend=<that LocalCatalog>, rules=False): pystac items, what a
+             caller of the library waits for
+  ids SQL    the baseline: plain DuckDB SQL over the same file returning just the matching ids in order
+             (``SELECT id FROM read_parquet(...) WHERE <the same conditions> ORDER BY start_datetime, id``, on
+             a connection from icecube_stac.duckdb_connection()): what the engine needs to find the matches
+  rustac     the former embedded path, when rustac is installed (``--no-rustac`` skips it): rustac 0.9.8's
+             DuckdbClient.search on the same file plus the same href rebasing; "rustac search()" adds
+             pystac.Item.from_dict and ItemCollection(clone_items=True), i.e. search() before this change
+  cql2       (N <= 200,000) the selection in plain Python over the N in-memory item dicts:
+             cql2.Expr(body["filter"]).matches({"properties": ...}) for every item, AND shapely.intersects of
+             pre-built footprints with the bbox/intersects, then a sort by (start_datetime, id)
+  API        (N <= 200,000, unless --no-api) StacApi(url).search(body): pystac-client on stac-fastapi-pgstac
 
-It prints the one-off costs (item generation, parquet writing, pgstac loading, a new DuckDB client...),
-then one row per config: matches, the medians (ms), the ratios to the baseline, and whether every result
-list holds the same ids in the same order.
+The configs are five typical ones and two that match about 1,500 items whatever N is ("1.5k ..."): their date
+window shrinks as N grows. It prints the one-off costs (generation, writing, loading, the parquet's size), the
+cost of a fresh process (imports, first non-spatial and first spatial search), then one table: matches, the
+medians (ms), the ratios to the ids SQL baseline, and whether every column found the same ids in the same order.
 
-Run:  python benchmarks/bench_search.py [--items 100000] [--no-api]
+Run:  python benchmarks/bench_search.py [--items 100000] [--no-api] [--no-rustac]
 (the API side needs the ``server`` extra and PostgreSQL 15 + PostGIS from Debian; see
-``tests/support/pgstac_server.py``, imported from this checkout). Takes about 5 minutes on 2 idle cores.
+``tests/support/pgstac_server.py``, imported from this checkout). 100,000 items: ~6 min on 2 idle cores;
+1,000,000 items (``--items 1000000``, embedded and SQL only): ~12 min, 1.5 GiB of memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import itertools
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import cql2
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pystac
 import shapely
+import stac_geoparquet.arrow
 from numpy.typing import NDArray
 from shapely.geometry import shape
 
-from icecube_stac.catalog import PARQUET_NAME, _catalog_dict, _write_parquet
-from icecube_stac.config import load_config
+from icecube_stac import duckdb_connection
+from icecube_stac._duckdb_search import build_query, parquet_href
+from icecube_stac._parquet import parquet_row
+from icecube_stac.catalog import _catalog_dict, _write_parquet
+from icecube_stac.config import CubeConfig, load_config
 from icecube_stac.metadata import IceyeMetadata
 from icecube_stac.publish import _check_schema, _ensure_queryables, _load, _pgstac_db
-from icecube_stac.search import LocalCatalog, SearchBackend, StacApi, search, to_search_body
+from icecube_stac.search import LocalCatalog, StacApi, search, to_search_body
 from icecube_stac.stac import collection_id, create_collection, create_item
 from icecube_stac.testing import ProductSpec, metadata_fields
+from icecube_stac.vocabulary import PARQUET_NAME, resolve_href
 
 T = TypeVar("T")
 
@@ -87,7 +102,10 @@ REGION = ((0.0, 20.0), (100.0, 120.0))  # lat range, lon range
 EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN_S = (datetime(2025, 1, 1, tzinfo=UTC) - EPOCH).total_seconds()
 SORT_WARNING = "Server does not conform to SORT"
-SORTED_ROW_GROUP = 10_000
+IN_MEMORY_LIMIT = 200_000  # above: streamed generation, embedded + SQL baseline only
+CHUNK = 50_000  # items generated and written at a time (a multiple of the 10k row group)
+ROW_GROUP = 10_000
+DENSITY = 100_000  # the item count the configs' windows are sized for
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "dates+incidence": {
@@ -113,17 +131,37 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+def scaled_configs(n: int) -> dict[str, dict[str, Any]]:
+    """The five configs, and above DENSITY items two that still match ~1,500 (their windows shrink with N)."""
+    if n <= DENSITY:
+        return dict(CONFIGS)
+    scale = DENSITY / n
+    start = date(2023, 3, 1)
+    short = start + timedelta(days=max(0, round(61 * scale) - 1))
+    platform_end = date(2022, 1, 1) + timedelta(days=max(0, round(1096 * scale) - 1))
+    return {
+        **CONFIGS,
+        "1.5k dates+incidence": {**CONFIGS["dates+incidence"], "end_date": short.strftime("%Y%m%d")},
+        "1.5k platform+dates": {**CONFIGS["cql2 platform"], "end_date": platform_end.strftime("%Y%m%d")},
+    }
+
+
 # --------------------------------------------------------------------------- timing
 
 
 def timed(func: Callable[[], T], runs: int) -> tuple[list[float], T]:
-    """Run ``func`` ``runs`` (>= 1) times; return the durations (s) and the last result."""
+    """Run ``func`` ``runs`` (>= 1) times; return the durations (s) and the last result.
+
+    The previous result is freed before the clock starts: freeing thousands of items is not the search's cost.
+    """
     times: list[float] = []
+    results: list[T] = []
     for _ in range(runs):
+        results.clear()
         start = time.perf_counter()
-        result = func()
+        results.append(func())
         times.append(time.perf_counter() - start)
-    return times, result
+    return times, results[0]
 
 
 def once(label: str, func: Callable[[], T], costs: dict[str, float]) -> T:
@@ -286,23 +324,50 @@ def derive_items(templates: Sequence[Template], n: int, seed: int) -> list[dict[
     return [derive(templates[int(draws.template[i])], i, draws) for i in range(n)]
 
 
-# --------------------------------------------------------------------------- backends
+# --------------------------------------------------------------------------- catalog files
+
+
+def _catalog_json(root: Path, title: str) -> None:
+    root.mkdir(parents=True)
+    (root / "catalog.json").write_text(json.dumps(_catalog_dict([], title)), encoding="utf-8")
 
 
 def write_catalog(root: Path, items: Sequence[dict[str, Any]]) -> Path:
-    """Write items.parquet (rows sorted by id, as ``index`` does) and a minimal catalog.json."""
-    root.mkdir(parents=True)
-    (root / "catalog.json").write_text(json.dumps(_catalog_dict([], "search benchmark")), encoding="utf-8")
-    _write_parquet(root / PARQUET_NAME, sorted(items, key=lambda item: str(item["id"])))
+    """Write items.parquet through the catalog's own writer (time order, 10k-row groups) and a catalog.json."""
+    _catalog_json(root, "search benchmark")
+    _write_parquet(root / PARQUET_NAME, list(items))
     return root / PARQUET_NAME
 
 
-def write_sorted_copy(parquet: Path, root: Path) -> Path:
-    """What-if layout: the same rows sorted by (start_datetime, id), in row groups of SORTED_ROW_GROUP rows."""
-    root.mkdir(parents=True)
-    (root / "catalog.json").write_text(json.dumps(_catalog_dict([], "search benchmark, sorted")), encoding="utf-8")
-    table = pq.read_table(parquet).sort_by([("start_datetime", "ascending"), ("id", "ascending")])
-    pq.write_table(table, root / PARQUET_NAME, row_group_size=SORTED_ROW_GROUP)  # keeps the geo metadata
+def write_catalog_streaming(root: Path, templates: Sequence[Template], n: int, seed: int) -> Path:
+    """Write N items in chunks (bounded memory), in the layout of the catalog's writer.
+
+    The items are derived in time order, so the chunks follow one another in time; each is sorted by
+    (start_datetime, id) and turned into parquet rows by ``parquet_row`` as ``index`` does.
+    """
+    _catalog_json(root, "search benchmark (streamed)")
+    draws = draw(n, seed)
+    order = np.argsort(draws.start_s, kind="stable")
+
+    def tables() -> Iterator[pa.Table]:
+        schema: pa.Schema | None = None
+        for first in range(0, n, CHUNK):
+            items = [derive(templates[int(draws.template[i])], int(i), draws) for i in order[first : first + CHUNK]]
+            items.sort(key=lambda item: (item["properties"]["start_datetime"], item["id"]))
+            rows = [parquet_row(item) for item in items]
+            table = stac_geoparquet.arrow.parse_stac_items_to_arrow(rows).read_all()
+            if schema is None:
+                schema = table.schema
+            elif not table.schema.equals(schema):
+                table = table.cast(schema)  # the same fields; only the order of struct fields could differ
+            yield table
+
+    chunks = tables()
+    head = next(chunks)
+    tables_in_order = itertools.chain([head], chunks)
+    batches = itertools.chain.from_iterable(t.to_batches(max_chunksize=ROW_GROUP) for t in tables_in_order)
+    reader = pa.RecordBatchReader.from_batches(head.schema, batches)
+    stac_geoparquet.arrow.to_parquet(reader, root / PARQUET_NAME)
     return root / PARQUET_NAME
 
 
@@ -334,7 +399,25 @@ def load_pgstac(dsn: str, collections: list[dict[str, Any]], items: Sequence[dic
         _load(db, collections, list(records), "upsert")
 
 
-# --------------------------------------------------------------------------- baseline
+# --------------------------------------------------------------------------- baselines
+
+
+class IdsSql:
+    """The baseline: the matching ids, in order, by plain DuckDB SQL over the same file."""
+
+    def __init__(self, parquet: Path) -> None:
+        self.parquet = parquet
+        self.connection = duckdb_connection(spatial=True)
+        self.connection.execute("SET enable_geoparquet_conversion = false")  # geometry as WKB, as the search has it
+
+    def ids(self, body: Mapping[str, Any]) -> list[str]:
+        with parquet_href(self.parquet) as href:
+            source = f"read_parquet('{href}')"
+            described = self.connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            columns = {str(r[0]): str(r[1]) for r in described}
+            sql = build_query(body, source, columns).sql
+            ids_only = "SELECT id" + sql[sql.index(" FROM ") :]
+            return [str(row[0]) for row in self.connection.execute(ids_only).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -378,6 +461,46 @@ def baseline_search(data: Baseline, body: Mapping[str, Any]) -> list[str]:
     return [data.ids[i] for i in order]
 
 
+# --------------------------------------------------------------------------- the former path (rustac)
+
+
+class RustacPath:
+    """``LocalCatalog.search`` and ``search()`` as they were before the embedded search ran its own SQL."""
+
+    def __init__(self, root: Path) -> None:
+        import rustac
+
+        from icecube_stac._duckdb import extension_directory
+
+        self.root = root
+        client_class: Any = getattr(rustac, "DuckdbClient")  # noqa: B009 - the compiled class, untyped
+        self.client = client_class(extension_directory=str(extension_directory()), install_extensions=False)
+
+    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        kwargs = {k.replace("-", "_"): v for k, v in body.items() if k != "filter-lang"}
+        with parquet_href(self.root / PARQUET_NAME) as href:
+            items: list[dict[str, Any]] = self.client.search(href, **kwargs)
+        for item in items:
+            item_dir = self.root / str(item.get("collection", "")) / "items"
+            href = str((item_dir.parent / "collection.json").resolve())
+            item["links"] = [{"rel": "collection", "href": href, "type": "application/json"}]
+            for asset in item.get("assets", {}).values():
+                asset["href"] = resolve_href(str(asset.get("href", "")), item_dir)
+        return items
+
+    def search_items(self, body: Mapping[str, Any]) -> pystac.ItemCollection:
+        found = [pystac.Item.from_dict(d, preserve_dict=False, migrate=False) for d in self.search(body)]
+        return pystac.ItemCollection(found)  # clone_items=True, as search() had it
+
+
+def rustac_available() -> bool:
+    try:
+        import rustac  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -388,62 +511,121 @@ class Row:
     median_ms: dict[str, float]
 
 
-def measure_backend(backend: SearchBackend, body: Mapping[str, Any], runs: int) -> tuple[float, list[str]]:
-    def run() -> list[str]:
-        return [str(item["id"]) for item in backend.search(body)]
-
-    timed(run, 1)  # warm-up
-    times, ids = timed(run, runs)
-    return statistics.median(times) * 1000, ids
+Measured = Callable[[], Sequence[Any]]
 
 
-def measure(name: str, backends: Mapping[str, SearchBackend], data: Baseline, runs: Mapping[str, int]) -> Row:
-    config = load_config(CONFIGS[name])
-    body = to_search_body(config)
+def _id(found: Any) -> str:
+    if isinstance(found, str):
+        return found
+    return str(found["id"] if isinstance(found, dict) else found.id)
+
+
+def median_ms(run: Measured, runs: int) -> tuple[float, list[str]]:
+    """1 warm-up, then the median of ``runs`` timed runs; the ids of the last run."""
+    run()
+    times, found = timed(run, runs)
+    return statistics.median(times) * 1000, [_id(f) for f in found]
+
+
+Column = Callable[[CubeConfig], Sequence[Any]]
+
+
+def measure(name: str, config: CubeConfig, columns: Mapping[str, Column], runs: int) -> Row:
     ids: dict[str, list[str]] = {}
-    median_ms: dict[str, float] = {}
-    for label, backend in backends.items():
-        median_ms[label], ids[label] = measure_backend(backend, body, runs[label])
-    # What a caller of icecube_stac.search.search() waits for: the same backend plus pystac.Item.from_dict.
-    public = functools.partial(search, config, backend=backends["embedded"], rules=False)
-    median_ms["search()"], ids["search()"] = measure_backend(_Ids(public), body, runs["embedded"])
-    times, ids["baseline"] = timed(lambda: baseline_search(data, body), runs["baseline"])
-    median_ms["baseline"] = statistics.median(times) * 1000
-    return Row(name, ids, median_ms)
+    medians: dict[str, float] = {}
+    for label, run in columns.items():
+        medians[label], ids[label] = median_ms(functools.partial(run, config), runs)
+    return Row(name, ids, medians)
 
 
-class _Ids:
-    """Adapts ``search(config, ...)`` (which returns pystac items) to the backend interface."""
+def columns_for(parquet: Path, data: Baseline | None, api: StacApi | None, with_rustac: bool) -> dict[str, Column]:
+    local = LocalCatalog(parquet)
+    sql = IdsSql(parquet)
+    columns: dict[str, Column] = {
+        "embedded": lambda c: local.search(to_search_body(c)),
+        "search()": lambda c: search(c, backend=local, rules=False).items,
+        "ids SQL": lambda c: sql.ids(to_search_body(c)),
+    }
+    if with_rustac:
+        former = RustacPath(parquet.parent)
+        columns["rustac"] = lambda c: former.search(to_search_body(c))
+        columns["rustac search()"] = lambda c: former.search_items(to_search_body(c)).items
+    if data is not None:
+        columns["cql2"] = lambda c: baseline_search(data, to_search_body(c))
+    if api is not None:
+        columns["API"] = lambda c: api.search(to_search_body(c))
+    return columns
 
-    def __init__(self, run: Callable[[], pystac.ItemCollection]) -> None:
-        self.run = run
-        self.description = "icecube_stac.search.search()"
 
-    def search(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [{"id": item.id} for item in self.run()]
+_FRESH_PROCESS = """
+import sys, time
+start = time.perf_counter()
+from icecube_stac import load_config, search
+imported = time.perf_counter()
+config = load_config(CONFIG, catalog=sys.argv[1])
+found = search(config, rules=False)
+print(imported - start, time.perf_counter() - imported, len(found))
+"""
 
 
-def first_query(parquet: Path, costs: dict[str, float]) -> None:
-    """Time a brand-new LocalCatalog: creating its DuckDB client (extension loading), then its first search."""
-    catalog = LocalCatalog(parquet)
-    body = to_search_body(load_config(CONFIGS["bbox+3 months"]))
-    once("new LocalCatalog: DuckDB client + extensions", catalog._duckdb, costs)
-    once("new LocalCatalog: first search after that", lambda: catalog.search(body), costs)
+def fresh_process(parquet: Path, config: dict[str, Any], runs: int) -> tuple[float, float]:
+    """Median seconds of a new interpreter: importing icecube_stac, then its first search (DuckDB start-up)."""
+    code = _FRESH_PROCESS.replace("CONFIG", repr(config))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(parquet.parent)], capture_output=True, text=True, check=True, env=env
+        )
+        imported, searched, _ = out.stdout.split()
+        samples.append((float(imported), float(searched)))
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def rebasing_costs(parquet: Path, root: Path, runs: int) -> dict[str, float]:
+    """Time the href work of a search result in the layout ``index`` writes, apart from the table.
+
+    The benchmark catalog has absolute hrefs and no item JSON files; an indexed catalog has relative hrefs
+    (two assets an item) and a JSON file per item (its self link). For the matches of "dates+incidence",
+    in a scratch catalog with those JSON files: ``resolve_href`` + ``Path.resolve`` (what ``LocalCatalog``
+    does per item) against ``icecube_stac._realpath.RealPaths`` (the same answers, folders resolved once).
+    """
+    from icecube_stac._realpath import RealPaths
+
+    found = LocalCatalog(parquet).search(to_search_body(load_config(CONFIGS["dates+incidence"])))
+    scratch = root / "layout"
+    names = [(str(item["collection"]), str(item["id"])) for item in found]
+    for collection, item_id in names:
+        (scratch / collection / "items").mkdir(parents=True, exist_ok=True)
+        (scratch / collection / "items" / f"{item_id}.json").write_text("{}", encoding="utf-8")
+    hrefs = [f"../data/{item_id}/{item_id}.{suffix}" for _, item_id in names for suffix in ("tif", "xml")]
+
+    def per_path() -> list[str]:
+        own = [scratch / c / "items" / f"{i}.json" for c, i in names]
+        return [str(p.resolve()) for p in own if p.is_file()] + [resolve_href(h, scratch) for h in hrefs]
+
+    def batched() -> list[str]:
+        paths, base = RealPaths(), str(scratch)
+        own = [f"{base}/{c}/items/{i}.json" for c, i in names]
+        return [paths.resolve(p) for p in own if os.path.isfile(p)] + [paths.href(h, base) for h in hrefs]
+
+    label = f"{len(names):,} items' hrefs + self links, index layout"
+    now, batch = median_ms(per_path, runs)[0], median_ms(batched, runs)[0]
+    return {f"{label}: Path.resolve (now)": now / 1000, f"{label}: RealPaths": batch / 1000}
 
 
 # --------------------------------------------------------------------------- report
 
 
-def print_costs(costs: Mapping[str, float], files: Mapping[str, Path]) -> None:
+def print_costs(costs: Mapping[str, float], parquet: Path) -> None:
     print("\none-off costs")
     for label, seconds in costs.items():
-        print(f"  {label:<48} {seconds:8.2f} s")
-    for label, path in files.items():
-        meta = pq.ParquetFile(path).metadata
-        print(
-            f"  {label}: {path.stat().st_size / 2**20:.1f} MiB, {meta.num_rows:,} rows in {meta.num_row_groups} "
-            "row group(s)"
-        )
+        print(f"  {label:<66} {seconds:8.3f} s")
+    meta = pq.ParquetFile(parquet).metadata
+    print(
+        f"  items.parquet: {parquet.stat().st_size / 2**20:.1f} MiB, {meta.num_rows:,} rows in {meta.num_row_groups} "
+        "row group(s)"
+    )
 
 
 def _same(row: Row) -> str:
@@ -452,37 +634,24 @@ def _same(row: Row) -> str:
     return "yes" if not differing else "NO: " + ", ".join(differing)
 
 
-def _cell(ms: Mapping[str, float], key: str, width: int, ratio: bool = False) -> str:
-    if key not in ms:
-        return f"{'-':>{width}}"
-    return f"{ms[key] / ms['baseline']:{width}.3f}" if ratio else f"{ms[key]:{width}.1f}"
+def _ratio(value: float, base: float, label: str) -> str:
+    return "       " if label == "ids SQL" else f" {value / base:5.1f}x"
 
 
-def print_table(rows: Sequence[Row], runs: Mapping[str, int]) -> None:
-    print(
-        f"\nmedian latency per query, ms (embedded {runs['embedded']} runs, API {runs.get('api', 0)} runs, each after "
-        f"1 warm-up; baseline {runs['baseline']} runs)"
-    )
-    header = (
-        f"{'config':<20} {'matches':>7} {'embedded':>9} {'API':>8} {'baseline':>9} {'emb/base':>8} {'API/base':>8}"
-        f" {'search()':>8} {'emb sorted':>10}  same ids ({'/'.join(rows[0].ids)})"
-    )
+def print_table(rows: Sequence[Row], runs: int, n: int) -> None:
+    labels = list(rows[0].median_ms)
+    print(f"\n{n:,} items: median ms per query ({runs} runs after 1 warm-up); x = ratio to the ids SQL baseline")
+    header = f"{'config':<22} {'matches':>7}" + "".join(f" {label:>15}" for label in labels) + "  same ids"
     print(header)
     print("-" * len(header))
     for row in rows:
         ms = row.median_ms
-        print(
-            f"{row.name:<20} {len(row.ids['embedded']):>7} {_cell(ms, 'embedded', 9)} {_cell(ms, 'api', 8)}"
-            f" {_cell(ms, 'baseline', 9)} {_cell(ms, 'embedded', 8, True)} {_cell(ms, 'api', 8, True)}"
-            f" {_cell(ms, 'search()', 8)} {_cell(ms, 'sorted', 10)}  {_same(row)}"
-        )
+        base = ms["ids SQL"]
+        cells = "".join(f" {ms[label]:8.1f}" + _ratio(ms[label], base, label) for label in labels)
+        print(f"{row.name:<22} {len(row.ids['embedded']):>7}{cells}  {_same(row)}")
     print(
-        "search(): icecube_stac.search.search(config, backend=<the same LocalCatalog>, rules=False), i.e. the "
-        "embedded column plus pystac.Item.from_dict of every item"
-    )
-    print(
-        f"emb sorted: the embedded backend on a what-if copy of items.parquet sorted by (start_datetime, id) in row "
-        f"groups of {SORTED_ROW_GROUP:,} rows (the layout index() writes)"
+        "embedded: LocalCatalog.search (item dicts); search(): search(config, backend=<the same>, rules=False) "
+        "(pystac items); rustac: the same two before this change"
     )
 
 
@@ -493,36 +662,53 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--embedded-runs", type=int, default=7)
-    parser.add_argument("--api-runs", type=int, default=5)
-    parser.add_argument("--baseline-runs", type=int, default=3)
-    parser.add_argument("--no-api", action="store_true", help="skip PostgreSQL/pgstac (embedded and baseline only)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per column (median; default 7)")
+    parser.add_argument("--fresh-runs", type=int, default=5, help="fresh interpreters timed (default 5)")
+    parser.add_argument("--no-api", action="store_true", help="skip PostgreSQL/pgstac")
+    parser.add_argument("--no-rustac", action="store_true", help="skip the former rustac path")
+    parser.add_argument(
+        "--keep", type=Path, help="above 200,000 items: write the catalog to this new folder, or reuse the one there"
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     warnings.filterwarnings("ignore", message=SORT_WARNING)
-    runs = {"embedded": args.embedded_runs, "sorted": args.embedded_runs, "baseline": args.baseline_runs}
-    if not args.no_api:
-        runs["api"] = args.api_runs
-    print(f"search benchmark: {args.items:,} items, {len(CONFIGS)} configs", flush=True)
+    configs = scaled_configs(args.items)
+    print(f"search benchmark: {args.items:,} items, {len(configs)} configs, load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="icecube-bench-search-") as tmp:
-        benchmark(args, Path(tmp), runs)
+        benchmark(args, Path(tmp), configs)
 
 
-def benchmark(args: argparse.Namespace, root: Path, runs: Mapping[str, int]) -> None:
+def _generated(parquet: Path, n: int) -> bool:
+    return parquet.is_file() and pq.ParquetFile(parquet).metadata.num_rows == n
+
+
+def benchmark(args: argparse.Namespace, root: Path, configs: Mapping[str, dict[str, Any]]) -> None:
     costs: dict[str, float] = {}
     templates = once("template items from generated metadata", make_templates, costs)
-    items = once(f"derive {args.items:,} item dicts", lambda: derive_items(templates, args.items, args.seed), costs)
-    parquet = once("write items.parquet (stac-geoparquet)", lambda: write_catalog(root / "catalog", items), costs)
-    tuned = once("what-if: sorted copy of items.parquet", lambda: write_sorted_copy(parquet, root / "sorted"), costs)
-    data = once("baseline: footprints as shapely polygons", lambda: make_baseline(items), costs)
-    first_query(parquet, costs)
-    files = {"items.parquet": parquet, "sorted copy": tuned}
-    backends: dict[str, SearchBackend] = {"embedded": LocalCatalog(parquet), "sorted": LocalCatalog(tuned)}
-    if args.no_api:
-        search_all(backends, data, runs, costs, files)
+    in_memory = args.items <= IN_MEMORY_LIMIT
+    items: list[dict[str, Any]] = []
+    if in_memory:
+        items = once(f"derive {args.items:,} item dicts", lambda: derive_items(templates, args.items, args.seed), costs)
+        parquet = once("write items.parquet (stac-geoparquet)", lambda: write_catalog(root / "catalog", items), costs)
+    elif args.keep is not None and _generated(args.keep / PARQUET_NAME, args.items):
+        parquet = args.keep / PARQUET_NAME  # made by an earlier run with --keep (same --items and --seed)
+    else:
+        target = args.keep or root / "catalog"
+        make = functools.partial(write_catalog_streaming, target, templates, args.items, args.seed)
+        parquet = once(f"derive and write {args.items:,} items in chunks", make, costs)
+    data = None
+    if in_memory:
+        data = once("cql2 baseline: footprints as shapely polygons", lambda: make_baseline(items), costs)
+    for label, config in (("non-spatial", CONFIGS["dates+incidence"]), ("spatial", CONFIGS["bbox+3 months"])):
+        imported, searched = fresh_process(parquet, config, args.fresh_runs)
+        costs[f"fresh process ({label}): import icecube_stac (median of {args.fresh_runs})"] = imported
+        costs[f"fresh process: first {label} search (median of {args.fresh_runs})"] = searched
+    with_rustac = not args.no_rustac and rustac_available()
+    if args.no_api or not in_memory:
+        search_all(configs, columns_for(parquet, data, None, with_rustac), args, costs, parquet)
         return
     pgstac_api = import_pgstac_harness()
     start = time.perf_counter()
@@ -530,8 +716,8 @@ def benchmark(args: argparse.Namespace, root: Path, runs: Mapping[str, int]) -> 
         costs["start PostgreSQL + pgstac + API"] = time.perf_counter() - start
         collections = collection_records(templates, items)
         once(f"load {args.items:,} items into pgstac", lambda: load_pgstac(stack.dsn, collections, items), costs)
-        backends["api"] = StacApi(stack.url, timeout=120)
-        search_all(backends, data, runs, costs, files)
+        api = StacApi(stack.url, timeout=120)
+        search_all(configs, columns_for(parquet, data, api, with_rustac), args, costs, parquet)
 
 
 def import_pgstac_harness() -> Callable[..., AbstractContextManager[Any]]:
@@ -549,18 +735,23 @@ def import_pgstac_harness() -> Callable[..., AbstractContextManager[Any]]:
 
 
 def search_all(
-    backends: Mapping[str, SearchBackend],
-    data: Baseline,
-    runs: Mapping[str, int],
+    configs: Mapping[str, dict[str, Any]],
+    columns: Mapping[str, Column],
+    args: argparse.Namespace,
     costs: Mapping[str, float],
-    files: Mapping[str, Path],
+    parquet: Path,
 ) -> None:
+    # The benchmark's own heap (N item dicts for the cql2 baseline and pgstac) would make every full garbage
+    # collection cost ~0.3 s, in whichever column it falls: frozen, it is never walked (a search process does
+    # not hold it).
+    gc.collect()
+    gc.freeze()
     rows = []
-    for name in CONFIGS:
-        rows.append(measure(name, backends, data, runs))
-        print(f"  measured {name}", flush=True)
-    print_costs(costs, files)
-    print_table(rows, runs)
+    for name, keys in configs.items():
+        rows.append(measure(name, load_config(keys), columns, args.runs))
+        print(f"  measured {name} (load {os.getloadavg()[0]:.1f})", flush=True)
+    print_costs({**costs, **rebasing_costs(parquet, parquet.parent.parent, args.runs)}, parquet)
+    print_table(rows, args.runs, args.items)
 
 
 if __name__ == "__main__":
