@@ -9,10 +9,13 @@ counts, and data types outside what ICEYE writes.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
 import signal
+import sys
+import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,8 @@ import rasterio
 from icecube_stac._fields import MAX_TEXT_CHARS, MAX_VECTOR_VALUES, as_int, as_vector
 from icecube_stac.catalog import index, read_items
 from icecube_stac.errors import IcecubeStacError, MetadataError
-from icecube_stac.formats import SidecarFallbackWarning, read_metadata
+from icecube_stac.formats import SidecarFallbackWarning, _isolated, read_metadata
+from icecube_stac.formats._isolated import isolated
 from icecube_stac.formats.geotiff import GEOTIFF_READER
 from icecube_stac.formats.hdf5 import HDF5_READER, read_hdf5_fields, read_hdf5_metadata
 from icecube_stac.formats.xml import MAX_XML_BYTES, MAX_XML_ELEMENTS, read_xml_fields, read_xml_metadata
@@ -35,6 +39,7 @@ from icecube_stac.testing import GeneratedProduct, ProductSpec, write_product
 from tests._reference import REAL_XML
 
 SHAPE = (16, 12)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -462,3 +467,48 @@ def test_only_package_errors_escape_for_every_hostile_value_of_this_module(tmp_p
             xml.write_text(_set(REAL_XML.read_text(), tag, value))
             with contextlib.suppress(IcecubeStacError):
                 validate(create_item(read_xml_metadata(xml)))
+
+
+# --------------------------------------------------------------------------------------------------------
+# libhdf5 looping on a corrupt file: read in a child process with a time limit
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_a_reader_that_never_returns_or_crashes_is_a_metadata_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.h5"
+    path.write_bytes(b"")
+
+    def loops(_: object) -> None:
+        time.sleep(60)  # as libhdf5 looping in C, where no Python timeout reaches
+
+    def crashes(_: object) -> None:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    started = time.monotonic()
+    with pytest.raises(MetadataError, match=r"could not be read within 1 s") as err:
+        isolated(loops, path, timeout=1.0)
+    assert str(path) in str(err.value) and time.monotonic() - started < 10
+    with pytest.raises(MetadataError, match=r"crashed \(signal 11\)"):
+        isolated(crashes, path)
+    assert isolated(lambda p: {"answer": str(p)}, path) == {"answer": str(path)}
+    with pytest.raises(MetadataError, match="unreadable file: ZeroDivisionError"):
+        isolated(lambda _: 1 / 0, path)
+
+
+def test_the_byte_flipped_slc_that_made_libhdf5_loop_is_a_metadata_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Case 2111 of ``python fuzz/fuzz_products.py --seed 5``: reading acquisition_end_utc never returned."""
+    spec = importlib.util.spec_from_file_location("fuzz_products", ROOT / "fuzz" / "fuzz_products.py")
+    assert spec is not None and spec.loader is not None
+    fuzz = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fuzz_products", fuzz)  # its dataclasses look their module up
+    spec.loader.exec_module(fuzz)
+    seeds = fuzz.make_seeds(tmp_path / "seeds")
+    fuzz.write_case(seeds, tmp_path / "case", 2111, 5)
+    (raster,) = (tmp_path / "case").glob("*.h5")
+    monkeypatch.setattr(_isolated, "READ_TIMEOUT", 3.0)
+    started = time.monotonic()
+    with pytest.raises(MetadataError) as err:
+        read_hdf5_metadata(raster)
+    assert str(raster) in str(err.value) and time.monotonic() - started < 20

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from icecube_stac._fields import as_int
 from icecube_stac.errors import MetadataError
+from icecube_stac.formats._isolated import isolated
 from icecube_stac.formats._regular import require_regular_file
 from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
 from icecube_stac.vocabulary import local_path
@@ -125,9 +126,14 @@ def read_hdf5_fields(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     MetadataError
-        When the file is unreadable (truncated, not HDF5) or lacks ``s_i``/``s_q``.
+        When the file is unreadable (truncated, not HDF5), lacks ``s_i``/``s_q``, or makes libhdf5 loop or
+        crash (it is read in a child process with a time limit: :mod:`icecube_stac.formats._isolated`).
     """
     require_regular_file(path)
+    return isolated(_read_fields, path)
+
+
+def _read_fields(path: str | Path) -> dict[str, Any]:
     try:
         with h5py.File(path, "r") as h5:
             return _fields(h5, path)
@@ -316,6 +322,11 @@ def slc_layout(path: str | Path) -> tuple[tuple[int, int], np.dtype[Any]]:
     tuple
         ``(shape, dtype)``.
     """
+    require_regular_file(path)
+    return isolated(_layout, path)
+
+
+def _layout(path: str | Path) -> tuple[tuple[int, int], np.dtype[Any]]:
     with HDF5_READER.open(str(path)) as raster:
         return raster.shape, raster.stored_dtype
 
