@@ -161,8 +161,7 @@ def index_campaign(work: Path, kills: int, grow: int, rng: random.Random) -> Tal
     def expected() -> set[str]:
         return {p.name for p in products if (data / p.raster.parent.name).exists()}
 
-    # Absolute asset hrefs: the cube phase must not depend on how the search resolves relative parquet hrefs.
-    index = _command("index", str(data), "--catalog", str(catalog), "--absolute-hrefs", "-q")
+    index = _command("index", str(data), "--catalog", str(catalog), "-q")
     size = 3 * grow
     add(size)
     _, duration = _run(index, None)
