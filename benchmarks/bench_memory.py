@@ -104,6 +104,7 @@ def generate(root: Path, level: Literal["GRD", "SLC"], n: int, small: int, size:
     on_disk = sum(p.raster.stat().st_size for p in products) / MIB
     print(f"generated {n} {level} products ({size}x{size}) in {seconds:.1f} s: {on_disk:,.0f} MiB of rasters")
     start = time.perf_counter()
+    shutil.rmtree(root / "catalog", ignore_errors=True)  # a --workdir of an earlier run: index afresh
     report = index([root / "products"], root / "catalog", asset_hrefs="absolute")
     assert report.ok and len(report.added) == n, report.summary()
     print(f"indexed them in {time.perf_counter() - start:.1f} s")
