@@ -12,8 +12,8 @@ time order, 10k-row groups; the per-item JSON files are skipped). Up to 200,000 
 memory, for the cql2 baseline, and loaded into a throw-away PostgreSQL + pgstac + stac-fastapi-pgstac stack
 (pypgstac Loader with the queryables ``publish`` registers); above that they are generated and written in
 chunks of 50,000 (bounded memory) and only the embedded side and the SQL baseline run. Then, for each config,
-turned into one body by ``to_search_body`` (1 warm-up, then the median of RUNS timed runs for each column;
-the benchmark's own objects are frozen out of the garbage collector first, see ``search_all``):
+turned into one body by ``to_search_body`` (1 warm-up, then the median of RUNS timed runs for each column,
+the columns taking turns; the benchmark's own objects are frozen out of the garbage collector first):
 
   embedded   LocalCatalog(...).search(body): item dicts with absolute hrefs (the backend interface)
   search()   icecube_stac.search.search(config, backend=<that LocalCatalog>, rules=False): pystac items, what a
@@ -531,11 +531,18 @@ Column = Callable[[CubeConfig], Sequence[Any]]
 
 
 def measure(name: str, config: CubeConfig, columns: Mapping[str, Column], runs: int) -> Row:
-    ids: dict[str, list[str]] = {}
-    medians: dict[str, float] = {}
-    for label, run in columns.items():
-        medians[label], ids[label] = median_ms(functools.partial(run, config), runs)
-    return Row(name, ids, medians)
+    """Time every column ``runs`` times, taking turns (column 1, 2, ..., 1, 2, ...), after one warm-up each.
+
+    Taking turns spreads any change of the machine's load over all columns alike, which keeps the ratios
+    fair on a shared host.
+    """
+    calls = {label: functools.partial(run, config) for label, run in columns.items()}
+    ids = {label: [_id(f) for f in call()] for label, call in calls.items()}  # warm-up, and the ids
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(runs):
+        for label, call in calls.items():
+            times[label] += timed(call, 1)[0]
+    return Row(name, ids, {label: statistics.median(t) * 1000 for label, t in times.items()})
 
 
 def columns_for(parquet: Path, data: Baseline | None, api: StacApi | None, with_rustac: bool) -> dict[str, Column]:

@@ -117,13 +117,18 @@ def duckdb_connection(
     Returns
     -------
     duckdb.DuckDBPyConnection
-        For example ``duckdb_connection().sql("SELECT id FROM 'catalogs/demo/items.parquet'
-        WHERE ST_Intersects(geometry, ST_Point(102.6, 16.3))")``.
+        Keep it in a variable while its relations are used (DuckDB closes a connection nobody holds).
 
     Raises
     ------
     SearchError
         When the DuckDB packages are missing or the extension cannot be loaded.
+
+    Examples
+    --------
+    >>> con = duckdb_connection()  # doctest: +SKIP
+    >>> con.sql("SELECT id FROM 'catalogs/demo/items.parquet' "  # doctest: +SKIP
+    ...         "WHERE ST_Intersects(geometry, ST_MakeEnvelope(102.5, 16.2, 102.7, 16.4))").show()
     """
     connection = _connect(str(database), read_only)
     if spatial:
