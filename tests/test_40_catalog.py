@@ -279,7 +279,9 @@ def test_href_mode_and_moved_catalog_are_rewritten(tmp_path: Path) -> None:
     assert Path(read_items(tmp_path / "elsewhere")[0].assets["data"].href).resolve() == product.raster.resolve()
 
 
-def test_symlinked_folders_followed_and_gdal_aux_files_ignored(tmp_path: Path) -> None:
+def test_symlinked_folders_not_followed_and_gdal_aux_files_ignored(tmp_path: Path) -> None:
+    # Issue 13: a link to /usr walked all of /usr. Folder links are not followed; one that leaves the input
+    # folders is reported (and a loop never hangs); the folder itself indexes when given as an input.
     real = tmp_path / "real"
     (product,) = _stack(real, 1)
     data = tmp_path / "data"
@@ -288,6 +290,9 @@ def test_symlinked_folders_followed_and_gdal_aux_files_ignored(tmp_path: Path) -
     (data / "loop").symlink_to(data, target_is_directory=True)
     (product.raster.parent / f"{product.raster.name}.aux.xml").write_text("<PAMDataset/>")
     report = index([data], tmp_path / "cat")
+    assert report.added == [] and [Path(f.path).name for f in report.failures] == ["link"]
+    assert "not followed" in report.failures[0].reason
+    report = index([real], tmp_path / "cat")
     assert report.ok, report.summary()
     assert report.added == [product.name]
 
