@@ -123,6 +123,10 @@ def _compiled(uri: str) -> jsonschema.protocols.Validator | None:
     return validator
 
 
+def _any_string(value: Any) -> bool:
+    return True
+
+
 @functools.cache
 def _fast(uri: str) -> Callable[[Any], Any] | None:
     """Return a fastjsonschema validator for a vendored schema, or None (not installed, or not vendored)."""
@@ -141,7 +145,12 @@ def _fast(uri: str) -> Callable[[Any], Any] | None:
 
     handlers = {"https": vendored, "http": vendored}
     # use_default=False: fastjsonschema would otherwise write schema defaults (link "method": "GET") into data.
-    validate_fast: Callable[[Any], Any] = fastjsonschema.compile(_contents(uri), handlers=handlers, use_default=False)
+    # Formats are not asserted, as jsonschema, pystac and stac-validator do not: fastjsonschema alone would refuse
+    # a local path with a space (an asset href) as no "iri-reference", so a folder "My Products" could not index.
+    formats = {name: _any_string for name in ("iri", "iri-reference", "uri", "uri-reference")}
+    validate_fast: Callable[[Any], Any] = fastjsonschema.compile(
+        _contents(uri), handlers=handlers, use_default=False, formats=formats
+    )
     return validate_fast
 
 

@@ -268,3 +268,17 @@ def test_an_upgraded_catalog_keeps_the_items_of_other_folders_even_with_prune(tm
     # The kept item is read again (and its fingerprint trusted) when its own folder is indexed next.
     report = index([second_data], catalog)
     assert report.unchanged + report.updated == [second[0].name]
+
+
+def test_folders_with_spaces_index_and_load(tmp_path: Path) -> None:
+    from icecube_stac.config import load_config
+    from icecube_stac.cube import build_cube
+    from icecube_stac.search import search
+    from icecube_stac.testing import ProductSpec, write_product
+
+    product = write_product(ProductSpec(level="GRD", image_id=812345, shape=(24, 16)), tmp_path / "My Products" / "a b")
+    report = index([tmp_path / "My Products"], tmp_path / "cat with space", progress=False)
+    assert report.ok and len(report.added) == 1, report.summary()
+    items = search(load_config({"catalog": str(tmp_path / "cat with space")}))
+    assert build_cube(items)["amplitude"].shape == (1, 24, 16)
+    assert product.raster.is_file()
