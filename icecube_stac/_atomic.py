@@ -35,7 +35,15 @@ from typing import Any, Final
 
 from icecube_stac.errors import IcecubeStacError, OutputError, OutputExistsError
 
-__all__ = ["atomic_path", "check_target", "owner_alive", "process_start_time", "target_path", "write_bytes"]
+__all__ = [
+    "atomic_path",
+    "check_target",
+    "owner_alive",
+    "process_start_time",
+    "recover",
+    "target_path",
+    "write_bytes",
+]
 
 _RENAME_EXCHANGE: Final = 2
 _AT_FDCWD: Final = -100
@@ -134,6 +142,15 @@ def _recover(target: Path) -> None:
         elif sibling.is_dir() and not sibling.is_symlink():
             _restore(sibling / f"{target.name}{_PREVIOUS}", target)
         _remove(sibling)
+
+
+def recover(target: str | os.PathLike[str]) -> None:
+    """Clean up what killed writers of ``target`` left behind, even when nothing new is written.
+
+    Writers recover before they write; a caller that may decide to write nothing (an index run with no
+    change) calls this first, so a staging folder of a killed run never outlives the next run.
+    """
+    _recover(Path(target))
 
 
 def _fsync_tree(path: Path) -> None:

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import pystac
 
-from icecube_stac._atomic import atomic_path
+from icecube_stac._atomic import atomic_path, recover
 from icecube_stac._catalog_files import (
     AssetHrefs,
     ExistingCatalog,
@@ -250,6 +250,7 @@ def index(
     _check_location(root, sources)
     with catalog_lock(root, lock_timeout):
         _check_location(root, sources)  # again: another run may have changed the folder while this one waited
+        recover(root)  # a killed run's staging folder goes now, even if this run has nothing to write
         existing = ExistingCatalog(root, asset_hrefs)
         report = IndexReport(catalog=root)
         products, report.failures = discover_products(sources)

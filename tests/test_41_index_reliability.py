@@ -282,3 +282,22 @@ def test_folders_with_spaces_index_and_load(tmp_path: Path) -> None:
     items = search(load_config({"catalog": str(tmp_path / "cat with space")}))
     assert build_cube(items)["amplitude"].shape == (1, 24, 16)
     assert product.raster.is_file()
+
+
+def test_a_run_with_nothing_to_write_still_removes_a_killed_runs_staging_folder(tmp_path: Path) -> None:
+    # Kill-campaign finding: a run killed mid-write left `.catalog.tmp-…`, and the next run, having no
+    # change to write, never reached the writer's own clean-up, so the leftover stayed for good.
+    _products(tmp_path / "data", 2)
+    catalog = tmp_path / "catalog"
+    index([tmp_path / "data"], catalog)
+    dead = 2**22 + 4242  # above Linux's default pid_max: no such process
+    stale = tmp_path / f".catalog.tmp-{dead}.1-abcd1234"
+    stale.mkdir()
+    (stale / "catalog.json").write_text("{half")
+    live = tmp_path / f".catalog.tmp-{os.getpid()}-ffff0000"
+    live.mkdir()
+    report = index([tmp_path / "data"], catalog)
+    assert not report.written
+    assert not stale.exists()
+    assert live.exists()  # a writer that still runs keeps its folder
+    assert _every_document_validates(catalog) == 2
