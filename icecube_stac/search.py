@@ -26,11 +26,12 @@ import pystac
 from shapely.geometry import shape
 
 from icecube_stac._items import item_from_dict
+from icecube_stac._realpath import RealPaths
 from icecube_stac._stac_api import StacApi
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
 from icecube_stac.item import acquisition_end
-from icecube_stac.vocabulary import PARQUET_NAME, Prop, catalog_root, is_api_url, resolve_href
+from icecube_stac.vocabulary import PARQUET_NAME, Prop, catalog_root, is_api_url
 
 __all__ = [
     "LocalCatalog",
@@ -201,37 +202,55 @@ class LocalCatalog:
             return []  # an indexed catalog without any product
         from icecube_stac._arrow_items import table_to_items
         from icecube_stac._duckdb_search import query_parquet
-
-        items = table_to_items(query_parquet(self.parquet, body))
         from icecube_stac._parquet import legacy_item_hrefs
 
+        items = table_to_items(query_parquet(self.parquet, body))
         # A catalog indexed before state version 2 wrote hrefs relative to each item's JSON file.
         legacy = legacy_item_hrefs(self.parquet)
-        folders: dict[str, tuple[Path, str]] = {}
-        return [self._absolute(item, folders, legacy) for item in items]
+        # Joined to the working directory once (not per path, as RealPaths would); nothing is normalised.
+        root = os.fspath(self.root)
+        rebase = _Rebase(os.path.join(os.getcwd(), root) if not root.startswith("/") else root, legacy, RealPaths())
+        return [rebase.item(item) for item in items]
 
-    def _absolute(self, item: dict[str, Any], folders: dict[str, tuple[Path, str]], legacy: bool) -> dict[str, Any]:
-        """Make an item's hrefs absolute and give it two links: its collection and its own JSON file (self).
 
-        items.parquet writes every href relative to the parquet's folder (the catalog root); ``folders``
-        keeps, per collection, the collection file resolved once.
-        """
-        collection = str(item.get("collection", ""))
-        if collection not in folders:
-            base = self.root / collection / "items" if legacy else self.root
-            folders[collection] = base, str((self.root / collection / "collection.json").resolve())
-        base, collection_json = folders[collection]
+class _Rebase:
+    """Make item hrefs absolute and give each item two links: its collection and its own JSON file (self).
+
+    items.parquet writes every href relative to the parquet's folder (the catalog root). Paths are resolved
+    as ``Path.resolve`` does, through one :class:`~icecube_stac._realpath.RealPaths` per search: each
+    folder is resolved once, a file then costs one ``lstat`` (``Path.resolve`` per item cost 0.1-0.3 s per
+    1,500 items); per collection the collection file and the hrefs' base are found once.
+    """
+
+    def __init__(self, root: str, legacy: bool, paths: RealPaths) -> None:
+        self.root = root
+        self.legacy = legacy
+        self.paths = paths
+        self.folders: dict[str, tuple[str, str, str]] = {}
+
+    def _collection(self, collection: str) -> tuple[str, str, str]:
+        known = self.folders.get(collection)
+        if known is None:
+            items = os.path.join(self.root, collection, "items")
+            base = items if self.legacy else self.root
+            known = base, self.paths.resolve(os.path.join(self.root, collection, "collection.json")), items
+            self.folders[collection] = known
+        return known
+
+    def item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Rebase one item dict in place and return it."""
+        base, collection_json, folder = self._collection(str(item.get("collection", "")))
         links = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
         # The item's own JSON file (its self href outside the catalog), where our indexer writes it; the parquet's
         # links column is not read (it is the slowest to decode), and a foreign parquet may have no JSON files.
-        own = self.root / collection / "items" / f"{item.get('id', '')}.json"
-        if own.is_file():
-            links.append({"rel": "self", "href": str(own.resolve()), "type": "application/json"})
+        own = os.path.join(folder, f"{item.get('id', '')}.json")
+        if os.path.isfile(own):
+            links.append({"rel": "self", "href": self.paths.resolve(own), "type": "application/json"})
         item["links"] = links
         for asset in item.get("assets", {}).values():
             href = str(asset.get("href", ""))
-            # An absolute POSIX path stays as it is: resolve_href's answer, without its Path object per asset.
-            asset["href"] = href if _POSIX and href.startswith("/") else resolve_href(href, base)
+            # An absolute POSIX path stays as it is: resolve_href's answer, without a Path object per asset.
+            asset["href"] = href if _POSIX and href.startswith("/") else self.paths.href(href, base)
         return item
 
 

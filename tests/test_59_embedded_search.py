@@ -378,3 +378,46 @@ def test_unusual_rows_as_rustac(tmp_path: Path) -> None:
         "2024-01-02T00:00:00.120+00:00",
         "2024-01-03T00:00:00.000001+00:00",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "legacy"),
+    [
+        ('{\n  "version": 1,\n  "catalog": "/x",\n  "items": {', True),  # answered from the first bytes
+        ('{"version": 2, "items": {', False),
+        ('{"catalog": "/x", "version": 1}', True),  # another key first: parsed whole, as before
+        ('{"catalog": "/x", "version": 1', False),  # ... and then it must be JSON
+        ('{"version": 1.0, "items": {}}', True),
+        ('{"version": 01, "items": {}}', False),  # not JSON
+        ("\ufeff" + '{"version": 1}', False),  # a BOM was never accepted
+        ("[1]", False),
+    ],
+)
+def test_state_version_read_from_the_first_bytes(tmp_path: Path, text: str, legacy: bool) -> None:
+    from icecube_stac._parquet import legacy_item_hrefs
+    from icecube_stac.vocabulary import STATE_NAME
+
+    (tmp_path / STATE_NAME).write_text(text, encoding="utf-8")
+    assert legacy_item_hrefs(tmp_path / "items.parquet") is legacy
+
+
+def test_legacy_catalog_hrefs_resolve_from_the_item_folders(catalog: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from icecube_stac.vocabulary import STATE_NAME
+
+    old = tmp_path / "old"
+    shutil.copytree(catalog, old, symlinks=True)
+    state = json.loads((old / STATE_NAME).read_text(encoding="utf-8"))
+    (old / STATE_NAME).write_text(json.dumps({**state, "version": 1}), encoding="utf-8")
+    now, before = LocalCatalog(catalog).search({"sortby": SORTBY}), LocalCatalog(old).search({"sortby": SORTBY})
+    assert _ids(now) == _ids(before)
+    for a, b in zip(now, before, strict=True):
+        for key, asset in a["assets"].items():
+            relative = os.path.relpath(asset["href"], catalog.resolve())
+            expected = (old / b["collection"] / "items" / relative).resolve()
+            assert b["assets"][key]["href"] == str(expected)
+        assert [link["href"] for link in b["links"]] == [
+            str((old / b["collection"] / "collection.json").resolve()),
+            str((old / b["collection"] / "items" / f"{b['id']}.json").resolve()),
+        ]
