@@ -5,6 +5,12 @@ so a catalog's collections are computed from the very dicts its item files are w
 definitions (media type, roles, title) live here too: items and the collections' ``item_assets`` are
 written from the same table. Spatial extents hold every item, across the antimeridian too
 (:func:`icecube_stac._spatial.union_bboxes`).
+
+Both product generations share one collection per level (``iceye-grd``, ``iceye-slc``): their items have
+the same searchable fields. The ``item_assets`` of a collection with items of ICEYE's current generation
+(COG data asset) describe every asset key those items have (``grd-cog``, ``grd-json``...); where the two
+generations describe one key differently (``data``: GeoTIFF/HDF5 or COG; ``metadata``: XML or STAC JSON),
+only what they agree on is kept (:func:`collection_item_assets`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import pystac
 
 from icecube_stac._spatial import union_bboxes
 from icecube_stac._validation import STAC_EXTENSIONS
-from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, ASSET_QUICKLOOK, ProductLevel, Prop
+from icecube_stac.vocabulary import ASSET_DATA, ASSET_METADATA, ASSET_QUICKLOOK, COG_MEDIA_TYPE, ProductLevel, Prop
 
 __all__ = [
     "LICENSE_LINK",
@@ -25,6 +31,7 @@ __all__ = [
     "asset_definitions",
     "collection_extent",
     "collection_id",
+    "collection_item_assets",
     "collection_summaries",
     "collection_title",
     "create_collection",
@@ -98,6 +105,58 @@ def asset_definitions(level: ProductLevel | str) -> dict[str, dict[str, Any]]:
     """
     table = _ASSETS[ProductLevel(str(level).upper())] | _COMMON_ASSETS
     return {key: {k: list(v) if isinstance(v, list) else v for k, v in d.items()} for key, d in table.items()}
+
+
+_ASSET_FIELDS = ("type", "roles", "title")
+
+
+def _assets(item: ItemLike) -> Mapping[str, Any]:
+    assets: Mapping[str, Any] = (
+        {k: a.to_dict() for k, a in item.assets.items()} if isinstance(item, pystac.Item) else item.get("assets", {})
+    )
+    return assets
+
+
+def _is_cog_item(item: ItemLike) -> bool:
+    return bool((_assets(item).get(ASSET_DATA) or {}).get("type") == COG_MEDIA_TYPE)
+
+
+def _agreed(key: str, known: dict[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the fields two descriptions of one asset key agree on (an item asset needs two: roles, title)."""
+    kept = {f: v for f, v in known.items() if other.get(f) == v}
+    if "roles" not in kept:
+        kept["roles"] = sorted({*known.get("roles", []), *other.get("roles", [])})
+    kept.setdefault("title", f"{key} (described differently by the legacy and the COG product generations)")
+    return kept
+
+
+def collection_item_assets(level: ProductLevel | str, items: Sequence[ItemLike] = ()) -> dict[str, dict[str, Any]]:
+    """Return a collection's ``item_assets``: the legacy table, and the asset keys of its COG-generation items.
+
+    Parameters
+    ----------
+    level
+        ``GRD`` or ``SLC``.
+    items
+        The collection's items. Without items of ICEYE's current generation the result is
+        :func:`asset_definitions` (legacy only); without legacy items it describes the COG items' assets.
+
+    Returns
+    -------
+    dict
+        Asset key -> ``{"type", "roles", "title"}``, the fields every described item agrees on.
+    """
+    cog = [item for item in items if _is_cog_item(item)]
+    definitions = asset_definitions(level) if len(cog) < len(items) or not items else {}
+    for item in cog:
+        for key, asset in _assets(item).items():
+            entry = {f: asset[f] for f in _ASSET_FIELDS if f in asset}
+            known = definitions.get(key)
+            if known is None:
+                definitions[key] = {f: list(v) if isinstance(v, list) else v for f, v in entry.items()}
+            elif any(known.get(f) != entry.get(f) for f in known):
+                definitions[key] = _agreed(key, known, entry)
+    return definitions
 
 
 def collection_id(level: ProductLevel | str) -> str:
@@ -222,16 +281,17 @@ def create_collection(level: ProductLevel | str, items: Sequence[ItemLike] = ())
     collection = pystac.Collection(
         id=collection_id(level),
         title=_COLLECTION_TITLES[level],
-        description=f"{_COLLECTION_TITLES[level]} products indexed by icecube-stac from ICEYE legacy "
-        "Level-1 files (spec 2.x). Geometry is the footprint from the product's corner coordinates; rasters "
-        "are in sensor geometry (proj:code null).",
+        description=f"{_COLLECTION_TITLES[level]} products indexed by icecube-stac from ICEYE Level-1 products "
+        "of both generations: legacy files (spec 2.x, GeoTIFF/HDF5 + XML; geometry from the corner coordinates, "
+        "rasters in sensor geometry, proj:code null) and Cloud-Optimized GeoTIFFs with a side-car STAC item "
+        "(ICEYE's geometry and EPSG:4326 proj:transform on the data asset; every iceye: field kept).",
         extent=collection_extent(items),
         license="proprietary",
         keywords=list(_KEYWORDS[level]),
         providers=[_PROVIDER],
         stac_extensions=list(STAC_EXTENSIONS),
         summaries=pystac.Summaries(collection_summaries(items)),
-        extra_fields={"item_assets": asset_definitions(level)},
+        extra_fields={"item_assets": collection_item_assets(level, items)},
     )
     collection.add_link(
         pystac.Link(

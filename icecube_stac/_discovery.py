@@ -5,6 +5,12 @@ grouped into products (:class:`~icecube_stac.formats.ProductFiles`) with
 :func:`~icecube_stac.formats.find_product_files`, called once per product: a sidecar whose raster already
 made a product is not looked up again.
 
+Both generations are found in one walk. A ``.tif`` named the current way (``ICEYE_<geohash6>_<YYYYMMDD
+ThhmmssZ>_...``) or with a same-stem ``.json`` side-car is a COG product
+(:class:`~icecube_stac.formats._cog_product.CogProductFiles`, the side-car part of it); a side-car named the
+new way without its raster is reported when indexed, and ICEYE's companion products (``QLK``, ``THM``,
+``CSI``, ``VID``) are not products to index. Every other raster is a legacy product, found as before.
+
 Symbolic links. A link to a folder is never followed: one that points inside an input folder adds nothing
 (that folder is walked anyway), and one that points outside every input folder (a link to ``/usr``) is
 reported as a failure naming the link and its target, so an index run never wanders out of the folders it
@@ -21,7 +27,15 @@ from pathlib import Path
 
 from icecube_stac._index_report import IndexFailure, failure_reason
 from icecube_stac.errors import IcecubeStacError
-from icecube_stac.formats import RASTER_SUFFIXES, ProductFiles, find_product_files, find_raster, printable_path
+from icecube_stac.formats import (
+    RASTER_SUFFIXES,
+    ProductFiles,
+    _usable_names,
+    find_product_files,
+    find_raster,
+    printable_path,
+)
+from icecube_stac.formats._cog_product import COG_NAME, CogProductFiles, cog_product_files
 
 __all__ = ["discover_products"]
 
@@ -73,7 +87,21 @@ def _walk(folder: Path, roots: list[Path], failures: list[IndexFailure]) -> Iter
 
 def _is_candidate(path: Path) -> bool:
     # GDAL writes X.tif.aux.xml next to rasters it has opened (statistics, PAM); they are not ICEYE sidecars.
-    return path.suffix.lower() in _PRODUCT_SUFFIXES and not path.name.lower().endswith(".aux.xml")
+    suffix = path.suffix.lower()
+    if suffix == ".json":  # only side-cars named the new way: other JSON files are not ICEYE's
+        return COG_NAME.match(path.name) is not None
+    return suffix in _PRODUCT_SUFFIXES and not path.name.lower().endswith(".aux.xml")
+
+
+def _product_files(candidate: Path) -> ProductFiles | None:
+    """Return the files of the product ``candidate`` is the primary file of (None: part of another, or none)."""
+    cog = cog_product_files(candidate)
+    if cog is True:
+        return None
+    if isinstance(cog, CogProductFiles):
+        _usable_names(ProductFiles(cog.raster, cog.sidecar))  # names checked as for legacy products
+        return cog
+    return find_product_files(candidate)
 
 
 def _candidates(paths: list[Path], failures: list[IndexFailure]) -> set[Path]:
@@ -126,13 +154,16 @@ def discover_products(paths: Iterable[str | Path]) -> tuple[list[ProductFiles], 
         if _known_primary(candidate, primaries):
             continue
         try:
-            files = find_product_files(candidate)
+            found = _product_files(candidate)
         except IcecubeStacError as exc:
             shown = printable_path(candidate)
             reason = failure_reason(exc, Path(shown) if getattr(exc, "source", None) == shown else candidate)
             failures.append(IndexFailure(shown, reason))
             primaries.add(candidate)  # its sidecar is the same product: not reported twice
             continue
+        if found is None:
+            continue
+        files = found
         primaries.add(files.primary)
         products.setdefault(files.primary.resolve(), files)
     return [products[k] for k in sorted(products)], failures

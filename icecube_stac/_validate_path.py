@@ -70,8 +70,23 @@ def _without_nulls(item: dict[str, Any]) -> dict[str, Any]:
     """Read null properties as absent: a parquet column exists for every row, null where an item lacks it."""
     properties = item.get("properties")
     if isinstance(properties, dict):
-        item["properties"] = {k: v for k, v in properties.items() if v is not None}
+        item["properties"] = {k: _absent_fields(v) for k, v in properties.items() if v is not None}
+    if isinstance(item.get("assets"), dict):
+        item["assets"] = _absent_fields(item["assets"])
     return item
+
+
+def _absent_fields(value: Any) -> Any:
+    """Drop null struct fields at any depth; null list elements stay.
+
+    Items of both product generations share struct columns: a legacy item's data asset has no ``bands``, a
+    COG item's ``processing:software`` no ``ICEYE_P``.
+    """
+    if isinstance(value, dict):
+        return {k: _absent_fields(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_absent_fields(v) for v in value]
+    return value
 
 
 def _parquet(parquet: Path, json_ids: set[str] | None) -> list[Checked]:

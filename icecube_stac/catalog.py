@@ -56,6 +56,7 @@ from icecube_stac._progress import tracked
 from icecube_stac._validation import problems
 from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning
 from icecube_stac.formats import ProductFiles
+from icecube_stac.formats._cog_product import CogProductFiles, item_from_cog_files
 from icecube_stac.stac import item_from_files
 from icecube_stac.vocabulary import CATALOG_JSON, PARQUET_NAME, STATE_NAME, catalog_root, resolve_href
 
@@ -78,9 +79,14 @@ _catalog_dict = catalog_document
 _write_parquet = write_parquet
 
 
+def _product_paths(files: ProductFiles) -> tuple[Path | None, ...]:
+    sidecar = files.sidecar if isinstance(files, CogProductFiles) else None
+    return files.raster, files.xml, files.quicklook, sidecar
+
+
 def _fingerprint(files: ProductFiles) -> Fingerprint:
     prints = []
-    for path in (files.raster, files.xml, files.quicklook):
+    for path in _product_paths(files):
         if path is not None:
             stat = path.stat()
             prints.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
@@ -96,7 +102,7 @@ def _item_or_failure(job: tuple[ProductFiles, Path, AssetHrefs]) -> _ItemResult:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", IcecubeStacWarning)
-            item = item_from_files(files)
+            item = item_from_cog_files(files) if isinstance(files, CogProductFiles) else item_from_files(files)
         document = item_document(item, root, hrefs)
         found = problems(document.data)
         if found:  # an item that does not validate is never written

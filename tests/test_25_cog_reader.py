@@ -268,11 +268,14 @@ def test_band_missing_or_misnamed(tmp_path: Path) -> None:
         item_from_cog_product(odd / slc.json.name)  # type: ignore[union-attr]
     assert info.value.field == "bands"
     renamed = _copy(slc, tmp_path / "renamed")
+    parsed = parse_item(_quiet_item(renamed))  # an item made before the band was renamed (or elsewhere)
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(renamed, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:
         dst.update_tags(2, NAME="intensity")
-    parsed = parse_item(_quiet_item(renamed))
     with pytest.raises(MetadataError, match="'intensity'") as info:
         get_reader(parsed.container).open(parsed.data_href)
+    assert info.value.field == "NAME" and renamed.name in str(info.value)
+    with pytest.raises(MetadataError, match="'intensity'") as info:  # and reading the product says so too
+        item_from_cog_product(renamed)
     assert info.value.field == "NAME" and renamed.name in str(info.value)
 
 

@@ -2,28 +2,102 @@
 
 The side-car STAC item is the primary metadata; the TIFF's ``ICEYE_PROPERTIES`` (the same properties,
 embedded) is the fallback when the side-car is missing. The raster header is always read (cheap: no
-pixels): its size must match the metadata, its bands the product level, and the GRD band
-``SCALE``/``OFFSET`` is recorded on the item for calibration. This is the function the indexer calls.
+pixels): its size must match the metadata, its bands (count and SLC band names) the product level, and
+the GRD band ``SCALE``/``OFFSET`` is recorded on the item for calibration.
+
+The indexer finds COG products with :func:`cog_product_files` (a ``.tif`` named the new way,
+``ICEYE_<geohash6>_<YYYYMMDDThhmmssZ>_...``, or with a same-stem ``.json`` side-car; ICEYE's companion
+products ``QLK``/``THM``/``CSI``/``VID`` are not products to index) and reads them with
+:func:`item_from_cog_files`.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import pystac
 
 from icecube_stac.errors import MetadataError, UnsupportedProductError
+from icecube_stac.formats import ProductFiles
 from icecube_stac.formats._cog_tiff import CogHeader, embedded_properties, read_cog_header
 from icecube_stac.vocabulary import COG_MEDIA_TYPE, ProductLevel, Prop
 
-__all__ = ["item_from_cog_product"]
+__all__ = ["COG_NAME", "CogProductFiles", "cog_product_files", "item_from_cog_files", "item_from_cog_product"]
 
+COG_NAME: Final = re.compile(r"ICEYE_[0-9A-Z]{6}_\d{8}T\d{6}Z_", re.IGNORECASE)
+"""The start of ICEYE's current file names: ``ICEYE_<geohash6>_<YYYYMMDDThhmmssZ>_``."""
 _RASTER_SUFFIXES: Final = (".tif", ".tiff")
+# ICEYE's other products of a scene (quicklook, thumbnail, colour sub-aperture, video): not GRD/SLC data.
+_COMPANIONS: Final = frozenset({"QLK", "QL", "THM", "CSI", "VID"})
+_SLC_BAND_NAMES: Final = ("amplitude", "phase")
 _PREVIEW_SUFFIXES: Final = ("_AML", "_CPX")
 _BANDS: Final = {ProductLevel.GRD: 1, ProductLevel.SLC: 2}
 _EXTENSIONS_OF_EMBEDDED: Final = ["https://sar.iceye.com/schema/product-spec/v0.2.2/schema.json"]
+
+
+@dataclass(frozen=True)
+class CogProductFiles(ProductFiles):
+    """The files of one ICEYE COG product: the ``.tif`` (``raster``) and its side-car item (``sidecar``).
+
+    ``xml`` is always None; ``raster`` is None for a side-car whose raster is not there (an orphan).
+    """
+
+    sidecar: Path | None = None
+
+    @property
+    def primary(self) -> Path:
+        """The file that identifies the product: the raster if present, else the side-car."""
+        path = self.raster or self.sidecar
+        if path is None:
+            raise ValueError("a COG product needs a raster or a side-car")
+        return path
+
+
+def _token(path: Path) -> str:
+    return path.stem.rsplit("_", 1)[-1].upper()
+
+
+def cog_product_files(path: Path, names: frozenset[str] | None = None) -> CogProductFiles | bool:
+    """Tell whether a ``.tif``/``.tiff``/``.json`` file is (part of) an ICEYE COG product, and find its files.
+
+    Parameters
+    ----------
+    path
+        A candidate file.
+    names
+        The names of the files in its folder, when the caller listed it (saves a ``stat`` per sibling).
+
+    Returns
+    -------
+    CogProductFiles or bool
+        The product's files for a COG raster, or for a side-car named the new way whose raster is missing;
+        True for a file that belongs to a COG product but is not one to index (a side-car whose raster is
+        there, a ``QLK``/``THM``/``CSI``/``VID`` companion); False for a file that is not COG (legacy).
+    """
+    suffix = path.suffix.lower()
+
+    def exists(candidate: Path) -> bool:
+        return candidate.name in names if names is not None else candidate.is_file()
+
+    if suffix == ".json":
+        if COG_NAME.match(path.name) is None:
+            return False
+        if _token(path) in _COMPANIONS or any(exists(path.with_suffix(s)) for s in _RASTER_SUFFIXES):
+            return True
+        return CogProductFiles(None, None, sidecar=path)
+    if suffix not in _RASTER_SUFFIXES:
+        return False
+    sidecar = path.with_suffix(".json")
+    has_sidecar = exists(sidecar)
+    if COG_NAME.match(path.name) is None and not has_sidecar:
+        return False
+    if COG_NAME.match(path.name) is not None and _token(path) in _COMPANIONS:
+        return True
+    return CogProductFiles(path, None, sidecar=sidecar if has_sidecar else None)
 
 
 def _paths(path: Path) -> tuple[Path, Path | None]:
@@ -94,6 +168,14 @@ def _check_raster(source: Path, item: dict[str, Any], header: CogHeader) -> Prod
             f"the metadata say {kind or 'GRD'} ({_BANDS[level]} band(s)) but the raster has {len(header.dtypes)}",
             "bands",
         )
+    if level is ProductLevel.SLC:
+        for k, (name, wanted) in enumerate(zip(header.names, _SLC_BAND_NAMES, strict=True), start=1):
+            if name and name.lower() != wanted:
+                raise MetadataError(
+                    header.href,
+                    f"band {k} is named {name!r}; ICEYE SLC COGs store band 1 'amplitude' and band 2 'phase'",
+                    "NAME",
+                )
     shape = props.get(Prop.PROJ_SHAPE)
     if isinstance(shape, list) and [int(v) for v in shape] != [header.width, header.height]:
         raise MetadataError(
@@ -126,10 +208,40 @@ def item_from_cog_product(path: str | Path) -> pystac.Item:
         Missing raster, unreadable or truncated TIFF, side-car and raster of different sizes or levels,
         a misnamed band, broken ``ICEYE_PROPERTIES``, an invalid item; the message names file and field.
     """
+    tif, sidecar = _paths(Path(path))
+    return _item(tif, sidecar)
+
+
+def item_from_cog_files(files: CogProductFiles) -> pystac.Item:
+    """Read a COG product whose files are already known (from :func:`cog_product_files`) into its item.
+
+    Parameters
+    ----------
+    files
+        The product's files.
+
+    Returns
+    -------
+    pystac.Item
+        As :func:`item_from_cog_product` (asset hrefs absolute).
+
+    Raises
+    ------
+    UnsupportedProductError, MetadataError
+        As :func:`item_from_cog_product`; a side-car without its raster is a MetadataError on field ``assets``.
+    """
+    if files.raster is None:
+        assert files.sidecar is not None
+        _read_sidecar(files.sidecar)  # a broken side-car is reported as such, before its missing raster
+        raise MetadataError(
+            files.sidecar, f"no raster {files.sidecar.with_suffix('.tif').name} beside the side-car item", "assets"
+        )
+    return _item(files.raster, files.sidecar)
+
+
+def _item(tif: Path, sidecar: Path | None) -> pystac.Item:
     from icecube_stac.iceye_items import normalise_iceye_item  # the normaliser imports this package
 
-    given = Path(path)
-    tif, sidecar = _paths(given)
     if tif.stem.upper().endswith(_PREVIEW_SUFFIXES):
         raise UnsupportedProductError(
             tif, "ICEYE's 2024 preview COG generation (_AML/_CPX, METADATA_JSON) is not supported", "METADATA_JSON"
