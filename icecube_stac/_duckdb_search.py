@@ -94,7 +94,7 @@ def parquet_href(parquet: Path) -> Iterator[str]:
         os.close(fd)
 
 
-def query_parquet(parquet: Path, body: Mapping[str, Any]) -> pa.Table:
+def query_parquet(parquet: Path, body: Mapping[str, Any], *, links: bool = False) -> pa.Table:
     """Run a search body over one stac-geoparquet file.
 
     Parameters
@@ -104,11 +104,13 @@ def query_parquet(parquet: Path, body: Mapping[str, Any]) -> pa.Table:
     body
         A STAC item-search body using CQL2-JSON (keys: ``collections``, ``ids``, ``bbox``, ``intersects``,
         ``datetime``, ``filter``, ``filter-lang``, ``sortby``, ``max_items``).
+    links
+        Read the ``links`` column too (the cache of a catalog made elsewhere keeps each item's own links).
 
     Returns
     -------
     pyarrow.Table
-        The matching rows in ``sortby`` order, without ``links``.
+        The matching rows in ``sortby`` order, without ``links`` unless asked.
 
     Raises
     ------
@@ -119,7 +121,7 @@ def query_parquet(parquet: Path, body: Mapping[str, Any]) -> pa.Table:
         with parquet_href(parquet) as href:
             source = f"read_parquet({quote_string(href)})"
             columns = _columns(source, _identity(href, parquet))
-            query = build_query(body, source, columns)
+            query = build_query(body, source, columns, skipped=frozenset() if links else SKIPPED_COLUMNS)
             table: pa.Table = search_connection(query.spatial).execute(query.sql).fetch_arrow_table()
             return table
     except SearchError as exc:
@@ -146,7 +148,9 @@ def _identity(href: str, parquet: Path) -> tuple[int, ...]:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def build_query(body: Mapping[str, Any], source: str, columns: Mapping[str, str]) -> Query:
+def build_query(
+    body: Mapping[str, Any], source: str, columns: Mapping[str, str], *, skipped: frozenset[str] = SKIPPED_COLUMNS
+) -> Query:
     """Write the SQL of a search body.
 
     Parameters
@@ -157,6 +161,8 @@ def build_query(body: Mapping[str, Any], source: str, columns: Mapping[str, str]
         The SQL table expression to read (``read_parquet('...')``).
     columns
         The file's columns and their DuckDB types.
+    skipped
+        Columns not read (default :data:`SKIPPED_COLUMNS`).
 
     Returns
     -------
@@ -168,7 +174,7 @@ def build_query(body: Mapping[str, Any], source: str, columns: Mapping[str, str]
     if body.get("filter-lang", "cql2-json") != "cql2-json":
         raise SearchError(f"the embedded search takes CQL2-JSON filters, not {body['filter-lang']!r}")
     wheres, spatial = _conditions(body, columns)
-    sql = f"SELECT {_select(columns)} FROM {source}"
+    sql = f"SELECT {_select(columns, skipped)} FROM {source}"
     if wheres:
         sql += " WHERE " + " AND ".join(f"({w})" for w in wheres)
     if body.get("sortby"):
@@ -178,10 +184,10 @@ def build_query(body: Mapping[str, Any], source: str, columns: Mapping[str, str]
     return Query(sql, spatial)
 
 
-def _select(columns: Mapping[str, str]) -> str:
+def _select(columns: Mapping[str, str], skipped: frozenset[str]) -> str:
     parts = []
     for name, kind in columns.items():
-        if name in SKIPPED_COLUMNS:
+        if name in skipped:
             continue
         column = quote_identifier(name)
         if name in DATETIME_COLUMNS and kind != _TIMESTAMPTZ:

@@ -270,22 +270,35 @@ def _without_gc() -> Iterator[None]:
 
 
 def open_backend(
-    catalog: str | Path, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+    catalog: str | Path,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    cache: str | os.PathLike[str] | None = None,
 ) -> SearchBackend:
-    """Return the backend for a catalog location: a STAC API for http(s) URLs, else a local folder.
+    """Return the backend for a catalog location: our catalog folder, a catalog made elsewhere, or a STAC API.
 
     Parameters
     ----------
     catalog
-        A local catalog path or a STAC API URL.
+        A local catalog (our folder, a ``catalog.json`` tree, a stac-geoparquet file), the URL of a STAC API,
+        of a ``catalog.json`` or of a ``.parquet`` file (see :mod:`icecube_stac._external_catalog`).
     headers, timeout
-        Passed to :class:`StacApi`.
+        HTTP headers and timeout (seconds).
+    cache
+        Where catalogs made elsewhere are cached (default: ``$ICECUBE_STAC_CACHE``, else
+        ``$XDG_CACHE_HOME/icecube-stac`` or ``~/.cache/icecube-stac``).
 
     Returns
     -------
     SearchBackend
     """
+    from icecube_stac._external_catalog import external_backend
+
     text = str(catalog)
+    external: SearchBackend | None = external_backend(text, headers=headers, timeout=timeout, cache=cache)
+    if external is not None:
+        return external
     if is_api_url(text):
         return StacApi(text, headers=headers, timeout=timeout)
     return LocalCatalog(text)

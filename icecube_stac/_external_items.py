@@ -1,0 +1,176 @@
+"""Items of catalogs made elsewhere → the item dicts the embedded search stores (absolute hrefs, own links).
+
+Every asset href is made absolute against the document it was read from (a URL with ``urljoin``, a local
+path against its folder, symbolic links resolved); assets with an empty href are dropped (ICEYE lists
+some products without a file). Items of ICEYE's own formats (:func:`icecube_stac.iceye_items.is_iceye_item`)
+are normalised by :func:`~icecube_stac.iceye_items.normalise_iceye_item`: a product side-car keeps its
+id; an open-data **scene item** bundling several products (``grd-cog``, ``slc-cog``...) becomes one item per
+product with a file, with the id ``<scene id>_<GRD|SLC>`` (ICEYE's own file stem for that product; the scene
+id alone names no product) and the scene's id in ``icecube:scene_item``, so ``product_type`` picks the
+product and its asset is the ``data`` asset the cube reads. Other items are kept as they are, except that
+an item with only a ``datetime`` gets ``start_datetime`` = ``end_datetime`` = ``datetime`` (every config
+dates acquisitions by ``end_datetime``, as icecube does).
+
+An item that cannot be used (no id, no properties, no time, does not parse as a STAC item, or an ICEYE item
+that does not normalise) is skipped with an :class:`~icecube_stac._crawl.ExternalCatalogWarning` naming
+its href and the reason; so is a second item with the same collection and id (the first is kept).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+from urllib.parse import urljoin
+
+import pystac
+
+from icecube_stac._crawl import CrawledItem, ExternalCatalogWarning, shown
+from icecube_stac._realpath import RealPaths
+from icecube_stac.errors import IcecubeStacError
+from icecube_stac.vocabulary import ProductLevel, Prop, is_api_url
+
+__all__ = ["SCENE_ITEM", "prepare_items"]
+
+SCENE_ITEM: Final = "icecube:scene_item"
+"""Property of an item made from one product of an ICEYE scene item: the scene item's id."""
+_STRUCTURAL: Final = frozenset({"self", "root", "parent", "collection"})
+
+
+def _skip(href: str, reason: str) -> None:
+    warnings.warn(f"skipped the item {shown(href)}: {reason}", ExternalCatalogWarning, stacklevel=4)
+
+
+def _absolute_assets(data: dict[str, Any], base: str, paths: RealPaths) -> None:
+    assets = data.get("assets")
+    if not isinstance(assets, Mapping):
+        data["assets"] = {}
+        return
+    kept: dict[str, Any] = {}
+    for key, asset in assets.items():
+        if not isinstance(asset, Mapping) or not asset.get("href"):
+            continue  # no file (ICEYE lists some products with an empty href)
+        href = str(asset["href"])
+        entry = dict(asset)
+        entry["href"] = urljoin(base, href) if is_api_url(base) else paths.href(href, os.path.dirname(base))
+        kept[str(key)] = entry
+    data["assets"] = kept
+
+
+def _problem(data: Mapping[str, Any]) -> str | None:
+    """Say why an item dict cannot be stored and searched, or None."""
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        return "no id"
+    properties = data.get("properties")
+    if not isinstance(properties, Mapping):
+        return "no properties"
+    if not properties.get("datetime") and not (properties.get(Prop.START) and properties.get(Prop.END)):
+        return "neither datetime nor start_datetime and end_datetime"
+    geometry = data.get("geometry")
+    if geometry is not None and not isinstance(geometry, Mapping):
+        return f"geometry {type(geometry).__name__} is not a GeoJSON object"
+    try:
+        pystac.Item.from_dict(copy.deepcopy(dict(data)), preserve_dict=False, migrate=True)
+    except Exception as exc:  # pystac raises many kinds for a malformed item
+        return f"not a valid STAC item ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _instant_span(properties: dict[str, Any]) -> None:
+    """Give an item with only ``datetime`` the span of that instant: every config dates by ``end_datetime``."""
+    if properties.get("datetime") and not (properties.get(Prop.START) or properties.get(Prop.END)):
+        properties[Prop.START] = properties[Prop.END] = properties["datetime"]
+
+
+def _iceye(data: dict[str, Any], href: str) -> list[dict[str, Any]]:
+    from icecube_stac.iceye_items import normalise_iceye_item
+
+    properties = data.get("properties") or {}
+    if str(properties.get(Prop.SAR_PRODUCT_TYPE, "")).endswith("-COG"):  # a product side-car: one product
+        item = normalise_iceye_item(data, source=shown(href))
+        return [item.to_dict(include_self_link=False, transform_hrefs=False)]
+    out = []
+    for level in ProductLevel:
+        if f"{level.value.lower()}-cog" not in data["assets"]:
+            continue
+        item = normalise_iceye_item(data, level=level.value, source=shown(href))
+        one = item.to_dict(include_self_link=False, transform_hrefs=False)
+        one["id"] = f"{data['id']}_{level.value}"
+        one["properties"][SCENE_ITEM] = str(data["id"])
+        out.append(one)
+    if not out:
+        raise ValueError("an ICEYE scene item without a GRD or SLC COG file")
+    return out
+
+
+def _links(item: CrawledItem, collection: str | None, collections: Mapping[str, str], own: bool) -> list[Any]:
+    links = [
+        dict(link)
+        for link in item.data.get("links") or []
+        if isinstance(link, Mapping) and link.get("rel") not in _STRUCTURAL and link.get("href")
+    ]
+    links = [{**link, "href": _absolute_link(str(link["href"]), item.href)} for link in links]
+    if own:
+        links.append({"rel": "self", "href": item.href, "type": "application/geo+json"})
+    if collection and collection in collections:
+        links.append({"rel": "collection", "href": collections[collection], "type": "application/json"})
+    return links
+
+
+def _absolute_link(href: str, document: str) -> str:
+    if is_api_url(document) or is_api_url(href) or os.path.isabs(href):
+        return urljoin(document, href) if is_api_url(document) else href
+    return os.path.normpath(os.path.join(os.path.dirname(document), href))
+
+
+def prepare_items(
+    crawled: Iterable[CrawledItem], collections: Mapping[str, str], *, self_links: bool = True
+) -> list[dict[str, Any]]:
+    """Turn crawled item documents into searchable item dicts (see the module docstring).
+
+    Parameters
+    ----------
+    crawled
+        The items and where they were read.
+    collections
+        Collection id → its document href, for the items' collection links.
+    self_links
+        Give each item a ``self`` link to its document (not for rows of a parquet file).
+
+    Returns
+    -------
+    list of dict
+        In the order read.
+    """
+    paths = RealPaths()
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for item in crawled:
+        data = {k: v for k, v in item.data.items() if k != "links"}
+        _absolute_assets(data, item.href, paths)
+        collection = data.get("collection") or item.parent_collection or None
+        try:
+            from icecube_stac.iceye_items import is_iceye_item
+
+            made = _iceye(data, item.href) if is_iceye_item(data) else [data]
+        except (IcecubeStacError, ValueError, TypeError, KeyError) as exc:
+            _skip(item.href, str(exc))
+            continue
+        for one in made:
+            problem = _problem(one)
+            if problem is not None:
+                _skip(item.href, problem)
+                continue
+            key = (str(collection or ""), str(one["id"]))
+            if key in seen:
+                _skip(item.href, f"a second item {one['id']!r} in collection {collection!r}; the first is kept")
+                continue
+            seen.add(key)
+            _instant_span(one["properties"])
+            if collection:
+                one["collection"] = str(collection)
+            one["links"] = _links(item, one.get("collection"), collections, self_links)
+            out.append(one)
+    return out
