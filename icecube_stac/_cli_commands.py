@@ -217,13 +217,35 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_geocode(config: Any, flag: str | None) -> Any:
+    """Apply ``--geocode [CRS|JSON|true|false]``; alone it keeps a geocode object the config already has."""
+    if flag is None:
+        return config
+    from icecube_stac.errors import ConfigError
+
+    text = flag.strip()
+    value: Any
+    if text.lower() in ("true", "false"):
+        value = text.lower() == "true"
+        if value and config.geocode:
+            return config  # the config's own options win over a bare --geocode
+    elif text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("geocode", text[:80], f"--geocode: expected a JSON object ({exc})") from None
+    else:
+        value = {"crs": text}
+    return config.replace(geocode=value)
+
+
 def cmd_cube(args: argparse.Namespace) -> int:
     """``icecube-stac cube``: search, build and write the cube (and its STAC item)."""
     from icecube_stac._cube_target import check_cube_target
     from icecube_stac.output import write_cube
     from icecube_stac.pipeline import load_cube
 
-    config = load_args_config(args)
+    config = _with_geocode(load_args_config(args), getattr(args, "geocode", None))
     check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
     cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
     variable = next(iter(cube.data_vars.values()))

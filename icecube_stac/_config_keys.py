@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from ._config_checks import CatalogRule, ChunksRule, HeadersRule
 from ._config_cql2 import FilterRule
+from ._config_geocode import GeocodeRule
 from ._config_geometry import AreaRule, BboxRule
 from ._config_limits import (
     CATALOG_MAX_CHARS,
@@ -275,6 +276,16 @@ KEYS: Final[tuple[Key, ...]] = (
         FillValueRule(),
         "Value of empty pixels and empty time slots, a finite number within the float32 range (cubes are "
         "float32 or complex64); null = the loader's default (NaN).",
+    ),
+    Key(
+        "geocode",
+        "geocode",
+        GeocodeRule(),
+        "Put the cube on a map grid (dims time, y, x): false (default: sensor geometry), true (UTM zone of the "
+        "area of interest or the first footprint, the products' ground pixel spacing) or an object with crs, "
+        "resolution ([x, y] or one size, CRS units), bounds ([min_x, min_y, max_x, max_y], needs crs), "
+        "resampling, dem (local DEM raster for the RPC heights; default each product's average scene height) "
+        "and quantity (amplitude, intensity, beta0, sigma0; default amplitude for GRD, beta0 for SLC).",
     ),
 )
 

@@ -155,6 +155,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (tcp://host:8786)")
     p.add_argument("--skip-missing", action="store_true", help="leave out items whose data files are missing")
     p.add_argument(
+        "--geocode",
+        nargs="?",
+        const="true",
+        metavar="CRS|JSON",
+        help="map-grid cube (time, y, x): alone = UTM + ground spacing (or the config's geocode object); a CRS "
+        "(EPSG:32648) or a JSON object of the geocode key; false = sensor geometry",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing cube written by icecube-stac (atomically); anything else is refused",

@@ -61,6 +61,7 @@ from typing import Any, Final, Literal
 
 from ._config_errors import ConfigProblems
 from ._config_file import read_config_file
+from ._config_geocode import GeocodeOptions
 from ._config_keys import CONFIG_KEYS, KEYS, json_schema
 from ._config_patterns import URL_SCHEME
 from ._config_validate import date_number, validate
@@ -142,6 +143,8 @@ class CubeConfig:
         is absolute); from anywhere else it is relative to the current directory.
     chunks, fill_value
         Cube loader options; None = the loader's defaults.
+    geocode
+        False (sensor geometry) or :class:`~icecube_stac._config_geocode.GeocodeOptions` (a map-grid cube).
     """
 
     start_date: dt.date = DEFAULT_START_DATE
@@ -168,6 +171,7 @@ class CubeConfig:
     timeout: float = DEFAULT_TIMEOUT
     chunks: Mapping[str, int] | None = None
     fill_value: float | None = None
+    geocode: GeocodeOptions | bool = False  # False, or the parsed options (icecube_stac._config_geocode)
 
     def __post_init__(self) -> None:
         raw = {k.name: getattr(self, k.attribute) for k in KEYS}
@@ -255,6 +259,8 @@ _FIELDS: Final = frozenset(f.name for f in dataclasses.fields(CubeConfig))
 
 
 def _to_json(value: object) -> Any:
+    if isinstance(value, GeocodeOptions):
+        return value.to_json()
     if isinstance(value, dt.date):
         return date_number(value)
     if isinstance(value, (tuple, list)):

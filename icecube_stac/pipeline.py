@@ -43,7 +43,8 @@ def load_cube(
     Returns
     -------
     xarray.Dataset
-        The cube of :func:`~icecube_stac.cube.build_cube`.
+        The cube of :func:`~icecube_stac.cube.build_cube`, or with ``config.geocode`` the map-grid cube of
+        :func:`~icecube_stac.geocode.geocode_cube`.
 
     Raises
     ------
@@ -60,4 +61,9 @@ def load_cube(
             f"no items matched the search in {config.catalog}: check the dates, incidence range, product "
             "type and filters of the config (`icecube-stac search CONFIG` lists the matches)"
         )
+    if config.geocode:
+        # A map-grid cube (config key geocode): the same items warped from their own RPC/GCPs.
+        from icecube_stac.geocode import geocode_cube
+
+        return geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
     return build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)

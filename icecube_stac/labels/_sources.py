@@ -1,0 +1,222 @@
+"""Read a labels source into a :class:`LabelSet`: icecube JSON, GeoJSON in lon/lat, or STAC label items.
+
+* a JSON **list** is an icecube 1.x labels file (:mod:`icecube_stac.labels._icecube_json`);
+* a GeoJSON **FeatureCollection** holds Point/Polygon/MultiPolygon features in longitude/latitude with a
+  ``class`` property (and optionally ``product_file`` to restrict a feature to one product); each feature is
+  mapped into every product it falls into through that product's geolocation;
+* a STAC **label item** (label extension), or a folder of them (e.g. the ``labels`` collection that
+  ``index --labels`` writes): ``label:type`` vector reads the GeoJSON ``labels`` asset (class from the first of
+  ``label:properties``), raster the mask asset; the product is the data asset of the item its ``source``
+  link points at.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from icecube_stac.labels._icecube_json import parse_icecube_labels
+from icecube_stac.labels._model import GeoFeature, LabelError, LabelSet, ProductLabels
+
+__all__ = ["MAX_LABELS_BYTES", "parse_geojson_labels", "read_labels"]
+
+MAX_LABELS_BYTES: Final = 512 * 1024 * 1024
+_LABEL_EXTENSION: Final = "https://stac-extensions.github.io/label/"
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LabelError(f"labels file {path}: {exc.strerror or exc}") from None
+    if size > MAX_LABELS_BYTES:
+        raise LabelError(f"labels file {path} is {size:,} bytes: at most {MAX_LABELS_BYTES:,} are read")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LabelError(f"labels file {path} is not readable JSON: {exc}") from None
+
+
+def _lonlat(value: Any, where: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, Sequence)
+        or len(value) < 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value[:2])
+    ):
+        raise LabelError(f"{where}: {value!r} is not a [longitude, latitude] position")
+    lon, lat = float(value[0]), float(value[1])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise LabelError(f"{where}: ({lon}, {lat}) is not a longitude/latitude in degrees")
+    return lon, lat
+
+
+def _rings(geometry: Any, where: str) -> list[tuple[str, tuple[tuple[float, float], ...]]]:
+    if not isinstance(geometry, Mapping) or "type" not in geometry:
+        raise LabelError(f"{where}.geometry: expected a GeoJSON geometry, got {geometry!r}")
+    kind, coords = geometry["type"], geometry.get("coordinates")
+    if kind == "Point":
+        return [("point", (_lonlat(coords, f"{where}.geometry.coordinates"),))]
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
+    if polygons is None or not isinstance(polygons, Sequence):
+        raise LabelError(f"{where}.geometry.type: {kind!r} is not supported: use Point, Polygon or MultiPolygon")
+    out: list[tuple[str, tuple[tuple[float, float], ...]]] = []
+    for i, polygon in enumerate(polygons):
+        if not isinstance(polygon, Sequence) or not polygon or not isinstance(polygon[0], Sequence):
+            raise LabelError(f"{where}.geometry.coordinates[{i}]: expected a list of linear rings")
+        ring = [_lonlat(p, f"{where}.geometry.coordinates[{i}][0]") for p in polygon[0]]
+        if len(ring) > 1 and ring[0] == ring[-1]:
+            ring = ring[:-1]
+        if len(ring) < 3:
+            raise LabelError(f"{where}.geometry: a polygon needs at least 3 distinct positions")
+        out.append(("polygon", tuple(ring)))  # holes are not labels: the outer ring is kept
+    return out
+
+
+def parse_geojson_labels(
+    document: Any, source: str | Path, *, class_property: str = "class", product_file: str = ""
+) -> LabelSet:
+    """Parse a GeoJSON FeatureCollection of labelled features in longitude/latitude.
+
+    Parameters
+    ----------
+    document
+        The decoded FeatureCollection.
+    source
+        Its file (names errors).
+    class_property
+        The property holding each feature's class.
+    product_file
+        Restrict every feature to this product (STAC label items); a feature's own ``product_file`` property
+        wins.
+
+    Returns
+    -------
+    LabelSet
+        A vector set whose ``features`` are mapped into the products when attached.
+
+    Raises
+    ------
+    LabelError
+        For a feature without a class, an unsupported geometry or a position that is not lon/lat.
+    """
+    name = str(source)
+    if not isinstance(document, Mapping) or document.get("type") != "FeatureCollection":
+        raise LabelError(f"{name}: expected a GeoJSON FeatureCollection")
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise LabelError(f"{name}.features: expected a list of features")
+    out: list[GeoFeature] = []
+    for i, feature in enumerate(features):
+        where = f"{name}: features[{i}]"
+        props = feature.get("properties") if isinstance(feature, Mapping) else None
+        if not isinstance(props, Mapping):
+            raise LabelError(f"{where}.properties: expected an object with a {class_property!r} property")
+        cls = props.get(class_property)
+        if not isinstance(cls, str | int) or isinstance(cls, bool) or cls == "":
+            raise LabelError(f"{where}.properties.{class_property}: every feature needs a class, got {cls!r}")
+        target = props.get("product_file", product_file)
+        if not isinstance(target, str):
+            raise LabelError(f"{where}.properties.product_file: {target!r} is not a file name")
+        for kind, ring in _rings(feature.get("geometry"), where):
+            out.append(GeoFeature(str(cls), kind, ring, target, where))  # type: ignore[arg-type]
+    if not out:
+        raise LabelError(f"{name}: the FeatureCollection has no features")
+    return LabelSet(name, "vector", (), tuple(out))
+
+
+def _asset_path(item_path: Path, href: str) -> Path:
+    path = Path(href)
+    return path if path.is_absolute() else (item_path.parent / path).resolve()
+
+
+def _source_product(item: Mapping[str, Any], path: Path) -> str:
+    links = [link for link in item.get("links", []) if isinstance(link, Mapping) and link.get("rel") == "source"]
+    if not links:
+        raise LabelError(f"{path}: a label item needs a 'source' link to the SAR item it labels")
+    source_path = _asset_path(path, str(links[0].get("href", "")))
+    source = _load_json(source_path)
+    assets = source.get("assets", {}) if isinstance(source, Mapping) else {}
+    data = assets.get("data") or next((a for a in assets.values() if "data" in a.get("roles", [])), None)
+    if not isinstance(data, Mapping) or "href" not in data:
+        raise LabelError(f"{source_path}: the source item of {path} has no data asset")
+    return Path(str(data["href"])).name
+
+
+def _stac_label_item(item: Mapping[str, Any], path: Path) -> LabelSet:
+    product = _source_product(item, path)
+    props = item.get("properties", {})
+    kind = props.get("label:type")
+    assets = item.get("assets", {})
+    if kind == "vector":
+        asset = assets.get("labels")
+        if not isinstance(asset, Mapping):
+            raise LabelError(f"{path}: a vector label item needs a GeoJSON 'labels' asset")
+        names = props.get("label:properties") or ["class"]
+        asset_path = _asset_path(path, str(asset["href"]))
+        return parse_geojson_labels(
+            _load_json(asset_path), asset_path, class_property=str(names[0]), product_file=product
+        )
+    if kind == "raster":
+        asset = assets.get("labels") or next((a for a in assets.values() if "labels" in a.get("roles", [])), None)
+        if not isinstance(asset, Mapping):
+            raise LabelError(f"{path}: a raster label item needs a mask asset ('labels' key or role)")
+        entry = ProductLabels(product, (), (), _asset_path(path, str(asset["href"])), f"{path}")
+        return LabelSet(str(path), "raster", (entry,))
+    raise LabelError(f"{path}: label:type {kind!r}: expected 'vector' or 'raster'")
+
+
+def _merge(sets: list[LabelSet], source: Path) -> LabelSet:
+    kinds = {s.kind for s in sets}
+    if len(kinds) != 1:
+        raise LabelError(f"{source}: raster and vector label items cannot be ingested together")
+    return LabelSet(
+        str(source), sets[0].kind, tuple(e for s in sets for e in s.entries), tuple(f for s in sets for f in s.features)
+    )
+
+
+def _is_label_item(doc: Any) -> bool:
+    return (
+        isinstance(doc, Mapping)
+        and doc.get("type") == "Feature"
+        and any(str(e).startswith(_LABEL_EXTENSION) for e in doc.get("stac_extensions", []))
+    )
+
+
+def read_labels(path: str | Path) -> LabelSet:
+    """Read a labels source: an icecube JSON, a GeoJSON FeatureCollection, a STAC label item or a folder of them.
+
+    Parameters
+    ----------
+    path
+        The file or folder.
+
+    Returns
+    -------
+    LabelSet
+        Parsed once, frozen.
+
+    Raises
+    ------
+    LabelError
+        For an unreadable or malformed source (names the file, entry and field).
+    """
+    source = Path(path)
+    if source.is_dir():
+        items = [(p, doc) for p in sorted(source.rglob("*.json")) if _is_label_item(doc := _load_json(p))]
+        if not items:
+            raise LabelError(f"{source}: the folder holds no STAC label items")
+        return _merge([_stac_label_item(doc, p) for p, doc in items], source)
+    document = _load_json(source)
+    if isinstance(document, list):
+        return parse_icecube_labels(document, source)
+    if _is_label_item(document):
+        return _stac_label_item(document, source)
+    if isinstance(document, Mapping) and document.get("type") == "FeatureCollection":
+        return parse_geojson_labels(document, source)
+    raise LabelError(
+        f"{source}: not a labels file: expected an icecube labels list, a GeoJSON FeatureCollection "
+        "or a STAC label item"
+    )
