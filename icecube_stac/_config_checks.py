@@ -40,7 +40,10 @@ __all__ = [
 CHUNK_DIMS: Final = ("azimuth", "range")
 """The cube dimensions ``chunks`` may size (``time`` is always one step per chunk)."""
 
-_CATALOG_ALLOWED: Final = "expected a local catalog path (folder or catalog.json) or an http(s):// STAC API URL"
+_CATALOG_ALLOWED: Final = (
+    "expected a local catalog path (our catalog folder, any STAC catalog.json or a stac-geoparquet file) or an "
+    "http(s):// URL (a STAC API, a catalog.json or a .parquet file)"
+)
 _HEADERS_ALLOWED: Final = "expected an object of HTTP header names to string values"
 _CHUNKS_ALLOWED: Final = 'expected {"azimuth": int, "range": int} with positive sizes (either may be left out), or null'
 
@@ -59,7 +62,10 @@ def _url_problem(url: str) -> str | None:
 
 @dataclass(frozen=True)
 class CatalogRule(Rule):
-    """A local catalog path, or an http(s) STAC API URL with a host (any case: ``HTTPS://host/api``).
+    """A local catalog path, or an http(s) URL with a host (any case: ``HTTPS://host/api``).
+
+    The URL may name a STAC API, a static ``catalog.json`` or a stac-geoparquet file; which one it is, is told
+    when the catalog is opened (:func:`icecube_stac.search.open_backend`).
 
     A URL must parse: a host, brackets that enclose a valid IPv6 address, a port from 0 to 65535. Its
     canonical form has no white space around it (a path keeps it: it may be part of a folder name).

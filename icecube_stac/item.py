@@ -231,6 +231,13 @@ def _refuse_raw_iceye(item: pystac.Item) -> None:
             "[width, height] shape); normalise it first with icecube_stac.iceye_items.normalise_iceye_item "
             "(the indexer does)"
         )
+    if not item.properties.get(Prop.PRODUCT_TYPE) and any(key in item.assets for key in _COG_ASSETS):
+        # A scene item bundles several products: which one is the data is the caller's choice, never a guess.
+        raise LoadError(
+            f"item {item.id!r} is an ICEYE open-data scene item bundling products ({', '.join(sorted(item.assets))}); "
+            "search its catalog (the config's product_type picks grd-cog or slc-cog) or normalise it with "
+            "icecube_stac.iceye_items.normalise_iceye_item(..., level='GRD' or 'SLC')"
+        )
 
 
 def is_cog_item(item: pystac.Item) -> bool:

@@ -415,3 +415,47 @@ def test_items_of_another_kind_are_kept_as_they_are(tmp_path: Path) -> None:
     found = search(load_config({"catalog": str(folder / "catalog.json"), "product_type": "GRD", **ALL_DATES}))
     assert [i.id for i in found] == ["plain"]
     assert found[0].assets["data"].href == str((folder / "plain" / "data" / "plain.tif").resolve())
+
+
+def test_a_raw_scene_item_is_not_guessed_into_a_product(opendata: Any) -> None:
+    from icecube_stac.errors import LoadError
+    from icecube_stac.item import parse_item
+
+    scene = opendata.scenes[0]
+    raw = pystac.Item.from_dict(copy.deepcopy(scene.item))
+    with pytest.raises(LoadError, match=rf"{scene.stem}.*open-data scene item.*product_type picks grd-cog or slc-cog"):
+        parse_item(raw)
+
+
+class _Guarded(_RangeHandler):
+    """Answers only requests carrying the right header; one path never answers within the timeout."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith("slow.json"):
+            time.sleep(3)
+        if self.headers.get("X-Token") != "s3cret":
+            self.send_error(401)
+            return
+        super().do_GET()
+
+
+def test_headers_are_sent_never_shown_and_timeouts_bound_each_request(opendata: Any, served: tuple[str, Path]) -> None:
+    _, root = served
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Guarded, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        url = f"{base}/{opendata.catalog.relative_to(root).as_posix()}"
+        with pytest.raises(SearchError, match="401") as denied:
+            search(load_config({"catalog": url, "headers": {"X-Token": "wrong"}}))
+        assert "wrong" not in str(denied.value)
+        config = load_config({"catalog": url, "headers": {"X-Token": "s3cret"}, "product_type": "GRD", **ALL_DATES})
+        assert len(search(config)) == 4
+        _write(root / "slow" / "slow.json", _catalog([]))
+        with pytest.raises(SearchError, match=r"slow\.json.*ReadTimeout"):  # the server answers after 3 s
+            open_backend(f"{base}/slow/slow.json", headers={"X-Token": "s3cret"}, timeout=0.5)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
