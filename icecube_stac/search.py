@@ -233,7 +233,9 @@ class _Rebase:
         if known is None:
             items = os.path.join(self.root, collection, "items")
             base = items if self.legacy else self.root
-            known = base, self.paths.resolve(os.path.join(self.root, collection, "collection.json")), items
+            # Without an items folder (a parquet on its own) no item has a JSON file: no stat per item.
+            folder = items if os.path.isdir(items) else ""
+            known = base, self.paths.resolve(os.path.join(self.root, collection, "collection.json")), folder
             self.folders[collection] = known
         return known
 
@@ -243,8 +245,8 @@ class _Rebase:
         links = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
         # The item's own JSON file (its self href outside the catalog), where our indexer writes it; the parquet's
         # links column is not read (it is the slowest to decode), and a foreign parquet may have no JSON files.
-        own = os.path.join(folder, f"{item.get('id', '')}.json")
-        if os.path.isfile(own):
+        own = os.path.join(folder, f"{item.get('id', '')}.json") if folder else ""
+        if own and os.path.isfile(own):
             links.append({"rel": "self", "href": self.paths.resolve(own), "type": "application/json"})
         item["links"] = links
         for asset in item.get("assets", {}).values():
