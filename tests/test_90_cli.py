@@ -83,3 +83,28 @@ def test_quickstart_example_runs(tmp_path: Path) -> None:
     medians = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("  2024-")]
     assert len(medians) == 4 and all(-25.0 < m < 0.0 for m in medians)  # plausible sigma0 of land, in dB
     assert (tmp_path / "qs" / "cube.zarr").is_dir()
+
+
+def test_package_import_is_lazy_and_keeps_the_public_api(tmp_path: Path) -> None:
+    """``import icecube_stac`` loads no stage (numpy, pystac, config, search); every public name still resolves."""
+    script = (
+        "import sys, icecube_stac\n"
+        "stages = ('numpy', 'pystac', 'icecube_stac.config', 'icecube_stac.search')\n"
+        "print(sorted(m for m in stages if m in sys.modules))\n"
+        "import icecube_stac.pipeline\n"  # imports the module icecube_stac.search, whose name is also a function's
+        "print(callable(icecube_stac.search), icecube_stac.search.__module__)\n"
+        "from icecube_stac import search, load_config\n"
+        "print(search is icecube_stac.search, load_config.__module__)\n"
+        "names = dir(icecube_stac)\n"
+        "print([n for n in icecube_stac.__all__ if getattr(icecube_stac, n, None) is None or n not in names])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[]",
+        "True icecube_stac.search",
+        "True icecube_stac.config",
+        "[]",
+    ]

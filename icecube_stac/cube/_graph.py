@@ -84,25 +84,56 @@ def _covers(sources: Sequence[RasterSource | None], rows: tuple[int, int], cols:
     return first is not None and first.shape[0] >= rows[1] and first.shape[1] >= cols[1]
 
 
-def _windows(
+def _spans(
     sources: Sequence[RasterSource | None], rows: tuple[int, int], cols: tuple[int, int]
-) -> Iterator[tuple[int, RasterSource, npt.NDArray[Any], Any]]:
-    """Yield ``(time index, source, window, stored dtype)`` for each time step with pixels in the block."""
+) -> Iterator[tuple[int, RasterSource, slice, slice]]:
+    """Yield ``(time index, source, rows, cols)`` of each time step's window with pixels in the block."""
     for k, source in enumerate(sources):
         if source is None:
             continue
         row_stop, col_stop = min(rows[1], source.shape[0]), min(cols[1], source.shape[1])
         if row_stop <= rows[0] or col_stop <= cols[0]:
             continue  # the block lies entirely in this product's padding
-        data, stored = _read_or_fail(source, slice(rows[0], row_stop), slice(cols[0], col_stop))
-        expected = (row_stop - rows[0], col_stop - cols[0])
-        if data.shape != expected:
-            raise LoadError(
-                f"item {source.item_id!r}: reading rows {rows[0]}:{row_stop}, columns {cols[0]}:{col_stop} of "
-                f"{source.href} gave shape {data.shape}, not {expected}: the raster is smaller than its STAC "
-                f"proj:shape {list(source.shape)}"
-            )
+        yield k, source, slice(rows[0], row_stop), slice(cols[0], col_stop)
+
+
+def _check_shape(source: RasterSource, rows: slice, cols: slice, shape: tuple[int, ...]) -> None:
+    expected = (rows.stop - rows.start, cols.stop - cols.start)
+    if tuple(shape) != expected:
+        raise LoadError(
+            f"item {source.item_id!r}: reading rows {rows.start}:{rows.stop}, columns {cols.start}:{cols.stop} of "
+            f"{source.href} gave shape {tuple(shape)}, not {expected}: the raster is smaller than its STAC "
+            f"proj:shape {list(source.shape)}"
+        )
+
+
+def _windows(
+    sources: Sequence[RasterSource | None], rows: tuple[int, int], cols: tuple[int, int]
+) -> Iterator[tuple[int, RasterSource, npt.NDArray[Any], Any]]:
+    """Yield ``(time index, source, window, stored dtype)`` for each time step with pixels in the block."""
+    for k, source, row_span, col_span in _spans(sources, rows, cols):
+        data, stored = _read_or_fail(source, row_span, col_span)
+        _check_shape(source, row_span, col_span, data.shape)
         yield k, source, data, stored
+
+
+def _int16_into(source: RasterSource, rows: slice, cols: slice, parts: npt.NDArray[np.int16], k: int) -> None:
+    """Read one window's int16 parts into ``parts[:, k]``: straight from the file when the reader can."""
+    where = (k, slice(0, rows.stop - rows.start), slice(0, cols.stop - cols.start))
+    message = ""
+    try:
+        with get_reader(source.container).open(source.href) as raster:
+            read_into = getattr(raster, "read_int16_into", None)
+            if raster.shape[0] >= rows.stop and raster.shape[1] >= cols.stop and callable(read_into):
+                if read_into(rows, cols, parts, where):
+                    return
+            data, stored = raster.read(rows, cols), getattr(raster, "stored_dtype", None)
+    except Exception as exc:
+        message = f"item {source.item_id!r}: cannot read {source.href}: {type(exc).__name__}: {exc}"
+    if message:  # raised outside the handler, without a chain: see _read_or_fail
+        raise LoadError(message)
+    _check_shape(source, rows, cols, data.shape)
+    parts[(0, *where)], parts[(1, *where)] = _int16_parts(source, data, stored)
 
 
 def read_block(
@@ -206,10 +237,8 @@ def read_source_block(
     parts = (
         np.empty((2, *shape), np.int16) if _covers(sources, rows, cols) else np.full((2, *shape), INT16_FILL, np.int16)
     )
-    for k, source, data, stored in _windows(sources, rows, cols):
-        real, imag = _int16_parts(source, data, stored)
-        parts[0, k, : data.shape[0], : data.shape[1]] = real
-        parts[1, k, : data.shape[0], : data.shape[1]] = imag
+    for k, source, row_span, col_span in _spans(sources, rows, cols):
+        _int16_into(source, row_span, col_span, parts, k)
     return parts
 
 

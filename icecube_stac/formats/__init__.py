@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedProductError
-from icecube_stac.formats.geotiff import grd_layout, read_geotiff_metadata
-from icecube_stac.formats.hdf5 import read_hdf5_metadata, slc_layout
-from icecube_stac.formats.xml import read_xml_metadata
 from icecube_stac.metadata import IceyeMetadata
 from icecube_stac.vocabulary import ProductLevel
+
+# The format modules are imported by the functions that need them: rasterio (~0.1 s with the boto3 it probes)
+# and h5py are paid only by the stage and product type that read them; a cube of SLCs never imports rasterio.
 
 __all__ = [
     "RASTER_SUFFIXES",
@@ -186,8 +186,12 @@ def read_embedded_metadata(path: str | Path) -> IceyeMetadata:
     path = Path(path)
     level = RASTER_SUFFIXES.get(path.suffix.lower())
     if level is ProductLevel.GRD:
+        from icecube_stac.formats.geotiff import read_geotiff_metadata
+
         return read_geotiff_metadata(path)
     if level is ProductLevel.SLC:
+        from icecube_stac.formats.hdf5 import read_hdf5_metadata
+
         return read_hdf5_metadata(path)
     raise UnsupportedProductError(path, f"not an ICEYE raster: expected one of {', '.join(RASTER_SUFFIXES)}")
 
@@ -233,6 +237,8 @@ def read_product_metadata(files: ProductFiles) -> IceyeMetadata:
     MetadataError
         When no usable metadata is found; the message names the file and the reason.
     """
+    from icecube_stac.formats.xml import read_xml_metadata
+
     if files.raster is None:
         assert files.xml is not None
         return read_xml_metadata(files.xml)
@@ -265,11 +271,15 @@ def raster_layout(path: str | Path) -> tuple[tuple[int, int], str]:
     """
     path = Path(path)
     if RASTER_SUFFIXES.get(path.suffix.lower()) is ProductLevel.SLC:
+        from icecube_stac.formats.hdf5 import slc_layout
+
         try:
             shape, dtype = slc_layout(path)
         except (OSError, KeyError) as exc:
             raise MetadataError(path, f"unreadable HDF5 file (truncated, not HDF5 or no s_i): {exc}") from None
         return shape, dtype.name  # int16 / float32 whatever the byte order
+    from icecube_stac.formats.geotiff import grd_layout
+
     return grd_layout(path)
 
 

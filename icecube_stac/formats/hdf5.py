@@ -281,6 +281,31 @@ class _Hdf5Raster:
         parts[..., 1] = self._q[rows, cols]
         return out
 
+    def read_int16_into(self, rows: slice, cols: slice, out: npt.NDArray[np.int16], where: tuple[Any, ...]) -> bool:
+        """Read ``s_i`` into ``out[(0, *where)]`` and ``s_q`` into ``out[(1, *where)]`` as int16, with no temporary.
+
+        Parameters
+        ----------
+        rows, cols
+            The window (step-1 slices inside :attr:`shape`).
+        out
+            A C-contiguous int16 array whose first axis holds the real, then the imaginary parts.
+        where
+            The index of the window's place in ``out[0]`` (slices of the window's shape).
+
+        Returns
+        -------
+        bool
+            False, reading nothing, when the samples are not int16 (float32 SLCs): read :meth:`read` then.
+        """
+        if self.stored_dtype.kind != "i":
+            return False
+        # HDF5 writes straight into the destination (byte-swapping big-endian samples on the way): the source
+        # dtype is what the cube stores, so no complex64 window is built and split again.
+        self._i.read_direct(out, np.s_[rows, cols], (0, *where))
+        self._q.read_direct(out, np.s_[rows, cols], (1, *where))
+        return True
+
     def _close_fileobj(self) -> None:
         if self._fileobj is not None:
             self._fileobj.close()
