@@ -246,6 +246,8 @@ def cmd_cube(args: argparse.Namespace) -> int:
     from icecube_stac.pipeline import load_cube
 
     config = _with_geocode(load_args_config(args), getattr(args, "geocode", None))
+    if getattr(args, "coregister", False) and not config.coregister.enabled:
+        config = config.replace(coregister=True)  # a coregister object in the config keeps its options
     check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
     cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
     variable = next(iter(cube.data_vars.values()))

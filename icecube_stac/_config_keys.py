@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config_checks import CatalogRule, ChunksRule, HeadersRule
+from ._config_coregister import CoregisterRule
 from ._config_cql2 import FilterRule
 from ._config_geocode import GeocodeRule
 from ._config_geometry import AreaRule, BboxRule
@@ -276,6 +277,16 @@ KEYS: Final[tuple[Key, ...]] = (
         FillValueRule(),
         "Value of empty pixels and empty time slots, a finite number within the float32 range (cubes are "
         "float32 or complex64); null = the loader's default (NaN).",
+    ),
+    Key(
+        "coregister",
+        "coregister",
+        CoregisterRule(),
+        "Coregister the stack in radar geometry: false (default), true (defaults) or an object with reference "
+        "(item id; default the first slice), window (pixels, default 64), grid ([azimuth, range] windows, "
+        "default [6, 6]), model (shift, affine (default), polynomial), resampling (cubic (default), linear, "
+        "nearest), on_failure (keep (default: unaligned, NaN quality) or drop), upsample (1/N pixel, default "
+        "100) and max_residual (RMS pixels, default 0.5). Ignored with coregistered: true.",
     ),
     Key(
         "geocode",

@@ -157,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (tcp://host:8786)")
     p.add_argument("--skip-missing", action="store_true", help="leave out items whose data files are missing")
     p.add_argument(
+        "--coregister",
+        action="store_true",
+        help="coregister the stack in radar geometry (the config's coregister object, else its defaults)",
+    )
+    p.add_argument(
         "--geocode",
         nargs="?",
         const="true",

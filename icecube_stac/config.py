@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ._config_errors import ConfigProblems
+from ._config_coregister import DISABLED as _NO_COREGISTRATION
+from ._config_coregister import CoregisterOptions
 from ._config_file import read_config_file
 from ._config_geocode import GeocodeOptions
 from ._config_keys import CONFIG_KEYS, KEYS, json_schema
@@ -143,6 +145,8 @@ class CubeConfig:
         is absolute); from anywhere else it is relative to the current directory.
     chunks, fill_value
         Cube loader options; None = the loader's defaults.
+    coregister
+        :class:`~icecube_stac._config_coregister.CoregisterOptions` (``enabled`` False: nothing is done).
     geocode
         False (sensor geometry) or :class:`~icecube_stac._config_geocode.GeocodeOptions` (a map-grid cube).
     """
@@ -171,6 +175,7 @@ class CubeConfig:
     timeout: float = DEFAULT_TIMEOUT
     chunks: Mapping[str, int] | None = None
     fill_value: float | None = None
+    coregister: CoregisterOptions = _NO_COREGISTRATION
     geocode: GeocodeOptions | bool = False  # False, or the parsed options (icecube_stac._config_geocode)
 
     def __post_init__(self) -> None:
@@ -259,6 +264,8 @@ _FIELDS: Final = frozenset(f.name for f in dataclasses.fields(CubeConfig))
 
 
 def _to_json(value: object) -> Any:
+    if isinstance(value, CoregisterOptions):
+        return value.to_json()
     if isinstance(value, GeocodeOptions):
         return value.to_json()
     if isinstance(value, dt.date):

@@ -7,6 +7,7 @@ CLI's ``cube`` command, which calls it) that chains them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import xarray as xr
@@ -40,6 +41,12 @@ def load_cube(
     chunks, fill_value, on_missing
         As for :func:`~icecube_stac.cube.build_cube`.
 
+    Notes
+    -----
+    With ``config.coregister`` enabled (and ``coregistered`` false) the sensor-geometry cube is coregistered
+    onto its reference slice (:func:`icecube_stac.coregister.coregister_cube`): the window offsets are
+    computed here, the resampling stays lazy.
+
     Returns
     -------
     xarray.Dataset
@@ -66,4 +73,21 @@ def load_cube(
         from icecube_stac.geocode import geocode_cube
 
         return geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
-    return build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
+    cube = build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
+    return _coregister(cube, config)
+
+
+def _coregister(cube: xr.Dataset, config: CubeConfig) -> xr.Dataset:
+    """Align the cube's slices when the config asks for it (``coregister``) and does not say they are."""
+    if not config.coregister.enabled:
+        return cube
+    from icecube_stac.coregister import CoregistrationWarning, coregister_cube  # scipy/scikit-image: only here
+
+    if config.coregistered:
+        warnings.warn(
+            "config key 'coregister' is ignored: coregistered: true says the stack is already aligned",
+            CoregistrationWarning,
+            stacklevel=3,
+        )
+        return cube
+    return coregister_cube(cube, config.coregister)

@@ -1,0 +1,180 @@
+"""Window offsets of one slice against the reference: subpixel cross-correlation of amplitude windows.
+
+The reference is cut into a grid of square windows; each window is read from the slice where the coarse
+offset puts it (only those windows are read, through the product's reader, never the whole raster) and
+correlated with scikit-image's :func:`~skimage.registration.phase_cross_correlation` (plain
+cross-correlation, ``normalization=None``: phase normalisation whitens the spectrum and so weights the
+speckle as much as the scene; ``upsample_factor`` gives the subpixel peak). A second pass correlates the
+window again after shifting it by the first estimate (a Fourier shift of a slightly larger read), which
+removes the bias towards whole pixels that the windows' non-periodic edges cause.
+
+Windows are refused before the fit (their offset is NaN) when they hold no-data (NaN fill, GRD DN 0) or
+fall outside the slice, when the reference window is dark (water: its mean amplitude below
+:data:`DARK_FRACTION` of the median window), or when the correlation peak is weak (normalised peak below
+:data:`MIN_PEAK` or less than :data:`MIN_PEAK_RATIO` times the highest value away from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from icecube_stac.coregister._scipy import phase_cross_correlation
+from icecube_stac.cube._graph import RasterSource, read_block
+
+__all__ = ["DARK_FRACTION", "MIN_PEAK", "MIN_PEAK_RATIO", "SliceOffsets", "measure_slice", "reference_windows"]
+
+F64 = NDArray[np.float64]
+
+DARK_FRACTION: Final = 0.3
+MIN_PEAK: Final = 0.08
+MIN_PEAK_RATIO: Final = 1.3
+_PAD: Final = 8  # pixels read around a slice window for the second, Fourier-shifted pass
+_NODATA_FRACTION: Final = 0.01
+_EXCLUDE: Final = 3  # half-size of the peak's neighbourhood left out of the peak ratio
+
+
+@dataclass(frozen=True)
+class SliceOffsets:
+    """The measured offsets of one slice.
+
+    Attributes
+    ----------
+    offsets
+        ``(n, 2)`` (azimuth, range) ``slice - reference`` at each window centre; NaN for a refused window.
+    refused
+        Why windows were refused: ``{"no data": 3, "dark": 2, "weak peak": 1}``.
+    """
+
+    offsets: F64
+    refused: dict[str, int]
+
+
+def window_origins(shape: tuple[int, int], window: int, grid: tuple[int, int]) -> tuple[int, NDArray[np.int64]]:
+    """Return the window side (shrunk to fit small rasters) and the ``(n, 2)`` top-left corners of the grid."""
+    side = int(min(window, (min(shape) - 2 * _PAD) // 2))
+    axes = []
+    for extent, count in zip(shape, grid, strict=True):
+        low, high = _PAD, extent - side - _PAD
+        axes.append(np.rint(np.linspace(low, high, count) if count > 1 else [(low + high) / 2]).astype(np.int64))
+    rows, cols = np.meshgrid(*axes, indexing="ij")
+    return side, np.stack([rows.ravel(), cols.ravel()], axis=1)
+
+
+def _amplitude(data: NDArray[Any]) -> F64:
+    amplitude: F64 = np.abs(data).astype(np.float64)
+    amplitude[amplitude == 0] = np.nan  # GRD DN 0 is ICEYE's no-data
+    return amplitude
+
+
+def read_window(source: RasterSource, origin: tuple[int, int], size: tuple[int, int]) -> F64:
+    """Read a window of a product's amplitude; parts outside the raster are NaN."""
+    out = np.full(size, np.nan)
+    r0, c0 = origin
+    r1, c1 = max(r0, 0), max(c0, 0)
+    r2, c2 = min(r0 + size[0], source.shape[0]), min(c0 + size[1], source.shape[1])
+    if r2 > r1 and c2 > c1:
+        data = read_block((source,), (r1, r2), (c1, c2), "complex64", np.nan)[0]
+        out[r1 - r0 : r2 - r0, c1 - c0 : c2 - c0] = _amplitude(data)
+    return out
+
+
+def reference_windows(source: RasterSource, side: int, origins: NDArray[np.int64]) -> list[F64]:
+    """Read the reference's windows."""
+    return [read_window(source, (int(r), int(c)), (side, side)) for r, c in origins]
+
+
+def _shifted(big: F64, by: F64) -> F64:
+    """``big(x + by)`` by a Fourier shift (periodic: the wrapped rows and columns lie in the pad)."""
+    fa, fr = np.fft.fftfreq(big.shape[0])[:, None], np.fft.fftfreq(big.shape[1])[None, :]
+    phase = np.exp(2j * np.pi * (fa * by[0] + fr * by[1]))
+    return np.asarray(np.fft.ifft2(np.fft.fft2(big) * phase).real)
+
+
+def _peak_quality(ref: F64, moving: F64) -> tuple[float, float]:
+    """Normalised cross-correlation peak and its ratio to the highest value away from it."""
+    surface = np.fft.ifft2(np.fft.fft2(ref) * np.conj(np.fft.fft2(moving))).real
+    surface /= max(float(np.linalg.norm(ref) * np.linalg.norm(moving)), 1e-30)
+    peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
+    rolled = np.roll(surface, (_EXCLUDE - peak[0], _EXCLUDE - peak[1]), axis=(0, 1))
+    best = float(rolled[_EXCLUDE, _EXCLUDE])
+    rolled[: 2 * _EXCLUDE + 1, : 2 * _EXCLUDE + 1] = -np.inf
+    return best, best / max(float(rolled.max()), 1e-30)
+
+
+def _offset(ref: F64, source: RasterSource, origin: NDArray[np.int64], start: F64, upsample: int) -> F64 | str:
+    """Two-pass subpixel offset of one window, or the reason it is refused."""
+    side = ref.shape[0]
+    base = np.rint(start).astype(np.int64)
+    big = read_window(
+        source, (int(origin[0] + base[0] - _PAD), int(origin[1] + base[1] - _PAD)), (side + 2 * _PAD,) * 2
+    )
+    if np.isnan(big[_PAD:-_PAD, _PAD:-_PAD]).mean() > _NODATA_FRACTION:
+        return "no data"
+    big = np.where(np.isnan(big), np.nanmean(big), big)
+    centred = ref - ref.mean()
+    first = big[_PAD:-_PAD, _PAD:-_PAD]
+    # The first pass only centres the second one: a coarse peak (1/4 px) is enough and 25x cheaper.
+    coarse_upsample = min(upsample, 4)
+    shift, _, _ = phase_cross_correlation(
+        centred, first - first.mean(), upsample_factor=coarse_upsample, normalization=None
+    )
+    estimate = base - np.asarray(shift, dtype=np.float64)
+    within = np.asarray(estimate - base, dtype=np.float64)
+    if np.any(np.abs(within) > _PAD - 1):
+        return "weak peak"  # a peak this far from the coarse offset is not trusted (and not re-read)
+    second = _shifted(big, within)[_PAD:-_PAD, _PAD:-_PAD]
+    second = second - second.mean()
+    peak, ratio = _peak_quality(centred, second)
+    if peak < MIN_PEAK or ratio < MIN_PEAK_RATIO:
+        return "weak peak"
+    residual, _, _ = phase_cross_correlation(centred, second, upsample_factor=upsample, normalization=None)
+    return np.asarray(estimate - np.asarray(residual, dtype=np.float64), dtype=np.float64)
+
+
+def measure_slice(
+    references: list[F64],
+    origins: NDArray[np.int64],
+    source: RasterSource,
+    coarse: tuple[float, float],
+    upsample: int,
+) -> SliceOffsets:
+    """Measure the offset of every window of one slice (a dask task: plain arguments, files opened inside).
+
+    Parameters
+    ----------
+    references
+        The reference windows (:func:`reference_windows`).
+    origins
+        Their top-left corners in the reference.
+    source
+        The slice's raster.
+    coarse
+        The starting offset (geometric, or 0).
+    upsample
+        ``upsample_factor`` of the correlation peak.
+
+    Returns
+    -------
+    SliceOffsets
+    """
+    offsets = np.full((len(references), 2), np.nan)
+    refused: dict[str, int] = {}
+    means = np.array([np.nanmean(w) if np.isfinite(w).any() else np.nan for w in references])
+    dark = DARK_FRACTION * float(np.nanmedian(means)) if np.isfinite(means).any() else np.inf
+    start = np.asarray(coarse, dtype=np.float64)
+    for k, (ref, origin) in enumerate(zip(references, origins, strict=True)):
+        if np.isnan(ref).mean() > _NODATA_FRACTION:
+            result: F64 | str = "no data"
+        elif not means[k] >= dark:
+            result = "dark"
+        else:
+            result = _offset(np.where(np.isnan(ref), np.nanmean(ref), ref), source, origin, start, upsample)
+        if isinstance(result, str):
+            refused[result] = refused.get(result, 0) + 1
+        else:
+            offsets[k] = result
+    return SliceOffsets(offsets, refused)
