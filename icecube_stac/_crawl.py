@@ -317,6 +317,7 @@ def _read_items(links: Mapping[str, tuple[str, str]], fetcher: Fetcher, result: 
     hrefs = list(links)
     remote = any(is_api_url(h) for h in hrefs)
     if remote and len(hrefs) > 1:
+        fetcher._http()  # one session, made before the workers share it
         with ThreadPoolExecutor(_WORKERS) as pool:
             answers = list(pool.map(one, hrefs))
     else:

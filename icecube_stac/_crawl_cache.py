@@ -121,6 +121,8 @@ class CachedCatalog:
                     **extra,
                 }
                 (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        except SearchError:
+            raise  # the items themselves (already named)
         except IcecubeStacError as exc:
             raise SearchError(f"cannot write the catalog cache {self.entry}: {exc}") from None
         except OSError as exc:

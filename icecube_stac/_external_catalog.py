@@ -49,12 +49,42 @@ _MAX_PARQUET_BYTES: Final = 4 * 2**30
 _ROW_GROUP: Final = 10_000
 
 
+def _filtered() -> dict[str, Any]:
+    import pyarrow as pa
+
+    text, number = pa.string, pa.float64
+    return {
+        Prop.PRODUCT_TYPE: text,
+        Prop.ORBIT_STATE: text,
+        Prop.LOOK_SIDE: text,
+        Prop.INSTRUMENT_MODE: text,
+        Prop.PLATFORM: text,
+        Prop.INCIDENCE: number,
+        Prop.POLARIZATIONS: lambda: pa.list_(pa.string()),
+    }
+
+
 def write_items_parquet(path: Path, items: list[dict[str, Any]]) -> int:
-    """Write item dicts as stac-geoparquet in (start time, id) order and 10k-row groups; return the count."""
+    """Write item dicts as stac-geoparquet in (start time, id) order and 10k-row groups; return the count.
+
+    Raises
+    ------
+    SearchError
+        When the items cannot be stored (e.g. one property with values of incompatible types).
+    """
     if not items:
         return 0
+    try:
+        return _write_items(path, items)
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:  # pyarrow: Value/TypeError
+        raise SearchError(f"the items cannot be stored as stac-geoparquet: {type(exc).__name__}: {exc}") from None
+
+
+def _write_items(path: Path, items: list[dict[str, Any]]) -> int:
     import pyarrow as pa
     import stac_geoparquet.arrow
+
+    filtered = _filtered()
 
     def when(item: dict[str, Any]) -> str:
         properties = item["properties"]
@@ -62,6 +92,11 @@ def write_items_parquet(path: Path, items: list[dict[str, Any]]) -> int:
 
     ordered = sorted(items, key=lambda i: (when(i), str(i["id"])))
     table = stac_geoparquet.arrow.parse_stac_items_to_arrow(ordered).read_all()
+    for name, kind in filtered.items():
+        # Every property a config filters on is a column, null where an item lacks it: the filter then just
+        # does not match such items (as CQL2 says), instead of failing on a column the file never had.
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, type=kind()))
     reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=_ROW_GROUP))
     stac_geoparquet.arrow.to_parquet(reader, path)
     return len(ordered)
@@ -177,7 +212,10 @@ class ExternalCatalog(_CachedSearch):
         items = prepare_items(found.items, found.collections)
         # Local trees are checked file by file; remote ones by their catalog and collection documents.
         sources = found.structure + ([] if self.remote else found.item_stamps)
-        self.cache.write(sources, lambda path: write_items_parquet(path, items), {"crawled": len(found.items)})
+        try:
+            self.cache.write(sources, lambda path: write_items_parquet(path, items), {"crawled": len(found.items)})
+        except SearchError as exc:
+            raise SearchError(f"{self.description}: {exc}") from None
 
 
 class ExternalParquet(_CachedSearch):

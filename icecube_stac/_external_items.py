@@ -11,7 +11,7 @@ product and its asset is the ``data`` asset the cube reads. Other items are kept
 an item with only a ``datetime`` gets ``start_datetime`` = ``end_datetime`` = ``datetime`` (every config
 dates acquisitions by ``end_datetime``, as icecube does).
 
-An item that cannot be used (no id, no properties, no time, does not parse as a STAC item, or an ICEYE item
+An item that cannot be used (no id, no properties, no time, no geometry, not a STAC item, or an ICEYE item
 that does not normalise) is skipped with an :class:`~icecube_stac._crawl.ExternalCatalogWarning` naming
 its href and the reason; so is a second item with the same collection and id (the first is kept).
 """
@@ -69,8 +69,8 @@ def _problem(data: Mapping[str, Any]) -> str | None:
     if not properties.get("datetime") and not (properties.get(Prop.START) and properties.get(Prop.END)):
         return "neither datetime nor start_datetime and end_datetime"
     geometry = data.get("geometry")
-    if geometry is not None and not isinstance(geometry, Mapping):
-        return f"geometry {type(geometry).__name__} is not a GeoJSON object"
+    if not isinstance(geometry, Mapping):
+        return "no footprint (geometry null or not a GeoJSON object): nothing a search could place"
     try:
         pystac.Item.from_dict(copy.deepcopy(dict(data)), preserve_dict=False, migrate=True)
     except Exception as exc:  # pystac raises many kinds for a malformed item
@@ -144,6 +144,8 @@ def prepare_items(
     list of dict
         In the order read.
     """
+    from icecube_stac.iceye_items import is_iceye_item  # jsonschema and the ICEYE schema: only when crawling
+
     paths = RealPaths()
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -152,8 +154,6 @@ def prepare_items(
         _absolute_assets(data, item.href, paths)
         collection = data.get("collection") or item.parent_collection or None
         try:
-            from icecube_stac.iceye_items import is_iceye_item
-
             made = _iceye(data, item.href) if is_iceye_item(data) else [data]
         except (IcecubeStacError, ValueError, TypeError, KeyError) as exc:
             _skip(item.href, str(exc))

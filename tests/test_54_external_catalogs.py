@@ -415,6 +415,26 @@ def test_items_of_another_kind_are_kept_as_they_are(tmp_path: Path) -> None:
     found = search(load_config({"catalog": str(folder / "catalog.json"), "product_type": "GRD", **ALL_DATES}))
     assert [i.id for i in found] == ["plain"]
     assert found[0].assets["data"].href == str((folder / "plain" / "data" / "plain.tif").resolve())
+    assert found[0].properties["end_datetime"] == found[0].properties["datetime"]  # dated by its only instant
+    # Properties the item lacks select nothing (as CQL2 says), they do not fail.
+    for keys in ({"min_incidence_angle": 10}, {"orbit_state": "ascending"}, {"polarizations": ["VV"]}):
+        assert len(search(load_config({"catalog": str(folder), **ALL_DATES, **keys}))) == 0
+
+
+def test_items_that_cannot_be_stored_are_a_search_error_naming_the_catalog(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    catalog = pystac.Catalog("mixed", "x")
+    for name, value in (("a", 1.5), ("b", {"nested": True})):
+        when = datetime(2024, 5, 1)
+        item = pystac.Item(
+            name, {"type": "Point", "coordinates": [1.0, 2.0]}, [1.0, 2.0, 1.0, 2.0], when, {"odd": value}
+        )
+        item.add_asset("data", pystac.Asset(f"{name}.tif", roles=["data"]))
+        catalog.add_item(item)
+    catalog.normalize_hrefs(str(folder))
+    catalog.save(pystac.CatalogType.SELF_CONTAINED)
+    with pytest.raises(SearchError, match=r"mixed/catalog\.json: the items cannot be stored as stac-geoparquet"):
+        search(load_config({"catalog": str(folder), **ALL_DATES}))
 
 
 def test_a_raw_scene_item_is_not_guessed_into_a_product(opendata: Any) -> None:
@@ -439,9 +459,14 @@ class _Guarded(_RangeHandler):
         super().do_GET()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """The client gave up on the slow answer (its timeout): nothing to report."""
+
+
 def test_headers_are_sent_never_shown_and_timeouts_bound_each_request(opendata: Any, served: tuple[str, Path]) -> None:
     _, root = served
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Guarded, directory=str(root)))
+    httpd = _QuietServer(("127.0.0.1", 0), partial(_Guarded, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
