@@ -50,7 +50,7 @@ def _baseline(paths: list[Path], options: CoregisterOptions) -> np.ndarray[Any, 
     with rasterio.open(paths[0]) as src:
         ref = src.read(1).astype(np.float64)
     side, origins = window_origins(ref.shape, options.window, options.grid)
-    centres = origins + (side - 1) / 2.0
+    centres = np.asarray(origins + (side - 1) / 2.0, dtype=np.float64)
     out = [ref.astype(np.float32)]
     rr, cc = np.meshgrid(np.arange(ref.shape[0], dtype=float), np.arange(ref.shape[1], dtype=float), indexing="ij")
     for path in paths[1:]:
@@ -60,10 +60,10 @@ def _baseline(paths: list[Path], options: CoregisterOptions) -> np.ndarray[Any, 
         for r, c in origins:
             a = ref[r : r + side, c : c + side]
             b = mov[r : r + side, c : c + side]
-            s, _, _ = phase_cross_correlation(a - a.mean(), b - b.mean(), upsample_factor=4, normalization=None)
+            s, _, _ = phase_cross_correlation(a - a.mean(), b - b.mean(), upsample_factor=4, normalization=None)  # type: ignore[no-untyped-call]
             k = np.rint(-s).astype(int)
             b = mov[r + k[0] : r + k[0] + side, c + k[1] : c + k[1] + side]
-            s2, _, _ = phase_cross_correlation(
+            s2, _, _ = phase_cross_correlation(  # type: ignore[no-untyped-call]
                 a - a.mean(), b - b.mean(), upsample_factor=options.upsample, normalization=None
             )
             offsets.append(k - s2)

@@ -59,9 +59,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ._config_errors import ConfigProblems
 from ._config_coregister import DISABLED as _NO_COREGISTRATION
 from ._config_coregister import CoregisterOptions
+from ._config_errors import ConfigProblems
 from ._config_file import read_config_file
 from ._config_geocode import GeocodeOptions
 from ._config_keys import CONFIG_KEYS, KEYS, json_schema

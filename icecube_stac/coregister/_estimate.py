@@ -70,21 +70,51 @@ def _amplitude(data: NDArray[Any]) -> F64:
     return amplitude
 
 
-def read_window(source: RasterSource, origin: tuple[int, int], size: tuple[int, int]) -> F64:
-    """Read a window of a product's amplitude; parts outside the raster are NaN."""
-    out = np.full(size, np.nan)
+def _detect_oversampled(data: NDArray[np.complex128], origin: tuple[int, int], doppler: tuple[float, ...]) -> F64:
+    """Amplitude of complex samples at twice the sampling, after moving their spectrum to zero Doppler."""
+    valid = np.isfinite(data) & (data != 0)
+    lines = np.arange(origin[0], origin[0] + data.shape[0], dtype=np.float64)[:, None]
+    cols = np.arange(origin[1], origin[1] + data.shape[1], dtype=np.float64)[None, :]
+    cycles = np.polynomial.polynomial.polyval(cols, doppler) if doppler else np.zeros_like(cols)
+    flat = np.where(valid, data, 0) * np.exp(-2j * np.pi * cycles * lines)
+    rows, width = data.shape
+    spectrum = np.fft.fftshift(np.fft.fft2(flat))
+    padded = np.zeros((2 * rows, 2 * width), dtype=np.complex128)
+    padded[rows // 2 : rows // 2 + rows, width // 2 : width // 2 + width] = spectrum
+    amplitude: F64 = np.abs(np.fft.ifft2(np.fft.ifftshift(padded))) * 4.0
+    amplitude[~np.repeat(np.repeat(valid, 2, axis=0), 2, axis=1)] = np.nan
+    return amplitude
+
+
+def read_window(
+    source: RasterSource, origin: tuple[int, int], size: tuple[int, int], factor: int, doppler: tuple[float, ...]
+) -> F64:
+    """Read a window of a product's amplitude (``factor`` 2: SLC, detected at twice the sampling); NaN outside.
+
+    Detecting a fully sampled SLC aliases its amplitude (the amplitude spectrum is twice as wide as the
+    complex one), which biases the correlation peak by up to a few tenths of a pixel; SLC windows are
+    therefore oversampled twice (FFT zero padding, after removing the Doppler centroid's azimuth ramp so
+    that the spectrum does not straddle the band edge) before detection, as ROI_PAC/ISCE ampcor do.
+    """
+    data = np.full(size, complex(np.nan, np.nan), dtype=np.complex128)
     r0, c0 = origin
     r1, c1 = max(r0, 0), max(c0, 0)
     r2, c2 = min(r0 + size[0], source.shape[0]), min(c0 + size[1], source.shape[1])
     if r2 > r1 and c2 > c1:
-        data = read_block((source,), (r1, r2), (c1, c2), "complex64", np.nan)[0]
-        out[r1 - r0 : r2 - r0, c1 - c0 : c2 - c0] = _amplitude(data)
-    return out
+        data[r1 - r0 : r2 - r0, c1 - c0 : c2 - c0] = read_block((source,), (r1, r2), (c1, c2), "complex64", np.nan)[0]
+    return _detect_oversampled(data, origin, doppler) if factor == 2 else _amplitude(data)
 
 
-def reference_windows(source: RasterSource, side: int, origins: NDArray[np.int64]) -> list[F64]:
-    """Read the reference's windows."""
-    return [read_window(source, (int(r), int(c)), (side, side)) for r, c in origins]
+def reference_windows(
+    source: RasterSource, side: int, origins: NDArray[np.int64], factor: int, doppler: tuple[float, ...]
+) -> list[F64]:
+    """Read the reference's windows (read with a pad, so that oversampling rings only outside them)."""
+    pad = _PAD * factor
+    size = (side + 2 * _PAD,) * 2
+    return [
+        read_window(source, (int(r) - _PAD, int(c) - _PAD), size, factor, doppler)[pad:-pad, pad:-pad]
+        for r, c in origins
+    ]
 
 
 def _shifted(big: F64, by: F64) -> F64:
@@ -94,45 +124,48 @@ def _shifted(big: F64, by: F64) -> F64:
     return np.asarray(np.fft.ifft2(np.fft.fft2(big) * phase).real)
 
 
-def _peak_quality(ref: F64, moving: F64) -> tuple[float, float]:
+def _peak_quality(ref: F64, moving: F64, factor: int) -> tuple[float, float]:
     """Normalised cross-correlation peak and its ratio to the highest value away from it."""
     surface = np.fft.ifft2(np.fft.fft2(ref) * np.conj(np.fft.fft2(moving))).real
     surface /= max(float(np.linalg.norm(ref) * np.linalg.norm(moving)), 1e-30)
     peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
-    rolled = np.roll(surface, (_EXCLUDE - peak[0], _EXCLUDE - peak[1]), axis=(0, 1))
-    best = float(rolled[_EXCLUDE, _EXCLUDE])
-    rolled[: 2 * _EXCLUDE + 1, : 2 * _EXCLUDE + 1] = -np.inf
+    half = _EXCLUDE * factor
+    rolled = np.roll(surface, (half - peak[0], half - peak[1]), axis=(0, 1))
+    best = float(rolled[half, half])
+    rolled[: 2 * half + 1, : 2 * half + 1] = -np.inf
     return best, best / max(float(rolled.max()), 1e-30)
 
 
-def _offset(ref: F64, source: RasterSource, origin: NDArray[np.int64], start: F64, upsample: int) -> F64 | str:
-    """Two-pass subpixel offset of one window, or the reason it is refused."""
-    side = ref.shape[0]
+def _offset(
+    ref: F64, source: RasterSource, origin: NDArray[np.int64], start: F64, options: tuple[int, int, tuple[float, ...]]
+) -> F64 | str:
+    """Two-pass subpixel offset of one window, or the reason it is refused (arrays at ``factor`` x sampling)."""
+    upsample, factor, doppler = options
+    side, pad = ref.shape[0] // factor, _PAD * factor
     base = np.rint(start).astype(np.int64)
-    big = read_window(
-        source, (int(origin[0] + base[0] - _PAD), int(origin[1] + base[1] - _PAD)), (side + 2 * _PAD,) * 2
-    )
-    if np.isnan(big[_PAD:-_PAD, _PAD:-_PAD]).mean() > _NODATA_FRACTION:
+    corner = (int(origin[0] + base[0] - _PAD), int(origin[1] + base[1] - _PAD))
+    big = read_window(source, corner, (side + 2 * _PAD,) * 2, factor, doppler)
+    if np.isnan(big[pad:-pad, pad:-pad]).mean() > _NODATA_FRACTION:
         return "no data"
     big = np.where(np.isnan(big), np.nanmean(big), big)
     centred = ref - ref.mean()
-    first = big[_PAD:-_PAD, _PAD:-_PAD]
+    first = big[pad:-pad, pad:-pad]
     # The first pass only centres the second one: a coarse peak (1/4 px) is enough and 25x cheaper.
     coarse_upsample = min(upsample, 4)
     shift, _, _ = phase_cross_correlation(
         centred, first - first.mean(), upsample_factor=coarse_upsample, normalization=None
     )
-    estimate = base - np.asarray(shift, dtype=np.float64)
+    estimate = base - np.asarray(shift, dtype=np.float64) / factor
     within = np.asarray(estimate - base, dtype=np.float64)
     if np.any(np.abs(within) > _PAD - 1):
         return "weak peak"  # a peak this far from the coarse offset is not trusted (and not re-read)
-    second = _shifted(big, within)[_PAD:-_PAD, _PAD:-_PAD]
+    second = _shifted(big, within * factor)[pad:-pad, pad:-pad]
     second = second - second.mean()
-    peak, ratio = _peak_quality(centred, second)
+    peak, ratio = _peak_quality(centred, second, factor)
     if peak < MIN_PEAK or ratio < MIN_PEAK_RATIO:
         return "weak peak"
     residual, _, _ = phase_cross_correlation(centred, second, upsample_factor=upsample, normalization=None)
-    return np.asarray(estimate - np.asarray(residual, dtype=np.float64), dtype=np.float64)
+    return np.asarray(estimate - np.asarray(residual, dtype=np.float64) / factor, dtype=np.float64)
 
 
 def measure_slice(
@@ -140,7 +173,7 @@ def measure_slice(
     origins: NDArray[np.int64],
     source: RasterSource,
     coarse: tuple[float, float],
-    upsample: int,
+    options: tuple[int, int, tuple[float, ...]],
 ) -> SliceOffsets:
     """Measure the offset of every window of one slice (a dask task: plain arguments, files opened inside).
 
@@ -154,8 +187,9 @@ def measure_slice(
         The slice's raster.
     coarse
         The starting offset (geometric, or 0).
-    upsample
-        ``upsample_factor`` of the correlation peak.
+    options
+        ``(upsample_factor, factor, doppler)``: the peak's upsampling, the detection sampling (1 GRD, 2 SLC)
+        and the slice's Doppler centroid polynomial (SLC).
 
     Returns
     -------
@@ -172,7 +206,7 @@ def measure_slice(
         elif not means[k] >= dark:
             result = "dark"
         else:
-            result = _offset(np.where(np.isnan(ref), np.nanmean(ref), ref), source, origin, start, upsample)
+            result = _offset(np.where(np.isnan(ref), np.nanmean(ref), ref), source, origin, start, options)
         if isinstance(result, str):
             refused[result] = refused.get(result, 0) + 1
         else:

@@ -89,15 +89,25 @@ def _coarse(ref: ProductGeometry | None, geo: ProductGeometry | None, shape: tup
 
 
 def _measure(
-    sources: Sequence[RasterSource | None], ref: int, coarse: Sequence[tuple[float, float]], options: CoregisterOptions
+    sources: Sequence[RasterSource | None],
+    ref: int,
+    coarse: Sequence[tuple[float, float]],
+    dopplers: Sequence[tuple[float, ...] | None],
+    options: CoregisterOptions,
 ) -> tuple[np.ndarray[Any, Any], int, list[SliceOffsets | None]]:
-    """Window offsets of every slice but the reference, computed in one go (windows only are read)."""
+    """Window offsets of every slice but the reference, computed in one go (windows only are read).
+
+    ``dopplers`` is None for GRD (amplitude as read), else each SLC's Doppler polynomial (detected at 2x).
+    """
     reference = sources[ref]
     assert reference is not None
+    factor = 1 if dopplers[ref] is None else 2
     side, origins = window_origins(reference.shape, options.window, options.grid)
-    windows = delayed(reference_windows, pure=True)(reference, side, origins)
+    windows = delayed(reference_windows, pure=True)(reference, side, origins, factor, dopplers[ref] or ())
     tasks = {
-        k: delayed(measure_slice, pure=True)(windows, origins, s, coarse[k], options.upsample)
+        k: delayed(measure_slice, pure=True)(
+            windows, origins, s, coarse[k], (options.upsample, factor, dopplers[k] or ())
+        )
         for k, s in enumerate(sources)
         if s is not None and k != ref
     }
@@ -172,7 +182,9 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
                 CoregistrationWarning,
                 stacklevel=2,
             )
-    centres, _, measured = _measure(sources, ref, coarse, options)
+    slc = level == ProductLevel.SLC.value
+    dopplers = [(g.doppler if g is not None else ()) if slc else None for g in geometries]
+    centres, _, measured = _measure(sources, ref, coarse, dopplers, options)
     records: list[SliceRecord] = []
     slices: list[da.Array] = []
     chunks = (data.chunks[1][0], data.chunks[2][0])
