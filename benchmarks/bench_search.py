@@ -620,8 +620,50 @@ def rebasing_costs(parquet: Path, root: Path, runs: int) -> dict[str, float]:
         return [paths.resolve(p) for p in own if os.path.isfile(p)] + [paths.href(h, base) for h in hrefs]
 
     label = f"{len(names):,} items' hrefs + self links, index layout"
-    now, batch = median_ms(per_path, runs)[0], median_ms(batched, runs)[0]
-    return {f"{label}: Path.resolve (now)": now / 1000, f"{label}: RealPaths": batch / 1000}
+    before, batch = median_ms(per_path, runs)[0], median_ms(batched, runs)[0]
+    return {
+        f"{label}: Path.resolve (before)": before / 1000,
+        f"{label}: RealPaths (now, in LocalCatalog)": batch / 1000,
+        **state_costs(scratch, len(found), runs),
+    }
+
+
+def state_costs(scratch: Path, matches: int, runs: int) -> dict[str, float]:
+    """Time reading the state version of an indexed catalog of N products, as each search does.
+
+    The state file ``index`` writes holds one fingerprint per product after its version; before this change
+    every search parsed all of it (``json.loads``), now :func:`icecube_stac._parquet.legacy_item_hrefs` reads
+    its first bytes. The file here has as many entries as the benchmark has items.
+    """
+    from icecube_stac._parquet import legacy_item_hrefs
+    from icecube_stac.vocabulary import STATE_NAME
+
+    count = max(matches, ARGS_ITEMS[0])
+    state: dict[str, Any] = {"version": 2, "catalog": str(scratch), "asset_hrefs": "relative"}
+    # As index writes them: per product, [path, size, mtime_ns] of its raster and its XML sidecar.
+    state["items"] = {
+        f"ICEYE_X7_GRD_SM_{k:07d}_20240301T034127": [
+            [
+                f"/data/products/ICEYE_X7_SM_{k:07d}_20240301T034127/ICEYE_X7_GRD_SM_{k:07d}.{suffix}",
+                size,
+                1796122225551406652 + k,
+            ]
+            for suffix, size in (("tif", 33605928), ("xml", 22311))
+        ]
+        for k in range(count)
+    }
+    (scratch / STATE_NAME).write_text(json.dumps(state, indent=2), encoding="utf-8")  # as dump_json
+    parquet = scratch / "items.parquet"
+
+    def whole() -> list[str]:
+        data = json.loads((scratch / STATE_NAME).read_text(encoding="utf-8"))
+        return [str(data.get("version") == 1)]
+
+    label = f"state version of a {count:,}-product state file ({(scratch / STATE_NAME).stat().st_size / 2**20:.0f} MiB)"
+    return {
+        f"{label}: whole parse (before)": median_ms(whole, runs)[0] / 1000,
+        f"{label}: first bytes (now)": median_ms(lambda: [str(legacy_item_hrefs(parquet))], runs)[0] / 1000,
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -682,8 +724,12 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+ARGS_ITEMS = [100_000]  # the --items of this run, for the state-file line
+
+
 def main() -> None:
     args = parse_args()
+    ARGS_ITEMS[0] = args.items
     warnings.filterwarnings("ignore", message=SORT_WARNING)
     configs = scaled_configs(args.items)
     print(f"search benchmark: {args.items:,} items, {len(configs)} configs, load {os.getloadavg()[0]:.1f}", flush=True)
