@@ -42,6 +42,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         asset_hrefs="absolute" if args.absolute_hrefs else "relative",
         progress=not args.quiet,
         lock_timeout=args.lock_timeout,
+        geocoded_assets=getattr(args, "geocoded_assets", False),
     )
     if args.json:
         _print_json(report.to_dict())

@@ -209,6 +209,7 @@ def index(
     title: str | None = None,
     workers: int = 1,
     lock_timeout: float | None = None,
+    geocoded_assets: bool = False,
 ) -> IndexReport:
     """Index ICEYE products found under ``paths`` into the catalog folder ``catalog``.
 
@@ -239,6 +240,9 @@ def index(
     lock_timeout
         One run at a time indexes a catalog: while another holds it, this one warns and waits, at most this
         many seconds when given (0: not at all), then fails with a :class:`CatalogError` naming the other run.
+    geocoded_assets
+        Give every GRD item a ``geocoded`` asset: a GDAL warped VRT onto its UTM grid, with projection fields
+        (:mod:`icecube_stac.geocode._assets`), so that odc-stac and stackstac can load the items.
 
     Returns
     -------
@@ -262,11 +266,23 @@ def index(
         products, report.failures = discover_products(sources)
         items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
         carry_over(existing, items, prints, report, prune)
+        if geocoded_assets:
+            _add_geocoded(items, root.resolve(), asset_hrefs, report)
         changed = report.added or report.updated or report.removed or set(items) != set(existing.items)
         if changed or prints != existing.prints or not existing.state_matches:
             _write_catalog(root, items, prints, existing, title)
             report.written = True
     return report
+
+
+def _add_geocoded(items: dict[str, ItemDocument], root: Path, hrefs: AssetHrefs, report: IndexReport) -> None:
+    from icecube_stac.geocode._assets import add_geocoded_assets
+
+    for item_id in add_geocoded_assets(items, root, hrefs):
+        _checked(items[item_id].data, f"item {item_id} with its geocoded asset")
+        if item_id in report.unchanged:
+            report.unchanged.remove(item_id)
+            report.updated.append(item_id)
 
 
 def _check_location(root: Path, paths: Sequence[Path]) -> None:
@@ -328,6 +344,10 @@ def _write_catalog(
         (staging / CATALOG_JSON).write_bytes(dump_json(root_document))
         _write_parquet(staging / PARQUET_NAME, [items[k].data for k in sorted(items)], collections)
         (staging / STATE_NAME).write_bytes(dump_json(existing.state(dict(prints))))
+        if any("geocoded" in document.data["assets"] for document in items.values()):
+            from icecube_stac.geocode._assets import write_geocoded_vrts
+
+            write_geocoded_vrts(staging, root, items)
 
 
 def read_items(catalog: str | Path) -> list[pystac.Item]:

@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default="catalogs/default", help="catalog folder (default: catalogs/default)")
     p.add_argument("--prune", action="store_true", help="remove items whose product files no longer exist")
     p.add_argument("--absolute-hrefs", action="store_true", help="write absolute asset hrefs")
+    p.add_argument(
+        "--geocoded-assets",
+        action="store_true",
+        help="add a 'geocoded' asset to every GRD item: a GDAL warped VRT onto its UTM grid (stackstac, odc-stac)",
+    )
     p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="fail if another run holds the catalog longer")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -17,7 +17,18 @@ Parts: :mod:`._grid` (CRS, pixel size, bounds), :mod:`._model` (geolocation in t
 from __future__ import annotations
 
 from icecube_stac._config_geocode import GeocodeOptions
+from icecube_stac.geocode._assets import ASSET_GEOCODED, stackstac_options
 from icecube_stac.geocode._cube import DEFAULT_MAP_CHUNKS, MAP_DIMS, geocode_cube
 from icecube_stac.geocode._grid import MapGrid, choose_grid, utm_crs
 
-__all__ = ["DEFAULT_MAP_CHUNKS", "MAP_DIMS", "GeocodeOptions", "MapGrid", "choose_grid", "geocode_cube", "utm_crs"]
+__all__ = [
+    "ASSET_GEOCODED",
+    "DEFAULT_MAP_CHUNKS",
+    "MAP_DIMS",
+    "GeocodeOptions",
+    "MapGrid",
+    "choose_grid",
+    "geocode_cube",
+    "stackstac_options",
+    "utm_crs",
+]
