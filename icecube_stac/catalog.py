@@ -266,23 +266,15 @@ def index(
         products, report.failures = discover_products(sources)
         items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
         carry_over(existing, items, prints, report, prune)
-        if geocoded_assets:
-            _add_geocoded(items, root.resolve(), asset_hrefs, report)
+        if geocoded_assets:  # a GDAL warped VRT per GRD item (icecube_stac.geocode._assets)
+            from icecube_stac.geocode._assets import add_geocoded_assets
+
+            add_geocoded_assets(items, root.resolve(), asset_hrefs, report)
         changed = report.added or report.updated or report.removed or set(items) != set(existing.items)
         if changed or prints != existing.prints or not existing.state_matches:
             _write_catalog(root, items, prints, existing, title)
             report.written = True
     return report
-
-
-def _add_geocoded(items: dict[str, ItemDocument], root: Path, hrefs: AssetHrefs, report: IndexReport) -> None:
-    from icecube_stac.geocode._assets import add_geocoded_assets
-
-    for item_id in add_geocoded_assets(items, root, hrefs):
-        _checked(items[item_id].data, f"item {item_id} with its geocoded asset")
-        if item_id in report.unchanged:
-            report.unchanged.remove(item_id)
-            report.updated.append(item_id)
 
 
 def _check_location(root: Path, paths: Sequence[Path]) -> None:

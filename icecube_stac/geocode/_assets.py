@@ -71,7 +71,7 @@ def _product(document: ItemDocument, item_dir: Path) -> Path:
     return (item_dir / href).resolve() if not os.path.isabs(href) else Path(href)
 
 
-def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str) -> list[str]:
+def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str, report: Any = None) -> list[str]:
     """Give every GRD item without one a ``geocoded`` asset (in place); return the ids that changed.
 
     Parameters
@@ -82,12 +82,22 @@ def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str) 
         The resolved catalog folder.
     hrefs
         ``"relative"`` or ``"absolute"`` asset hrefs, as for the other assets.
+    report
+        The run's :class:`~icecube_stac.catalog.IndexReport`: an unchanged item that gets the asset is
+        listed as updated.
 
     Returns
     -------
     list of str
         Ids of the items that got the asset.
+
+    Raises
+    ------
+    CatalogError
+        When an item with its new asset would not validate (nothing is written then).
     """
+    from icecube_stac._validation import problems
+
     changed: list[str] = []
     for item_id, document in items.items():
         data = document.data
@@ -98,8 +108,14 @@ def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str) 
         absolute = {**data, "assets": {ASSET_DATA: {**data["assets"][ASSET_DATA]}}}
         absolute["assets"][ASSET_DATA]["href"] = str(_product(document, root / cid / "items"))
         new = {**data, "assets": {**data["assets"], ASSET_GEOCODED: _asset(item_id, _grid_of(absolute), hrefs, vrt)}}
+        found = problems(new)
+        if found:
+            raise CatalogError(f"item {item_id} with its geocoded asset would not validate: {'; '.join(found)}")
         items[item_id] = ItemDocument(new, dump_json(new))
         changed.append(item_id)
+        if report is not None and item_id in report.unchanged:
+            report.unchanged.remove(item_id)
+            report.updated.append(item_id)
     return changed
 
 
