@@ -263,6 +263,8 @@ class ExistingCatalog:
     def _load(self) -> None:
         state = self._read_state()
         for item_path in sorted(self.root.glob("*/items/*.json")):
+            if item_path.parent.parent.name == "labels":
+                continue  # the labels collection (icecube_stac.labels._catalog): label items are not products
             raw = item_path.read_bytes()
             try:
                 data = json.loads(raw)

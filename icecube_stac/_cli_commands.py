@@ -42,6 +42,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         asset_hrefs="absolute" if args.absolute_hrefs else "relative",
         progress=not args.quiet,
         lock_timeout=args.lock_timeout,
+        labels=getattr(args, "labels", None),
         geocoded_assets=getattr(args, "geocoded_assets", False),
     )
     if args.json:
@@ -81,6 +82,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["filter"] = json.loads(text) if text.startswith("{") else text
     if getattr(args, "product_type", None):
         overrides["product_type"] = args.product_type
+    if getattr(args, "labels", None):
+        overrides["labels"] = args.labels
+    if getattr(args, "labelled", False):
+        overrides["labelled"] = True
     return overrides
 
 

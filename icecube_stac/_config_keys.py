@@ -18,6 +18,7 @@ from ._config_coregister import CoregisterRule
 from ._config_cql2 import FilterRule
 from ._config_geocode import GeocodeRule
 from ._config_geometry import AreaRule, BboxRule
+from ._config_labels import LabelsRule
 from ._config_limits import (
     CATALOG_MAX_CHARS,
     DATE_RANGE_TEXT,
@@ -297,6 +298,19 @@ KEYS: Final[tuple[Key, ...]] = (
         "resolution ([x, y] or one size, CRS units), bounds ([min_x, min_y, max_x, max_y], needs crs), "
         "resampling, dem (local DEM raster for the RPC heights; default each product's average scene height) "
         "and quantity (amplitude, intensity, beta0, sigma0; default amplitude for GRD, beta0 for SLC).",
+    ),
+    Key(
+        "labels",
+        "labels",
+        LabelsRule(),
+        "Labels to attach to the cube: an icecube 1.x labels JSON, a GeoJSON FeatureCollection (lon/lat, class "
+        "property), a STAC label item or a folder of them, or 'catalog' (the catalog's label items); null = none.",
+    ),
+    Key(
+        "labelled",
+        "labelled",
+        FlagRule(),
+        "Keep only products that have labels (in the labels source, or label items in the catalog).",
     ),
 )
 

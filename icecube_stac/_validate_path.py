@@ -73,7 +73,19 @@ def _without_nulls(item: dict[str, Any]) -> dict[str, Any]:
         item["properties"] = {k: _absent_fields(v) for k, v in properties.items() if v is not None}
     if isinstance(item.get("assets"), dict):
         item["assets"] = _absent_fields(item["assets"])
+    if isinstance(item.get("links"), list):  # links share one struct column too (label:assets on source links)
+        item["links"] = _absent_fields(item["links"])
+    if isinstance(item.get("properties"), dict) and "label:type" in item["properties"]:
+        _label_nulls(item["properties"])
     return item
+
+
+def _label_nulls(properties: dict[str, Any]) -> None:
+    """Restore the nulls the label extension requires of raster labels (no property name, no class name)."""
+    properties.setdefault("label:properties", None)
+    for entry in properties.get("label:classes") or []:
+        if isinstance(entry, dict):
+            entry.setdefault("name", None)
 
 
 def _absent_fields(value: Any) -> Any:

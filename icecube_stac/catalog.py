@@ -209,6 +209,7 @@ def index(
     title: str | None = None,
     workers: int = 1,
     lock_timeout: float | None = None,
+    labels: str | Path | None = None,
     geocoded_assets: bool = False,
 ) -> IndexReport:
     """Index ICEYE products found under ``paths`` into the catalog folder ``catalog``.
@@ -240,6 +241,10 @@ def index(
     lock_timeout
         One run at a time indexes a catalog: while another holds it, this one warns and waits, at most this
         many seconds when given (0: not at all), then fails with a :class:`CatalogError` naming the other run.
+    labels
+        A labels source (icecube labels JSON, GeoJSON, STAC label items; :func:`icecube_stac.labels.read_labels`)
+        written as STAC label items into the catalog's ``labels`` collection, checked against the products
+        (:mod:`icecube_stac.labels._catalog`); without it an existing labels collection is kept.
     geocoded_assets
         Give every GRD item a ``geocoded`` asset: a GDAL warped VRT onto its UTM grid, with projection fields
         (:mod:`icecube_stac.geocode._assets`), so that odc-stac and stackstac can load the items.
@@ -258,6 +263,11 @@ def index(
         root = root.resolve()  # swap the real folder; the link keeps pointing at it
     sources = [Path(p) for p in paths]
     _check_location(root, sources)
+    label_set = None
+    if labels is not None:  # parsed before anything is locked or written: a bad file changes nothing
+        from icecube_stac.labels import read_labels
+
+        label_set = read_labels(labels)
     with catalog_lock(root, lock_timeout):
         _check_location(root, sources)  # again: another run may have changed the folder while this one waited
         recover(root)  # a killed run's staging folder goes now, even if this run has nothing to write
@@ -271,8 +281,8 @@ def index(
 
             add_geocoded_assets(items, root.resolve(), asset_hrefs, report)
         changed = report.added or report.updated or report.removed or set(items) != set(existing.items)
-        if changed or prints != existing.prints or not existing.state_matches:
-            _write_catalog(root, items, prints, existing, title)
+        if changed or prints != existing.prints or not existing.state_matches or label_set is not None:
+            _write_catalog(root, items, prints, existing, title, label_set)
             report.written = True
     return report
 
@@ -318,6 +328,7 @@ def _write_catalog(
     prints: Mapping[str, Fingerprint],
     existing: ExistingCatalog,
     title: str | None,
+    labels: Any = None,
 ) -> None:
     """Write the whole catalog into a staging folder from the item documents, then swap it in atomically."""
     with atomic_path(root, overwrite=True) as staging:
@@ -332,9 +343,18 @@ def _write_catalog(
             collection = _checked(collection_document(cid, [d.data for d in documents]), f"collection {cid}")
             (staging / cid / "collection.json").write_bytes(dump_json(collection))
             collections[cid] = collection
-        root_document = _checked(_catalog_dict(sorted(groups), title), CATALOG_JSON)
+        from icecube_stac.labels._catalog import child_link, write_label_collection
+
+        product_items = [items[k].data for k in sorted(items)]
+        label_items = write_label_collection(staging, root, labels, product_items)  # labels/ (or carried over)
+        root_document = _catalog_dict(sorted(groups), title)
+        if label_items is not None:
+            root_document["links"].append(child_link())
+            collections[label_items.collection["id"]] = label_items.collection
+            product_items += label_items.items
+        root_document = _checked(root_document, CATALOG_JSON)
         (staging / CATALOG_JSON).write_bytes(dump_json(root_document))
-        _write_parquet(staging / PARQUET_NAME, [items[k].data for k in sorted(items)], collections)
+        _write_parquet(staging / PARQUET_NAME, product_items, collections)
         (staging / STATE_NAME).write_bytes(dump_json(existing.state(dict(prints))))
         if any("geocoded" in document.data["assets"] for document in items.values()):
             from icecube_stac.geocode._assets import write_geocoded_vrts
@@ -360,6 +380,8 @@ def read_items(catalog: str | Path) -> list[pystac.Item]:
         raise CatalogError(f"no catalog at {root}: {root / CATALOG_JSON} does not exist")
     items = []
     for path in sorted(root.glob("*/items/*.json")):
+        if path.parent.parent.name == "labels":
+            continue  # label items (icecube_stac.labels._catalog) are not products
         item = pystac.Item.from_file(str(path))
         for asset in item.assets.values():
             asset.href = resolve_href(asset.href, path.parent)

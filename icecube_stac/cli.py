@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="product files or folders (searched recursively)")
     p.add_argument("--catalog", default="catalogs/default", help="catalog folder (default: catalogs/default)")
     p.add_argument("--prune", action="store_true", help="remove items whose product files no longer exist")
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="write STAC label items (labels collection) from an icecube labels JSON, GeoJSON or label items",
+    )
     p.add_argument("--absolute-hrefs", action="store_true", help="write absolute asset hrefs")
     p.add_argument(
         "--geocoded-assets",
@@ -166,6 +171,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="coregister the stack in radar geometry (the config's coregister object, else its defaults)",
     )
+    p.add_argument(
+        "--labels",
+        metavar="FILE|catalog",
+        help="attach labels: icecube labels JSON, GeoJSON, STAC label item(s), or 'catalog' (overrides the config)",
+    )
+    p.add_argument("--labelled", action="store_true", help="only products that have labels (config key labelled)")
     p.add_argument(
         "--geocode",
         nargs="?",

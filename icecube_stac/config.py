@@ -149,6 +149,9 @@ class CubeConfig:
         :class:`~icecube_stac._config_coregister.CoregisterOptions` (``enabled`` False: nothing is done).
     geocode
         False (sensor geometry) or :class:`~icecube_stac._config_geocode.GeocodeOptions` (a map-grid cube).
+    labels, labelled
+        Labels to attach (a file or folder, ``"catalog"``, or None) and whether only labelled products are
+        kept (:mod:`icecube_stac.labels`).
     """
 
     start_date: dt.date = DEFAULT_START_DATE
@@ -177,6 +180,8 @@ class CubeConfig:
     fill_value: float | None = None
     coregister: CoregisterOptions = _NO_COREGISTRATION
     geocode: GeocodeOptions | bool = False  # False, or the parsed options (icecube_stac._config_geocode)
+    labels: str | None = None  # a labels file/folder, "catalog", or None (icecube_stac.labels)
+    labelled: bool = False
 
     def __post_init__(self) -> None:
         raw = {k.name: getattr(self, k.attribute) for k in KEYS}
@@ -343,6 +348,8 @@ def load_config(source: ConfigSource = None, **overrides: Any) -> CubeConfig:
         raw = read_config_file(where)
         if "catalog" in raw:
             raw["catalog"] = _next_to(where, raw["catalog"])
+        if raw.get("labels") not in (None, "catalog"):
+            raw["labels"] = _next_to(where, raw["labels"])  # relative to the config file, as catalog is
     elif isinstance(source, Mapping):
         raw = dict(source)
     else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -16,6 +18,9 @@ from icecube_stac.config import CubeConfig
 from icecube_stac.cube import OnMissing, build_cube
 from icecube_stac.errors import LoadError
 from icecube_stac.search import SearchBackend, search
+
+if TYPE_CHECKING:
+    from icecube_stac.labels import LabelSet
 
 __all__ = ["load_cube"]
 
@@ -27,6 +32,7 @@ def load_cube(
     chunks: Mapping[str, int] | None = None,
     fill_value: float | None = None,
     on_missing: OnMissing = "raise",
+    labels: str | Path | LabelSet | None = None,
 ) -> xr.Dataset:
     """Search a config's catalog, apply icecube's selection rules, and build the lazy cube of the matches.
 
@@ -40,6 +46,10 @@ def load_cube(
         :class:`~icecube_stac.search.StacApi`, ...).
     chunks, fill_value, on_missing
         As for :func:`~icecube_stac.cube.build_cube`.
+
+    labels
+        Labels to attach (a file/folder, ``"catalog"`` or a parsed set); default ``config.labels``
+        (:mod:`icecube_stac.labels`). ``config.labelled`` keeps only the labelled products.
 
     Notes
     -----
@@ -62,7 +72,14 @@ def load_cube(
     """
     if not isinstance(config, CubeConfig):
         raise TypeError(f"load_cube() needs a CubeConfig (see load_config), not {type(config).__name__}")
+    label_set = None
+    if labels is not None or config.labels is not None or config.labelled:
+        from icecube_stac.labels._pipeline import labelled_items, labels_for
+
+        label_set = labels_for(config, labels)
     items = search(config, backend=backend)
+    if config.labelled:
+        items = labelled_items(items, label_set)
     if not items:
         raise LoadError(
             f"no items matched the search in {config.catalog}: check the dates, incidence range, product "
@@ -72,9 +89,15 @@ def load_cube(
         # A map-grid cube (config key geocode): the same items warped from their own RPC/GCPs.
         from icecube_stac.geocode import geocode_cube
 
-        return geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
-    cube = build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
-    return _coregister(cube, config)
+        ds = geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
+    else:
+        ds = build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
+        ds = _coregister(ds, config)
+    if label_set is None or (config.labelled and labels is None and config.labels is None):
+        return ds
+    from icecube_stac.labels import attach_labels
+
+    return attach_labels(ds, label_set)
 
 
 def _coregister(cube: xr.Dataset, config: CubeConfig) -> xr.Dataset:

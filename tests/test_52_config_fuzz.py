@@ -61,6 +61,8 @@ VALID: Final[list[dict[str, Any]]] = [
         "coregistered": 1,
         "space_overlap": True,
         "collections": ["iceye-grd", "iceye-slc"],
+        "labels": "labels/icecube_labels.json",
+        "labelled": True,
     },
 ]
 

@@ -25,6 +25,7 @@ __all__ = ["MAX_LABELS_BYTES", "parse_geojson_labels", "read_labels"]
 
 MAX_LABELS_BYTES: Final = 512 * 1024 * 1024
 _LABEL_EXTENSION: Final = "https://stac-extensions.github.io/label/"
+_PIXEL: Final = "icecube:pixel"
 
 
 def _load_json(path: Path) -> Any:
@@ -156,9 +157,11 @@ def _stac_label_item(item: Mapping[str, Any], path: Path) -> LabelSet:
             raise LabelError(f"{path}: a vector label item needs a GeoJSON 'labels' asset")
         names = props.get("label:properties") or ["class"]
         asset_path = _asset_path(path, str(asset["href"]))
-        return parse_geojson_labels(
-            _load_json(asset_path), asset_path, class_property=str(names[0]), product_file=product
-        )
+        document = _load_json(asset_path)
+        tags = tuple(str(t) for t in props.get("icecube:classification") or [])
+        if _pixel_features(document):  # written by index --labels: the exact pixel objects, read back unchanged
+            return _pixel_labels(document, asset_path, product, str(names[0]), tags)
+        return parse_geojson_labels(document, asset_path, class_property=str(names[0]), product_file=product)
     if kind == "raster":
         asset = assets.get("labels") or next((a for a in assets.values() if "labels" in a.get("roles", [])), None)
         if not isinstance(asset, Mapping):
@@ -166,6 +169,34 @@ def _stac_label_item(item: Mapping[str, Any], path: Path) -> LabelSet:
         entry = ProductLabels(product, (), (), _asset_path(path, str(asset["href"])), f"{path}")
         return LabelSet(str(path), "raster", (entry,))
     raise LabelError(f"{path}: label:type {kind!r}: expected 'vector' or 'raster'")
+
+
+def _pixel_features(document: Any) -> bool:
+    features = document.get("features") if isinstance(document, Mapping) else None
+    if not isinstance(features, list) or not features:
+        return False
+    return all(
+        isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping) and _PIXEL in f["properties"]
+        for f in features
+    )
+
+
+def _pixel_labels(document: Any, path: Path, product: str, class_property: str, tags: tuple[str, ...]) -> LabelSet:
+    """Rebuild the icecube entry of ``icecube:pixel`` features (kind and stored pixel vertices), checked as one."""
+    objects: list[dict[str, Any]] = []
+    for feature in document["features"]:
+        pixel, cls = feature["properties"][_PIXEL], feature["properties"].get(class_property)
+        points = pixel.get("points", []) if isinstance(pixel, Mapping) else []
+        kind = pixel.get("kind") if isinstance(pixel, Mapping) else None
+        if kind == "bbox" and len(points) == 2:
+            (x0, y0), (x1, y1) = points
+            objects.append({"class": cls, "bbox": {"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1}})
+        elif kind == "point" and len(points) == 1:
+            objects.append({"class": cls, "point": points[0]})
+        else:
+            objects.append({"class": cls, "polygon": points})
+    entry = {"product_file": product, "labels": {"objects": objects, "classification": list(tags)}}
+    return parse_icecube_labels([entry], path)
 
 
 def _merge(sets: list[LabelSet], source: Path) -> LabelSet:

@@ -22,7 +22,7 @@ from icecube_stac.labels._geometry import SliceGeometry, SliceTransform, stored_
 from icecube_stac.labels._model import GeoFeature, LabelError, LabelObject, LabelSet
 from icecube_stac.labels._rasterise import GridObject
 
-__all__ = ["ObjectTable", "vector_slices"]
+__all__ = ["ObjectTable", "check_inside", "slice_objects", "vector_slices"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -49,7 +49,8 @@ def _wkt(kind: str, xs: Sequence[float], ys: Sequence[float]) -> str:
     return Polygon(list(zip(xs, ys, strict=True))).wkt
 
 
-def _check_inside(obj: LabelObject, geometry: SliceGeometry) -> None:
+def check_inside(obj: LabelObject, geometry: SliceGeometry) -> None:
+    """Refuse an object with a vertex outside its product's stored raster (names the entry and object)."""
     rows, cols = geometry.stored_shape
     for x, y in obj.points:
         if x > cols - 1 or y > rows - 1:
@@ -88,11 +89,12 @@ def _feature_object(feature: GeoFeature, geometry: SliceGeometry, geo: Geolocati
     )
 
 
-def _slice_objects(labels: LabelSet, geometry: SliceGeometry, geo: Geolocation | None) -> list[LabelObject]:
+def slice_objects(labels: LabelSet, geometry: SliceGeometry, geo: Geolocation | None) -> list[LabelObject]:
+    """Return a product's objects in stored pixels: its entry's (checked) and the lon/lat features in it."""
     entry = labels.entry_for(geometry.product_file)
     objects = list(entry.objects) if entry is not None else []
     for obj in objects:
-        _check_inside(obj, geometry)
+        check_inside(obj, geometry)
     features = [f for f in labels.features if f.product_file in ("", geometry.product_file)]
     if features and geo is None:
         raise LabelError(
@@ -149,7 +151,7 @@ def vector_slices(
             continue
         entry = labels.entry_for(geometry.product_file)
         geo = geolocation_of(geometry.data_href, geometry.metadata_href) if entry or labels.features else None
-        objects = _slice_objects(labels, geometry, geo)
+        objects = slice_objects(labels, geometry, geo)
         if entry is None and not objects:
             continue
         tags[geometry.time_index] = entry.classification if entry is not None else ()
