@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pystac
 
 from icecube_stac._collections import collection_id, collection_title, create_collection
+from icecube_stac._item_document import ItemDocument, parsed_item
 from icecube_stac.errors import CatalogError
 from icecube_stac.vocabulary import CATALOG_JSON, GEOJSON_TYPE, PARQUET_NAME, PARQUET_TYPE, STATE_NAME, Prop
 
@@ -46,14 +46,6 @@ Fingerprint = list[list[Any]]
 _STATE_VERSION = 2
 _JSON = "application/json"
 _CATALOG_TITLE = "icecube-stac catalog"
-
-
-@dataclass(frozen=True)
-class ItemDocument:
-    """One item of a catalog: its JSON dict and the bytes of its item file (``dump_json`` of the dict)."""
-
-    data: dict[str, Any]
-    raw: bytes
 
 
 def dump_json(data: Any) -> bytes:
@@ -215,8 +207,31 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
     }
 
 
+def _item_files(root: Path) -> list[tuple[Path, int, int]]:
+    """Return ``(path, size, mtime_ns)`` of every ``<collection>/items/*.json`` of a catalog folder, sorted."""
+    found: list[tuple[Path, int, int]] = []
+    for folder in sorted(root.glob("*/items")):
+        if folder.parent.name == "labels":
+            continue  # the labels collection (icecube_stac.labels._catalog): label items are not products
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".json") and entry.is_file():
+                        stat = entry.stat()
+                        found.append((Path(entry.path), stat.st_size, stat.st_mtime_ns))
+        except OSError as exc:
+            raise CatalogError(f"{folder}: cannot read the item folder ({exc.strerror or exc})") from None
+    return sorted(found)
+
+
+def _print_key(prints: Fingerprint) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(entry) for entry in prints)
+
+
 def _is_fingerprint(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(e, list) and e and isinstance(e[0], str) for e in value)
+    return isinstance(value, list) and all(
+        isinstance(e, list) and e and isinstance(e[0], str) and all(isinstance(x, str | int) for x in e) for e in value
+    )
 
 
 class ExistingCatalog:
@@ -238,7 +253,7 @@ class ExistingCatalog:
         # Every fingerprint of the state file, trusted or not: enough to tell that an item's files still exist.
         self.recorded: dict[str, Fingerprint] = {}
         self.state_matches = False
-        self._by_print: dict[str, str] | None = None
+        self._by_print: dict[tuple[tuple[Any, ...], ...], str] | None = None
         if (root / CATALOG_JSON).is_file():
             self._load()
 
@@ -246,32 +261,39 @@ class ExistingCatalog:
         """Describe what the fingerprints are valid for: hrefs relative to this folder, in this mode."""
         return {"version": _STATE_VERSION, "catalog": str(self.root.resolve()), "asset_hrefs": self.hrefs}
 
-    def state(self, prints: dict[str, Fingerprint]) -> dict[str, Any]:
+    def state(self, prints: dict[str, Fingerprint], files: dict[str, list[int]] | None = None) -> dict[str, Any]:
         """Return the state file's content for these fingerprints.
 
         Parameters
         ----------
         prints
             Fingerprint by item id.
+        files
+            ``[size, mtime_ns]`` of each item file as written: an item file found so on the next run is
+            not read unless the run needs its content.
 
         Returns
         -------
         dict
         """
-        return self.state_header() | {"items": {k: prints[k] for k in sorted(prints)}}
+        written = files or {}
+        return self.state_header() | {
+            "items": {k: prints[k] for k in sorted(prints)},
+            "files": {k: written[k] for k in sorted(written)},
+        }
 
     def _load(self) -> None:
         state = self._read_state()
-        for item_path in sorted(self.root.glob("*/items/*.json")):
-            if item_path.parent.parent.name == "labels":
-                continue  # the labels collection (icecube_stac.labels._catalog): label items are not products
+        files = state.get("files")
+        written: dict[str, Any] = files if isinstance(files, dict) else {}
+        for item_path, size, mtime in _item_files(self.root):
+            item_id = item_path.name[: -len(".json")]
+            if written.get(item_id) == [size, mtime]:
+                self.items[item_id] = ItemDocument.stored(item_path)  # as written: read when needed
+                continue
             raw = item_path.read_bytes()
-            try:
-                data = json.loads(raw)
-                item_id = data["id"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CatalogError(f"{item_path}: corrupt item file ({exc}); remove it and index again") from None
-            self.items[item_id] = ItemDocument(data, raw)
+            data = parsed_item(item_path, raw)
+            self.items[data["id"]] = ItemDocument(data, raw)
         self.state_matches = {k: state.get(k) for k in self.state_header()} == self.state_header()
         recorded = state.get("items", {})
         if isinstance(recorded, dict):
@@ -301,5 +323,5 @@ class ExistingCatalog:
         str or None
         """
         if self._by_print is None:
-            self._by_print = {json.dumps(v): k for k, v in self.prints.items()}
-        return self._by_print.get(json.dumps(prints))
+            self._by_print = {_print_key(v): k for k, v in self.prints.items()}
+        return self._by_print.get(_print_key(prints))

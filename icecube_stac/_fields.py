@@ -98,6 +98,8 @@ def as_text(value: Any) -> str:
     str
         At most :data:`MAX_TEXT_CHARS` characters, without control or surrogate characters.
     """
+    if type(value) is str and len(value) <= MAX_TEXT_CHARS and value.isprintable() and value.strip(" ") == value:
+        return value  # the common case, as the checks below would return it (printable: no control/surrogate)
     if isinstance(value, bytes):
         value = value[: MAX_TEXT_CHARS * 4 + 1].decode("ascii", errors="replace")
     if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) != 0:
@@ -174,6 +176,8 @@ def as_float(value: Any) -> float:
     -------
     float
     """
+    if type(value) is str and len(value) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
+        value = float(value)  # the common case (an XML number): what _number_text would return unchanged
     value = _scalar(value)
     if isinstance(value, int):
         if abs(value) > INT64_MAX:

@@ -38,7 +38,7 @@ def reserve_kept(
         if item_id in matched or not paths or any(path in seen for path in paths):
             continue
         if all(Path(path).exists() for path in paths):
-            ids.reserve(existing.items[item_id], Path(paths[0]))
+            ids.reserve(existing.items[item_id], Path(paths[0]), item_id)
 
 
 def carry_over(

@@ -53,16 +53,39 @@ class ItemIds:
     def __init__(self) -> None:
         self._taken: dict[str, Path] = {}
         self._contents: dict[tuple[str, str], tuple[str, Path]] = {}
+        # Items taken whose metadata are not indexed yet: only a new product's claim needs them, so a run
+        # that reads no new product never parses (or even reads) the items it keeps.
+        self._pending: list[tuple[str, ItemDocument, Path]] = []
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._taken
 
-    def _take(self, document: ItemDocument, where: Path) -> None:
-        item_id = str(document.data["id"])
+    def _take(self, document: ItemDocument, where: Path, item_id: str | None = None) -> None:
+        item_id = str(document.data["id"]) if item_id is None else item_id
         self._taken[item_id] = where
-        self._contents.setdefault((_product_name(document), _content(document)), (item_id, where))
+        self._pending.append((item_id, document, where))
 
-    def reserve(self, document: ItemDocument, where: Path) -> None:
+    def _indexed(self) -> dict[tuple[str, str], tuple[str, Path]]:
+        for item_id, document, where in self._pending:
+            self._contents.setdefault((_product_name(document), _content(document)), (item_id, where))
+        self._pending.clear()
+        return self._contents
+
+    def keep(self, item_id: str, document: ItemDocument, where: Path) -> None:
+        """Take the id of an item whose product files are unchanged since the run that wrote it.
+
+        Parameters
+        ----------
+        item_id
+            Its id (the catalog's).
+        document
+            The item (not read until a new product's claim needs its metadata).
+        where
+            Its primary file (named in messages).
+        """
+        self._take(document, where, item_id)
+
+    def reserve(self, document: ItemDocument, where: Path, item_id: str | None = None) -> None:
         """Take the id of an item kept from an earlier run (its files are elsewhere and unchanged).
 
         Parameters
@@ -71,9 +94,12 @@ class ItemIds:
             The item.
         where
             One of its files (named in messages).
+        item_id
+            Its id, when known (the item is then not read for it).
         """
-        if str(document.data["id"]) not in self._taken:
-            self._take(document, where)
+        item_id = str(document.data["id"]) if item_id is None else item_id
+        if item_id not in self._taken:
+            self._take(document, where, item_id)
 
     def claim(self, document: ItemDocument, primary: Path, raster: Path | None) -> Claim:
         """Give a product its item id.
@@ -91,7 +117,7 @@ class ItemIds:
         -------
         Claim
         """
-        same = self._contents.get((_product_name(document), _content(document)))
+        same = self._indexed().get((_product_name(document), _content(document)))
         if same is not None:
             return Claim(None, f"same metadata as {same[1]} (item {same[0]!r}): an identical copy, skipped")
         item_id = str(document.data["id"])

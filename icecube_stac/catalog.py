@@ -24,12 +24,7 @@ get distinct ids (:mod:`icecube_stac._item_ids`); one run at a time holds the ca
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
-import traceback
-import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,20 +39,18 @@ from icecube_stac._catalog_files import (
     catalog_document,
     collection_document,
     dump_json,
-    item_document,
 )
 from icecube_stac._discovery import discover_products
 from icecube_stac._index_keep import carry_over, reserve_kept
 from icecube_stac._index_lock import catalog_lock
-from icecube_stac._index_report import IndexFailure, IndexReport, failure_reason
+from icecube_stac._index_read import auto_workers, read_new
+from icecube_stac._index_read import fingerprint as fingerprint_of
+from icecube_stac._index_report import IndexFailure, IndexReport
 from icecube_stac._item_ids import ItemIds
 from icecube_stac._parquet import write_parquet
-from icecube_stac._progress import tracked
 from icecube_stac._validation import problems
-from icecube_stac.errors import CatalogError, IcecubeStacError, IcecubeStacWarning
+from icecube_stac.errors import CatalogError
 from icecube_stac.formats import ProductFiles
-from icecube_stac.formats._cog_product import CogProductFiles, item_from_cog_files
-from icecube_stac.stac import item_from_files
 from icecube_stac.vocabulary import CATALOG_JSON, PARQUET_NAME, STATE_NAME, catalog_root, resolve_href
 
 __all__ = [
@@ -79,68 +72,15 @@ _catalog_dict = catalog_document
 _write_parquet = write_parquet
 
 
-def _product_paths(files: ProductFiles) -> tuple[Path | None, ...]:
-    sidecar = files.sidecar if isinstance(files, CogProductFiles) else None
-    return files.raster, files.xml, files.quicklook, sidecar
-
-
-def _fingerprint(files: ProductFiles) -> Fingerprint:
-    prints = []
-    for path in _product_paths(files):
-        if path is not None:
-            stat = path.stat()
-            prints.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
-    return prints
-
-
-_ItemResult = tuple[str, ItemDocument, list[str]] | str
-
-
-def _item_or_failure(job: tuple[ProductFiles, Path, AssetHrefs]) -> _ItemResult:
-    """Read one product into (id, catalog document, warnings), or say why it failed (runs in workers too)."""
-    files, root, hrefs = job
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", IcecubeStacWarning)
-            item = item_from_cog_files(files) if isinstance(files, CogProductFiles) else item_from_files(files)
-        document = item_document(item, root, hrefs)
-        found = problems(document.data)
-        if found:  # an item that does not validate is never written
-            return f"its STAC item does not validate, so it is not indexed: {'; '.join(found)}"
-        notes = [str(w.message) for w in caught if issubclass(w.category, IcecubeStacWarning)]
-        return item.id, document, notes
-    except IcecubeStacError as exc:
-        return failure_reason(exc, files.primary)
-    except Exception as exc:  # one bad product must never abort the run
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return f"unexpected {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
-
-
-# Below this many products to read, starting worker processes costs more than it saves.
-_PARALLEL_THRESHOLD = 64
-
-
-def _read_new(
-    products: Sequence[ProductFiles], root: Path, hrefs: AssetHrefs, progress: bool, workers: int
-) -> list[_ItemResult]:
-    jobs = [(files, root, hrefs) for files in products]
-    if workers <= 1 or len(jobs) < _PARALLEL_THRESHOLD:
-        return [_item_or_failure(job) for job in _progress(jobs, progress)]
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = pool.map(_item_or_failure, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-        return list(_progress(results, progress, total=len(jobs)))
-
-
 def _index_products(
     products: Sequence[ProductFiles],
     existing: ExistingCatalog,
     root: Path,
     report: IndexReport,
-    hrefs: AssetHrefs,
-    progress: bool,
-    workers: int,
+    options: tuple[AssetHrefs, bool, int],
+    folders: dict[Path, str],
 ) -> tuple[dict[str, ItemDocument], dict[str, Fingerprint]]:
+    hrefs, progress, workers = options
     items: dict[str, ItemDocument] = {}
     prints: dict[str, Fingerprint] = {}
     ids = ItemIds()
@@ -148,7 +88,7 @@ def _index_products(
     known: list[str | None] = []
     for files in products:
         try:
-            fingerprint: Fingerprint | None = _fingerprint(files)
+            fingerprint: Fingerprint | None = fingerprint_of(files, folders)
         except OSError as exc:  # vanished between discovery and now
             report.failures.append(IndexFailure(str(files.primary), f"cannot read: {exc.strerror or exc}"))
             fingerprint = None
@@ -156,7 +96,7 @@ def _index_products(
         known.append(None if fingerprint is None else existing.lookup(fingerprint))
     reserve_kept(ids, existing, fingerprints, known)
     todo = [f for f, fp, k in zip(products, fingerprints, known, strict=True) if fp is not None and k is None]
-    fresh = iter(_read_new(todo, root, hrefs, progress, workers))
+    fresh = iter(read_new(todo, root, hrefs, progress, workers))
     # Products the catalog already knows go first, so a copy found elsewhere never takes over an item id.
     order = sorted(zip(products, fingerprints, known, strict=True), key=lambda entry: entry[2] is None)
     for files, fingerprint, item_id in order:
@@ -164,15 +104,19 @@ def _index_products(
             continue
         if item_id is not None:
             document = existing.items[item_id]
-        else:
-            result = next(fresh)
-            if isinstance(result, str):
-                report.failures.append(IndexFailure(str(files.primary), result))
-                continue
-            item_id, document, notes = result
-            report.warnings += [IndexFailure(str(files.primary), note) for note in notes]
-            if notes:
-                fingerprint = []  # not recorded: the product is read (and the problem reported) again next run
+            ids.keep(item_id, document, files.primary)  # unchanged files: its id, never another's
+            report.unchanged.append(item_id)
+            items[item_id] = document
+            prints[item_id] = fingerprint
+            continue
+        result = next(fresh)
+        if isinstance(result, str):
+            report.failures.append(IndexFailure(str(files.primary), result))
+            continue
+        item_id, document, notes = result
+        report.warnings += [IndexFailure(str(files.primary), note) for note in notes]
+        if notes:
+            fingerprint = []  # not recorded: the product is read (and the problem reported) again next run
         claim = ids.claim(document, files.primary, files.raster)
         if claim.warning is not None:
             report.warnings.append(IndexFailure(str(files.primary), claim.warning))
@@ -194,11 +138,6 @@ def _index_products(
     return items, prints
 
 
-def _progress(jobs: Iterable[_T], enabled: bool, total: int | None = None) -> Iterator[_T]:
-    total = total if total is not None else len(jobs) if isinstance(jobs, Sized) else None
-    yield from tracked(jobs, enabled, desc="indexing", unit="product", total=total)
-
-
 def index(
     paths: Iterable[str | Path],
     catalog: str | Path = DEFAULT_CATALOG,
@@ -207,7 +146,7 @@ def index(
     asset_hrefs: AssetHrefs = "relative",
     progress: bool = False,
     title: str | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     lock_timeout: float | None = None,
     labels: str | Path | None = None,
     geocoded_assets: bool = False,
@@ -236,8 +175,9 @@ def index(
     title
         Title of the root catalog.
     workers
-        Processes reading new products. Metadata parsing is light, so on small machines one process (the
-        default) is fastest; more pay off with many cores and slow (network) file systems.
+        Processes reading new products (only when there are at least 64 to read). ``None`` (default): one
+        per usable core, at most 4, on Linux (forked workers); one process elsewhere. ``1`` reads in this
+        process.
     lock_timeout
         One run at a time indexes a catalog: while another holds it, this one warns and waits, at most this
         many seconds when given (0: not at all), then fails with a :class:`CatalogError` naming the other run.
@@ -273,8 +213,11 @@ def index(
         recover(root)  # a killed run's staging folder goes now, even if this run has nothing to write
         existing = ExistingCatalog(root, asset_hrefs)
         report = IndexReport(catalog=root)
-        products, report.failures = discover_products(sources)
-        items, prints = _index_products(products, existing, root.resolve(), report, asset_hrefs, progress, workers)
+        folders: dict[Path, str] = {}
+        products, report.failures = discover_products(sources, folders)
+        items, prints = _index_products(
+            products, existing, root.resolve(), report, (asset_hrefs, progress, auto_workers(workers)), folders
+        )
         carry_over(existing, items, prints, report, prune)
         if geocoded_assets:  # a GDAL warped VRT per GRD item (icecube_stac.geocode._assets)
             from icecube_stac.geocode._assets import add_geocoded_assets
@@ -335,11 +278,16 @@ def _write_catalog(
         staging.mkdir()
         groups = _by_collection(items)
         collections: dict[str, dict[str, Any]] = {}
+        written: dict[str, list[int]] = {}
         for cid, documents in groups.items():
             folder = staging / cid / "items"
             folder.mkdir(parents=True)
             for document in documents:
-                (folder / f"{document.data['id']}.json").write_bytes(document.raw)
+                item_id = str(document.data["id"])
+                path = folder / f"{item_id}.json"
+                path.write_bytes(document.raw)
+                stat = path.stat()
+                written[item_id] = [stat.st_size, stat.st_mtime_ns]
             collection = _checked(collection_document(cid, [d.data for d in documents]), f"collection {cid}")
             (staging / cid / "collection.json").write_bytes(dump_json(collection))
             collections[cid] = collection
@@ -355,7 +303,7 @@ def _write_catalog(
         root_document = _checked(root_document, CATALOG_JSON)
         (staging / CATALOG_JSON).write_bytes(dump_json(root_document))
         _write_parquet(staging / PARQUET_NAME, product_items, collections)
-        (staging / STATE_NAME).write_bytes(dump_json(existing.state(dict(prints))))
+        (staging / STATE_NAME).write_bytes(dump_json(existing.state(dict(prints), written)))
         if any("geocoded" in document.data["assets"] for document in items.values()):
             from icecube_stac.geocode._assets import write_geocoded_vrts
 

@@ -198,13 +198,13 @@ def test_killed_run_leaves_previous_catalog_intact(tmp_path: Path) -> None:
 
 
 def test_parallel_workers_give_the_same_catalog(tmp_path: Path) -> None:
-    from icecube_stac import catalog as catalog_module
+    from icecube_stac import _index_read
 
     data = tmp_path / "data"
     _stack(data, 4)
-    index([data], tmp_path / "one")
+    index([data], tmp_path / "one", workers=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog_module, "_PARALLEL_THRESHOLD", 2)
+        patch.setattr(_index_read, "PARALLEL_THRESHOLD", 2)
         index([data], tmp_path / "two", workers=2)
     one, two = _tree_digest(tmp_path / "one"), _tree_digest(tmp_path / "two")
     one.pop(".icecube-index.json"), two.pop(".icecube-index.json")  # records each catalog's own location
@@ -370,7 +370,8 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, functions: dict[str, object]) 
 def test_index_reads_each_product_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import icecube_stac._collections as collections_module
     import icecube_stac.catalog  # noqa: F401  (every stage module loaded before counting)
-    from icecube_stac.formats import find_product_files, read_product_metadata
+    from icecube_stac._discovery import _product_files
+    from icecube_stac.formats import read_product_metadata
     from icecube_stac.formats.xml import read_xml_fields
     from icecube_stac.stac import create_item
 
@@ -392,7 +393,7 @@ def test_index_reads_each_product_once(tmp_path: Path, monkeypatch: pytest.Monke
     counts = _count_calls(
         monkeypatch,
         {
-            "find_product_files": find_product_files,
+            "_product_files": _product_files,  # a product's files looked up (in its folder's listing)
             "read_product_metadata": read_product_metadata,
             "read_xml_fields": read_xml_fields,
             "create_item": create_item,
@@ -420,7 +421,7 @@ def test_index_reads_each_product_once(tmp_path: Path, monkeypatch: pytest.Monke
     # Files found once, metadata (and each XML) read once, the item built and turned into its dict once per
     # product, never rebuilt from a dict; extent and summaries computed once per collection.
     assert counts == {
-        "find_product_files": n,
+        "_product_files": n,
         "read_product_metadata": n,
         "read_xml_fields": n,
         "create_item": n,
@@ -433,5 +434,5 @@ def test_index_reads_each_product_once(tmp_path: Path, monkeypatch: pytest.Monke
     conversions.update(to_dict=0, from_dict=0)
     report = index([data], catalog)
     assert not report.written and len(report.unchanged) == n
-    assert counts == dict.fromkeys(counts, 0) | {"find_product_files": n}
+    assert counts == dict.fromkeys(counts, 0) | {"_product_files": n}
     assert conversions == {"to_dict": 0, "from_dict": 0}
