@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config_errors import fail, one_of, shown
+from ._config_patterns import choice_pattern
 from ._config_rules import Rule, real
 
 __all__ = ["COMPLEX_REFUSED", "QUANTITIES", "RESAMPLING", "GeocodeOptions", "GeocodeRule"]
@@ -190,15 +191,20 @@ class GeocodeRule(Rule):
         options = {
             "type": "object",
             "properties": {
-                "crs": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": _MAX_TEXT}, {"type": "integer"}]}
-                | {"description": "target CRS (EPSG code, WKT or PROJ); null = UTM zone of the area"},
+                "crs": {
+                    "anyOf": [{"type": "string", "maxLength": _MAX_TEXT, "pattern": r"\S"}, {"type": "integer"}],
+                    "description": "target CRS (EPSG code, WKT or PROJ); null = UTM zone of the area",
+                },
                 "resolution": {"anyOf": [size, {"type": "array", "items": size, "minItems": 2, "maxItems": 2}]},
                 "bounds": {"type": "array", "items": finite, "minItems": 4, "maxItems": 4},
-                "resampling": {"enum": list(RESAMPLING)},
-                "dem": {"type": "string", "minLength": 1, "maxLength": _MAX_TEXT},
-                "quantity": {"enum": [q for q in QUANTITIES if q != "complex"]},
+                "resampling": {"type": "string", "pattern": choice_pattern(RESAMPLING)},
+                "dem": {"type": "string", "minLength": 1, "maxLength": _MAX_TEXT, "pattern": r"\S"},
+                "quantity": {"type": "string", "pattern": choice_pattern([q for q in QUANTITIES if q != "complex"])},
             },
             "additionalProperties": False,
+            # bounds are in CRS units: a non-null bounds needs a non-null crs.
+            "if": {"properties": {"bounds": {"type": "array"}}, "required": ["bounds"]},
+            "then": {"properties": {"crs": {"not": {"type": "null"}}}, "required": ["crs"]},
         }
         for name in ("crs", "resolution", "bounds", "dem", "quantity"):
             options["properties"][name] = {"anyOf": [options["properties"][name], {"type": "null"}]}  # type: ignore[index]

@@ -99,6 +99,7 @@ SCHEMA_LIMITS: Final = (
     "URL syntax of an http(s) catalog (a host, an IPv6 address in brackets, a port from 0 to 65535)",
     f"the size of the time grid: at most {MAX_TIME_SLOTS:,} slots from start_date to end_date "
     "every temporal_resolution days",
+    "CRS names in geocode.crs (a projected or geographic 2-D CRS that pyproj knows)",
 )
 """What :func:`~icecube_stac.config.load_config` checks beyond the published JSON Schema."""
 

@@ -265,6 +265,8 @@ SCHEMA_CANNOT_EXPRESS: Final[dict[str, Callable[[ConfigError], bool]]] = {
     "URL syntax of an API catalog": lambda p: p.key == "catalog" and _says("not a valid URL")(p),
     # No arithmetic over three keys: (end_date - start_date) // temporal_resolution + 1 slots.
     "size of the time grid": lambda p: p.key == "temporal_resolution" and _says("slots, at most")(p),
+    # Which strings and codes name a 2-D map CRS is PROJ's database (pyproj), not a pattern.
+    "CRS names": lambda p: p.key == "geocode.crs",
 }
 
 

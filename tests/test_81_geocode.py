@@ -284,6 +284,8 @@ def test_config_key_round_trip_and_schema() -> None:
     assert load_config(config.to_dict()) == config
     assert load_config({"geocode": True}).geocode == GeocodeOptions()
     assert load_config().geocode is False and load_config({"geocode": False}).geocode is False
+    with pytest.raises(ConfigError, match="pyproj does not know this CRS"):
+        load_config({"geocode": {"crs": "EPSG:0"}})  # a literal config: the schema test sees it too
     schema = config_json_schema()
     jsonschema.validate(config.to_dict() | {"end_date": 20240101}, schema)
     for bad, message in (
