@@ -266,6 +266,15 @@ def test_load_cube_writes_georeferenced_zarr_and_netcdf(catalog: Path, tmp_path:
             assert gdal.transform.almost_equals(ds.rio.transform())
 
 
+def test_coregister_is_ignored_with_a_warning(catalog: Path) -> None:
+    from icecube_stac.cube import CubeWarning
+
+    config = load_config({"catalog": str(catalog / "cat"), "geocode": True, "coregister": True})
+    with pytest.warns(CubeWarning, match="'coregister' is ignored with geocode"):
+        ds = load_cube(config)
+    assert ds["amplitude"].dims == ("time", "y", "x")
+
+
 def test_cli_geocode_flag(catalog: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "c.json").write_text(json.dumps({"catalog": str(catalog / "cat")}))
     assert main(["cube", "c.json", "--geocode", "-o", "a.zarr", "-q", "--no-item"]) == 0

@@ -10,6 +10,7 @@ cube's per-item coords along ``time`` plus ``y``/``x`` in CRS units and the CF g
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from icecube_stac.config import CubeConfig
 from icecube_stac.cube._build import OnMissing, _check_single_level, _fill, _items, _readable
 from icecube_stac.cube._coords import dataset_attrs, time_coords
 from icecube_stac.cube._timeaxis import time_axis
+from icecube_stac.cube._warnings import CubeWarning
 from icecube_stac.errors import LoadError
 from icecube_stac.geocode._cf import grid_coords, variable_grid_attrs
 from icecube_stac.geocode._grid import MapGrid, area_of_interest, choose_grid
@@ -233,6 +235,13 @@ def geocode_cube(
     if options is None:
         options = config.geocode if config is not None and isinstance(config.geocode, GeocodeOptions) else None
     options = options or GeocodeOptions()
+    if getattr(getattr(config, "coregister", None), "enabled", False):
+        warnings.warn(
+            "config key 'coregister' is ignored with geocode: every product is placed on the map grid by its own "
+            "RPC/GCP geolocation; coregister in radar geometry (geocode: false) for a subpixel-aligned stack",
+            CubeWarning,
+            stacklevel=2,
+        )
     parsed = [parse_item(item) for item in _items(source)]
     level = _check_single_level(parsed)
     quantity = _quantity(options, level)
