@@ -75,6 +75,10 @@ def _dimensions(ds: xr.Dataset) -> dict[str, Any]:
     for name, description in _PIXEL_DIMS.items():
         if name in ds.dims:
             dims[name] = {"type": name, "extent": [0, int(ds.sizes[name]) - 1], "step": 1, "description": description}
+    if "spatial_ref" in ds.coords and {"x", "y"} <= set(ds.dims):  # a geocoded (map-grid) cube
+        from icecube_stac.geocode._cf import spatial_dimensions
+
+        dims.update(spatial_dimensions(ds))
     return dims
 
 

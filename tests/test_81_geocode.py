@@ -277,7 +277,10 @@ def test_coregister_is_ignored_with_a_warning(catalog: Path) -> None:
 
 def test_cli_geocode_flag(catalog: Path, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "c.json").write_text(json.dumps({"catalog": str(catalog / "cat")}))
-    assert main(["cube", "c.json", "--geocode", "-o", "a.zarr", "-q", "--no-item"]) == 0
+    assert main(["cube", "c.json", "--geocode", "-o", "a.zarr", "-q"]) == 0
+    dims = json.loads((workdir / "a.zarr.json").read_text())["properties"]["cube:dimensions"]
+    assert dims["x"]["type"] == "spatial" and dims["x"]["reference_system"] == 32648 and dims["x"]["step"] == 2.5
+    assert dims["y"]["axis"] == "y" and dims["y"]["step"] == -2.5 and "azimuth" not in dims
     assert main(["cube", "c.json", "--geocode", "EPSG:4326", "-o", "b.nc", "-q", "--no-item"]) == 0
     assert open_cube(workdir / "a.zarr").rio.crs.to_epsg() == 32648
     assert open_cube(workdir / "b.nc").rio.crs.to_epsg() == 4326

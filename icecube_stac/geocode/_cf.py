@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from icecube_stac.geocode._grid import MapGrid
 
-__all__ = ["GRID_MAPPING", "grid_coords", "variable_grid_attrs"]
+__all__ = ["GRID_MAPPING", "grid_coords", "spatial_dimensions", "variable_grid_attrs"]
 
 GRID_MAPPING: Final = "spatial_ref"
 """Name of the grid-mapping coordinate (rioxarray's default name)."""
@@ -65,3 +65,37 @@ def grid_coords(grid: MapGrid) -> dict[str, tuple[Any, npt.NDArray[Any], dict[st
 def variable_grid_attrs() -> dict[str, str]:
     """Return the attribute a data variable needs to name its grid mapping."""
     return {"grid_mapping": GRID_MAPPING}
+
+
+def spatial_dimensions(ds: Any) -> dict[str, Any]:
+    """Return the datacube extension's ``x``/``y`` spatial dimensions of a map-grid cube (for its STAC item).
+
+    Parameters
+    ----------
+    ds
+        A cube of :func:`icecube_stac.geocode.geocode_cube` (``x``, ``y`` and ``spatial_ref`` coords).
+
+    Returns
+    -------
+    dict
+        ``{"x": {...}, "y": {...}}``: ``type`` spatial, ``axis``, ``extent`` (pixel centres), ``step`` and
+        ``reference_system`` (the EPSG code, else the WKT).
+    """
+    from pyproj import CRS
+
+    crs = CRS.from_wkt(str(ds.coords[GRID_MAPPING].attrs["crs_wkt"]))
+    reference: int | str = crs.to_epsg() or crs.to_wkt()
+    dims: dict[str, Any] = {}
+    for axis in ("x", "y"):
+        values = np.asarray(ds.coords[axis].values, dtype=np.float64)
+        step = float(values[1] - values[0]) if values.size > 1 else None
+        dims[axis] = {
+            "type": "spatial",
+            "axis": axis,
+            "extent": [float(values.min()), float(values.max())],
+            "step": step,
+            "reference_system": reference,
+            "description": f"{axis} of the pixel centres in {crs.name}",
+        }
+    return dims
+
