@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import dask.array as da
@@ -251,7 +252,9 @@ def geocode_cube(
     area = area_of_interest(config.bbox, config.intersects) if config is not None else None
     grid = choose_grid(options, present, area)
     fill = _fill(fill_value, config)
-    settings = WarpSettings(grid, options.resampling, quantity, fill, options.dem)
+    # Absolute: GDAL opens the DEM inside each task, whose working directory may differ (dask workers).
+    dem = None if options.dem is None else str(Path(options.dem).expanduser().resolve())
+    settings = WarpSettings(grid, options.resampling, quantity, fill, dem)
     models = {id(item): read_geolocation(item, geolocation) for item in present}
     sizes = _chunks(config, chunks, grid, len(axis.slots))
     rows, cols = _bounds(grid.height, sizes["y"]), _bounds(grid.width, sizes["x"])
