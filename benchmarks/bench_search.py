@@ -548,7 +548,52 @@ def measure(name: str, config: CubeConfig, columns: Mapping[str, Column], runs: 
     return Row(name, ids, {label: statistics.median(t) * 1000 for label, t in times.items()})
 
 
-def columns_for(parquet: Path, data: Baseline | None, api: StacApi | None, with_rustac: bool) -> dict[str, Column]:
+_BEFORE_CHILD = """
+import gc, json, sys
+sys.path.insert(0, sys.argv[1])
+from icecube_stac.config import load_config
+from icecube_stac.search import LocalCatalog, search, to_search_body
+catalog = LocalCatalog(sys.argv[2])
+gc.collect()
+gc.freeze()
+for line in sys.stdin:
+    kind, keys, want_ids = json.loads(line)
+    config = load_config(keys)
+    found = catalog.search(to_search_body(config)) if kind == "dicts" else search(config, backend=catalog, rules=False)
+    ids = [f["id"] if isinstance(f, dict) else f.id for f in found]
+    print(json.dumps(ids if want_ids else len(ids)), flush=True)
+    del found
+    gc.collect()  # after answering: the next request starts clean, as timed() does here
+"""
+
+
+class BeforeCheckout:
+    """The embedded search of another checkout (``--before``), in a child process answering one search a line.
+
+    The parent's clock includes one request and answer on a pipe (ids only on the warm-up call; a count
+    otherwise), ~0.1 ms.
+    """
+
+    def __init__(self, checkout: Path, parquet: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+        command = [sys.executable, "-c", _BEFORE_CHILD, str(checkout), str(parquet.parent)]
+        self.child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.asked: set[tuple[str, str]] = set()
+
+    def search(self, kind: str, config: CubeConfig, keys: dict[str, Any]) -> list[str]:
+        key = (kind, json.dumps(keys, sort_keys=True))
+        want_ids = key not in self.asked
+        self.asked.add(key)
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write(json.dumps([kind, keys, want_ids]) + "\n")
+        self.child.stdin.flush()
+        answer = json.loads(self.child.stdout.readline())
+        return list(answer) if want_ids else [""] * int(answer)
+
+
+def columns_for(
+    parquet: Path, data: Baseline | None, api: StacApi | None, with_rustac: bool, before: Path | None = None
+) -> dict[str, Column]:
     local = LocalCatalog(parquet)
     sql = IdsSql(parquet)
     columns: dict[str, Column] = {
@@ -556,6 +601,10 @@ def columns_for(parquet: Path, data: Baseline | None, api: StacApi | None, with_
         "search()": lambda c: search(c, backend=local, rules=False).items,
         "ids SQL": lambda c: sql.ids(to_search_body(c)),
     }
+    if before is not None:
+        former = BeforeCheckout(before, parquet)
+        columns["before dicts"] = lambda c: former.search("dicts", c, CONFIG_KEYS[id(c)])
+        columns["before search()"] = lambda c: former.search("items", c, CONFIG_KEYS[id(c)])
     if with_rustac:
         former = RustacPath(parquet.parent)
         columns["rustac"] = lambda c: former.search(to_search_body(c))
@@ -719,12 +768,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-api", action="store_true", help="skip PostgreSQL/pgstac")
     parser.add_argument("--no-rustac", action="store_true", help="skip the former rustac path")
     parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. git archive of an older commit): its embedded search as two more columns",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="above 200,000 items: write the catalog to this new folder, or reuse the one there"
     )
     return parser.parse_args()
 
 
 ARGS_ITEMS = [100_000]  # the --items of this run, for the state-file line
+CONFIG_KEYS: dict[int, dict[str, Any]] = {}  # config object id -> its keys
 
 
 def main() -> None:
@@ -764,7 +819,7 @@ def benchmark(args: argparse.Namespace, root: Path, configs: Mapping[str, dict[s
         costs[f"fresh process: first {label} search (median of {args.fresh_runs})"] = searched
     with_rustac = not args.no_rustac and rustac_available()
     if args.no_api or not in_memory:
-        search_all(configs, columns_for(parquet, data, None, with_rustac), args, costs, parquet)
+        search_all(configs, columns_for(parquet, data, None, with_rustac, args.before), args, costs, parquet)
         return
     pgstac_api = import_pgstac_harness()
     start = time.perf_counter()
@@ -773,7 +828,7 @@ def benchmark(args: argparse.Namespace, root: Path, configs: Mapping[str, dict[s
         collections = collection_records(templates, items)
         once(f"load {args.items:,} items into pgstac", lambda: load_pgstac(stack.dsn, collections, items), costs)
         api = StacApi(stack.url, timeout=120)
-        search_all(configs, columns_for(parquet, data, api, with_rustac), args, costs, parquet)
+        search_all(configs, columns_for(parquet, data, api, with_rustac, args.before), args, costs, parquet)
 
 
 def import_pgstac_harness() -> Callable[..., AbstractContextManager[Any]]:
@@ -804,7 +859,9 @@ def search_all(
     gc.freeze()
     rows = []
     for name, keys in configs.items():
-        rows.append(measure(name, load_config(keys), columns, args.runs))
+        config = load_config(keys)
+        CONFIG_KEYS[id(config)] = keys  # what a --before child is sent
+        rows.append(measure(name, config, columns, args.runs))
         print(f"  measured {name} (load {os.getloadavg()[0]:.1f})", flush=True)
     print_costs({**costs, **rebasing_costs(parquet, parquet.parent.parent, args.runs)}, parquet)
     print_table(rows, args.runs, args.items)
