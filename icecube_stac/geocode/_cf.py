@@ -98,4 +98,3 @@ def spatial_dimensions(ds: Any) -> dict[str, Any]:
             "description": f"{axis} of the pixel centres in {crs.name}",
         }
     return dims
-
