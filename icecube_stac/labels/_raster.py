@@ -8,8 +8,10 @@ Unlabelled slices hold 0 and are marked by the ``labelled`` variable.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -29,7 +31,7 @@ def _header(entry: ProductLabels, geometry: SliceGeometry) -> np.dtype[np.intege
     if path is None or not path.is_file():
         raise LabelError(f"{field}: mask file {path} does not exist")
     try:
-        with rasterio.open(path) as src:
+        with _quiet_open(path) as src:
             rows, cols, count, dtype = src.height, src.width, src.count, np.dtype(src.dtypes[0])
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise LabelError(f"{field}: cannot read mask {path}: {exc}") from None
@@ -63,10 +65,17 @@ def mask_dtype(labels: LabelSet, geometries: Sequence[SliceGeometry]) -> np.dtyp
     return common
 
 
+def _quiet_open(path: Path) -> Any:
+    # Masks are plain images (PNG, GeoTIFF without transform): rasterio's not-georeferenced warning is noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        return rasterio.open(path)
+
+
 def _read(
     path: Path, geometry: SliceGeometry, transform: SliceTransform, dtype: np.dtype[np.integer]
 ) -> npt.NDArray[np.integer]:
-    with rasterio.open(path) as src:
+    with _quiet_open(path) as src:
         stored = src.read(1)
     return transform.raster(geometry, mask_to_product(geometry, stored.astype(dtype, copy=False)), 0)
 
