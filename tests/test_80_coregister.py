@@ -25,9 +25,18 @@ from icecube_stac.coregister import CoregisterOptions, CoregistrationWarning, co
 from icecube_stac.coregister._model import evaluate
 from icecube_stac.coregister._resample import resample_block
 from icecube_stac.errors import ConfigError, LoadError
+from icecube_stac.formats.cog import item_from_cog_product
 from icecube_stac.pipeline import load_cube
-from icecube_stac.testing import GeneratedProduct, ProductSpec
-from icecube_stac.testing.warped import TruthScene, Warp, true_offsets, write_warped_stack
+from icecube_stac.testing import CogProductSpec, GeneratedProduct, ProductSpec, write_cog_product, write_product
+from icecube_stac.testing.cog._spec import legacy_spec
+from icecube_stac.testing.warped import (
+    TruthScene,
+    Warp,
+    legacy_reference,
+    moved_spec,
+    true_offsets,
+    write_warped_stack,
+)
 
 N = 512
 WARPS = (
@@ -205,6 +214,29 @@ def _doppler_of(ds: xr.Dataset, k: int) -> tuple[float, ...]:
     geometry = product_geometry(str(ds["metadata_href"].values[k]), str(ds["data_href"].values[k]), 256)
     assert geometry is not None
     return geometry.doppler
+
+
+def test_mixed_generation_stack(tmp_path: Path) -> None:
+    # A COG-generation GRD and a legacy GRD of the same area 4 x 3 px apart (the regular generators: their own
+    # geolocation and speckle; a smooth scene, hence 128 px windows).
+    cog = CogProductSpec(level="GRD", shape=(384, 384), seed=3, mode="SM")
+    first = write_cog_product(cog, tmp_path / "cog")
+    twin = legacy_spec(cog)
+    legacy = dataclasses.replace(
+        twin, seed=11, image_id=twin.image_id + 1, acquisition_start=twin.acquisition_start + timedelta(days=4)
+    )
+    legacy = moved_spec(legacy_reference(twin), legacy, Warp((4.0, 3.0)))
+    second = write_product(legacy, tmp_path / "legacy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cube = build_cube([item_from_cog_product(first.tif), item_from_product(second.raster)])
+    out = coregister_cube(cube, CoregisterOptions(enabled=True, model="shift", window=128, grid=(5, 5)))
+    assert list(out["coreg_status"].values) == ["reference", "fitted"]
+    assert abs(out["coreg_offset_azimuth"].values[1] + 4.0) < 0.1
+    assert abs(out["coreg_offset_range"].values[1] + 3.0) < 0.1
+    values = out["amplitude"].values
+    inner = (slice(40, -40), slice(40, -40))
+    assert np.all(np.abs(_peak(values[0][inner], values[1][inner])) <= 0.1)
 
 
 def test_config_key_values_and_schema() -> None:

@@ -74,15 +74,25 @@ def evaluate(coefficients: F64, model: str, shape: tuple[int, int], rows: F64, c
     shape
         The reference grid ``(rows, cols)`` (defines the normalisation).
     rows, cols
-        Reference pixel positions (broadcast together).
+        Reference pixel positions (broadcast together: a column and a row give the whole grid).
 
     Returns
     -------
     tuple of numpy.ndarray
     """
-    rows, cols = np.broadcast_arrays(np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64))
-    matrix = design(rows, cols, shape, model)
-    return (matrix @ coefficients[0]).reshape(rows.shape), (matrix @ coefficients[1]).reshape(rows.shape)
+    # Term by term with broadcasting: a row vector and a column vector give the grid without an (n, terms) matrix.
+    a, g = (
+        _normalised(np.asarray(rows, dtype=np.float64), shape[0]),
+        _normalised(np.asarray(cols, dtype=np.float64), shape[1]),
+    )
+    terms = (lambda: 1.0, lambda: a, lambda: g, lambda: a * a, lambda: a * g, lambda: g * g)[: MODEL_TERMS[model]]
+    out_shape = np.broadcast_shapes(a.shape, g.shape)
+    d_az, d_rg = np.zeros(out_shape), np.zeros(out_shape)
+    for k, term in enumerate(terms):
+        value = term()
+        d_az += coefficients[0, k] * value
+        d_rg += coefficients[1, k] * value
+    return d_az, d_rg
 
 
 def fit_model(points: F64, offsets: F64, shape: tuple[int, int], model: str, max_residual: float) -> Fit | None:

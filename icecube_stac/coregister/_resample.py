@@ -80,14 +80,14 @@ def resample_block(
         The chunk, in the window's dtype.
     """
     coefficients, model, shape = fit
-    rr, cc = np.meshgrid(np.arange(*rows, dtype=np.float64), np.arange(*cols, dtype=np.float64), indexing="ij")
+    rr, cc = np.arange(*rows, dtype=np.float64)[:, None], np.arange(*cols, dtype=np.float64)[None, :]
     d_az, d_rg = evaluate(coefficients, model, shape, rr, cc)
     lines, samples = rr + d_az, cc + d_rg
     where = np.stack([lines - origin[0], samples - origin[1]])
     valid = np.isfinite(window) & (window != 0)
-    support = _interpolate(valid.astype(np.float64), where, min(order, 1))
-    inside = (where[0] >= 0) & (where[0] <= window.shape[0] - 1) & (where[1] >= 0) & (where[1] <= window.shape[1] - 1)
-    good = inside & (support > 0.999)
+    good = (where[0] >= 0) & (where[0] <= window.shape[0] - 1) & (where[1] >= 0) & (where[1] <= window.shape[1] - 1)
+    if not valid.all():  # the no-data mask is interpolated only where there is some (it costs a second pass)
+        good &= _interpolate(valid.astype(np.float64), where, min(order, 1)) > 0.999
     if np.iscomplexobj(window):
         grid_lines = np.arange(origin[0], origin[0] + window.shape[0], dtype=np.float64)[:, None]
         grid_cols = np.arange(origin[1], origin[1] + window.shape[1], dtype=np.float64)[None, :]

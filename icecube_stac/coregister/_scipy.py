@@ -18,6 +18,8 @@ __all__ = ["map_coordinates", "phase_cross_correlation"]
 
 
 def _unblock() -> None:
+    if sys.modules.get("scipy", False) is not None:
+        return  # imported for real, or never blocked: nothing to scan (this runs once per window)
     for name in [n for n, module in sys.modules.items() if module is None and (n == "scipy" or n.startswith("scipy."))]:
         del sys.modules[name]
 

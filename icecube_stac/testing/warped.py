@@ -31,7 +31,7 @@ from ._containers import geotiff_tags, write_geotiff, write_hdf5
 from ._plan import ProductPlan, plan_product
 from .generator import GeneratedProduct, ProductSpec, package_name, product_name, write_xml
 
-__all__ = ["TruthScene", "Warp", "true_offsets", "write_warped_stack"]
+__all__ = ["TruthScene", "Warp", "legacy_reference", "moved_spec", "true_offsets", "write_warped_stack"]
 
 F64 = NDArray[np.float64]
 
@@ -124,16 +124,47 @@ class TruthScene:
             value = np.where(np.abs(cols - centre) < 0.06 * n_cols, 0.03, value)
         count = int(self.targets * n_rows * n_cols / 10_000)
         ty, tx = rng.uniform(8, n_rows - 8, count), rng.uniform(8, n_cols - 8, count)
-        for y, x in zip(ty, tx, strict=True):
-            near = (np.abs(rows - y) < 5) & (np.abs(cols - x) < 5)
-            if near.any():
-                r2 = (rows[near] - y) ** 2 + (cols[near] - x) ** 2
-                value[near] += 100.0 * np.exp(-r2 / (2 * self.target_sigma**2))
+        _add_targets(value, np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64), (ty, tx), self)
         return np.asarray(value, dtype=np.float64)
 
 
-def _moved_spec(reference: ProductPlan, spec: ProductSpec, warp: Warp) -> ProductSpec:
-    """Move the scene centre to the ground point the warp puts at the product's centre pixel."""
+def _add_targets(value: F64, rows: F64, cols: F64, targets: tuple[F64, F64], scene: TruthScene) -> None:
+    """Add Gaussian point targets; pixels are binned (8 px) so each target visits only its neighbourhood."""
+    flat_rows, flat_cols, flat = rows.ravel(), cols.ravel(), value.reshape(-1)
+    width = int(np.floor(flat_cols.max() / 8)) + 3 if flat_cols.size else 1
+    keys = (np.floor(flat_rows / 8).astype(np.int64) + 1) * width + np.floor(flat_cols / 8).astype(np.int64) + 1
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    for y, x in zip(*targets, strict=True):
+        by, bx = int(np.floor(y / 8)) + 1, int(np.floor(x / 8)) + 1
+        for row in (by - 1, by, by + 1):
+            lo, hi = np.searchsorted(sorted_keys, [row * width + bx - 1, row * width + bx + 2])
+            near = order[lo:hi]
+            r2 = (flat_rows[near] - y) ** 2 + (flat_cols[near] - x) ** 2
+            flat[near] += 100.0 * np.exp(-r2 / (2 * scene.target_sigma**2)) * (r2 < 25.0)
+
+
+def legacy_reference(spec: ProductSpec) -> ProductPlan:
+    """Return the plan (geometry, GCP grid) of a reference product, for :func:`moved_spec`."""
+    return plan_product(spec, product_name(spec))
+
+
+def moved_spec(reference: ProductPlan, spec: ProductSpec, warp: Warp) -> ProductSpec:
+    """Return ``spec`` with its scene centre at the ground point that ``warp`` puts at its centre pixel.
+
+    Parameters
+    ----------
+    reference
+        The reference product's plan (:func:`legacy_reference`).
+    spec
+        The product to place.
+    warp
+        Its pixels in the reference: the product then sees the reference's ground about ``warp`` away.
+
+    Returns
+    -------
+    ProductSpec
+    """
     rows, cols = spec.shape
     ref_r, ref_c = warp.to_reference(np.array([(rows - 1) / 2.0]), np.array([(cols - 1) / 2.0]))
     line, samp = reference.gcp_line, reference.gcp_samp
@@ -238,10 +269,10 @@ def write_warped_stack(
     if len(specs) != len(warps) or not specs:
         raise ValueError(f"write_warped_stack needs one warp per spec, got {len(specs)} specs and {len(warps)} warps")
     truth = scene or TruthScene(extent=specs[0].shape)
-    reference = plan_product(specs[0], product_name(specs[0]))
+    reference = legacy_reference(specs[0])
     products = []
     for spec, warp in zip(specs, warps, strict=True):
-        moved = _moved_spec(reference, spec, warp)
+        moved = moved_spec(reference, spec, warp)
         name = product_name(moved)
         plan = plan_product(moved, name)
         fields = dict(plan.fields)
