@@ -66,9 +66,26 @@ def _asset(item_id: str, grid: MapGrid, hrefs: str, vrt: Path) -> dict[str, Any]
     }
 
 
+def _data_key(data: Mapping[str, Any]) -> str:
+    """Return the key of the product's raster asset: ``data`` (legacy), else the first other data asset (COG)."""
+    assets: Mapping[str, Any] = data["assets"]
+    if ASSET_DATA in assets:
+        return ASSET_DATA
+    keys = [k for k, a in assets.items() if k != ASSET_GEOCODED and "data" in (a.get("roles") or [])]
+    if not keys:
+        raise CatalogError(f"item {data.get('id')!r} has no data asset to geocode")
+    return str(keys[0])
+
+
 def _product(document: ItemDocument, item_dir: Path) -> Path:
-    href = str(document.data["assets"][ASSET_DATA]["href"])
+    href = str(document.data["assets"][_data_key(document.data)]["href"])
     return (item_dir / href).resolve() if not os.path.isabs(href) else Path(href)
+
+
+def _with_product(data: Mapping[str, Any], product: Path) -> dict[str, Any]:
+    """Return the item with only its raster asset, at an absolute href (what the grid choice reads)."""
+    key = _data_key(data)
+    return {**data, "assets": {key: {**data["assets"][key], "href": str(product)}}}
 
 
 def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str, report: Any = None) -> list[str]:
@@ -105,9 +122,8 @@ def add_geocoded_assets(items: dict[str, ItemDocument], root: Path, hrefs: str, 
             continue
         cid = str(data["collection"])
         vrt = root / cid / VRT_FOLDER / _vrt_name(item_id)
-        absolute = {**data, "assets": {ASSET_DATA: {**data["assets"][ASSET_DATA]}}}
-        absolute["assets"][ASSET_DATA]["href"] = str(_product(document, root / cid / "items"))
-        new = {**data, "assets": {**data["assets"], ASSET_GEOCODED: _asset(item_id, _grid_of(absolute), hrefs, vrt)}}
+        grid = _grid_of(_with_product(data, _product(document, root / cid / "items")))
+        new = {**data, "assets": {**data["assets"], ASSET_GEOCODED: _asset(item_id, grid, hrefs, vrt)}}
         found = problems(new)
         if found:
             raise CatalogError(f"item {item_id} with its geocoded asset would not validate: {'; '.join(found)}")
@@ -233,7 +249,7 @@ def write_geocoded_vrts(staging: Path, root: Path, items: Mapping[str, ItemDocum
         target = staging / cid / VRT_FOLDER / _vrt_name(item_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         product = _product(document, root / cid / "items")
-        grid = _grid_of({**document.data, "assets": {ASSET_DATA: {"href": str(product)}}})
+        grid = _grid_of(_with_product(document.data, product))
         relative = not os.path.isabs(str(asset["href"]))
         source = Path(os.path.relpath(product, root / cid / VRT_FOLDER)).as_posix() if relative else product.as_posix()
         old = root / cid / VRT_FOLDER / _vrt_name(item_id)
