@@ -207,9 +207,9 @@ def catalog_document(collection_ids: Sequence[str], title: str | None) -> dict[s
     }
 
 
-def _item_files(root: Path) -> list[tuple[Path, int, int]]:
+def _item_files(root: Path) -> list[tuple[str, int, int]]:
     """Return ``(path, size, mtime_ns)`` of every ``<collection>/items/*.json`` of a catalog folder, sorted."""
-    found: list[tuple[Path, int, int]] = []
+    found: list[tuple[str, int, int]] = []
     for folder in sorted(root.glob("*/items")):
         if folder.parent.name == "labels":
             continue  # the labels collection (icecube_stac.labels._catalog): label items are not products
@@ -218,7 +218,7 @@ def _item_files(root: Path) -> list[tuple[Path, int, int]]:
                 for entry in entries:
                     if entry.name.endswith(".json") and entry.is_file():
                         stat = entry.stat()
-                        found.append((Path(entry.path), stat.st_size, stat.st_mtime_ns))
+                        found.append((entry.path, stat.st_size, stat.st_mtime_ns))
         except OSError as exc:
             raise CatalogError(f"{folder}: cannot read the item folder ({exc.strerror or exc})") from None
     return sorted(found)
@@ -286,11 +286,12 @@ class ExistingCatalog:
         state = self._read_state()
         files = state.get("files")
         written: dict[str, Any] = files if isinstance(files, dict) else {}
-        for item_path, size, mtime in _item_files(self.root):
-            item_id = item_path.name[: -len(".json")]
+        for text, size, mtime in _item_files(self.root):
+            item_id = os.path.basename(text)[: -len(".json")]
             if written.get(item_id) == [size, mtime]:
-                self.items[item_id] = ItemDocument.stored(item_path)  # as written: read when needed
+                self.items[item_id] = ItemDocument.stored(text)  # as written: read when needed
                 continue
+            item_path = Path(text)
             raw = item_path.read_bytes()
             data = parsed_item(item_path, raw)
             self.items[data["id"]] = ItemDocument(data, raw)

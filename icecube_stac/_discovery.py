@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from icecube_stac._index_report import IndexFailure, failure_reason
@@ -59,14 +60,16 @@ class _Folder:
     names: frozenset[str]
     links: frozenset[str]
 
+    @cached_property
+    def printable(self) -> bool:
+        """Whether the folder's path and real path are printable UTF-8."""
+        return _printable(self.path) and _printable(self.real)
+
     def plain(self, files: ProductFiles) -> bool:
         """Tell whether a product's files are no links and have printable UTF-8 names (no per-file checks)."""
         names = [p.name for p in _paths_of(files)]
         return (
-            not any(name in self.links for name in names)
-            and all(_printable(name) for name in names)
-            and _printable(self.path)
-            and _printable(self.real)
+            self.printable and not any(name in self.links for name in names) and all(_printable(name) for name in names)
         )
 
 
@@ -133,29 +136,41 @@ def _walk(
         if (stat.st_dev, stat.st_ino) in seen:  # a folder reached twice (bind mounts)
             continue
         seen.add((stat.st_dev, stat.st_ino))
-        dirs = sorted((e for e in entries if _is_dir(e)), key=lambda e: e.name)
+        dirs: list[os.DirEntry[str]] = []
+        others: list[os.DirEntry[str]] = []
+        for entry in entries:
+            (dirs if _is_dir(entry) else others).append(entry)
+        dirs.sort(key=lambda e: e.name)
         for entry in dirs:
             if entry.is_symlink():
                 _linked_folder(Path(entry.path), roots, failures)
         # A folder that is no link is its parent's real path plus its name: no realpath per folder.
         stack.extend((e.path, os.path.join(real, e.name)) for e in reversed(dirs) if not e.is_symlink())
-        yield current, real, [e for e in entries if not _is_dir(e)]
+        yield current, real, others
 
 
-def _is_candidate(path: Path) -> bool:
+def _suffix(name: str) -> str:
+    """Return the suffix of a file name exactly as :attr:`pathlib.PurePath.suffix` does, without a Path."""
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def _is_candidate(name: str) -> bool:
     # GDAL writes X.tif.aux.xml next to rasters it has opened (statistics, PAM); they are not ICEYE sidecars.
-    suffix = path.suffix.lower()
+    suffix = _suffix(name).lower()
     if suffix == ".json":  # only side-cars named the new way: other JSON files are not ICEYE's
-        return COG_NAME.match(path.name) is not None
-    return suffix in _PRODUCT_SUFFIXES and not path.name.lower().endswith(".aux.xml")
+        return COG_NAME.match(name) is not None
+    return suffix in _PRODUCT_SUFFIXES and not name.lower().endswith(".aux.xml")
 
 
 def _listed_sibling(path: Path, suffixes: tuple[str, ...], folder: _Folder) -> Path | None:
     """:func:`icecube_stac.formats._sibling` from the folder listing: the first existing name wins."""
+    name = path.name
+    stem = name[: len(name) - len(_suffix(name))]
     for suffix in suffixes:
-        for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
-            if candidate.name in folder.names:
-                return candidate
+        for sibling in (stem + suffix, stem + suffix.upper()):
+            if sibling in folder.names:
+                return path.with_name(sibling)
     return None
 
 
@@ -212,18 +227,26 @@ def _candidates(paths: list[Path], failures: list[IndexFailure]) -> dict[Path, _
                 links = frozenset(name for name, entry in files.items() if entry.is_symlink())
                 folder = _Folder(current, real, frozenset(files), links)
                 for entry in entries:
-                    candidate = Path(entry.path)
-                    if not _is_candidate(candidate):
+                    if not _is_candidate(entry.name):
                         continue
+                    candidate = Path(entry.path)
                     if entry.name in files:
                         candidates.setdefault(candidate, folder)
                     else:
                         failures.append(IndexFailure(printable_path(candidate), "dangling link or not a regular file"))
         elif path.is_file():
-            candidates.setdefault(path, None)
+            candidates.setdefault(path, None)  # any file given: one of another type is reported as such
         else:
             failures.append(IndexFailure(printable_path(path), "no such file or folder"))
     return candidates
+
+
+def _sort_key(path: Path) -> list[str]:
+    """Sort as :class:`pathlib.PosixPath` does (by parts), from the path text: no parts parsed per path."""
+    parts = str(path).split("/")
+    if parts[0] == "":
+        parts[0] = "/"
+    return parts
 
 
 def _known_primary(candidate: Path, folder: _Folder | None, primaries: set[Path]) -> bool:
@@ -235,13 +258,13 @@ def _known_primary(candidate: Path, folder: _Folder | None, primaries: set[Path]
 
 
 def _resolved(path: Path, folder: _Folder | None) -> Path:
-    if folder is None or path.name in folder.links or str(path.parent) != folder.path:
+    if folder is None or path.name in folder.links:
         return path.resolve()
-    return Path(folder.real, path.name)
+    return Path(folder.real, path.name)  # a product's files are in the folder its candidate was listed in
 
 
 def discover_products(
-    paths: Iterable[str | Path], real_folders: dict[Path, str] | None = None
+    paths: Iterable[str | Path], real_folders: dict[str, str] | None = None
 ) -> tuple[list[ProductFiles], list[IndexFailure]]:
     """Find ICEYE products under files and folders (recursively) and pair rasters with sidecars.
 
@@ -254,7 +277,7 @@ def discover_products(
     paths
         Files or folders.
     real_folders
-        When given, filled with the real path of each folder walked (for the caller's fingerprints).
+        When given, filled with the real path of each folder path (text) walked, for the caller's fingerprints.
 
     Returns
     -------
@@ -265,7 +288,7 @@ def discover_products(
     candidates = _candidates(list(map(Path, paths)), failures)
     products: dict[Path, ProductFiles] = {}
     primaries: set[Path] = set()
-    for candidate in sorted(candidates):
+    for candidate in sorted(candidates, key=_sort_key):
         folder = candidates[candidate]
         if _known_primary(candidate, folder, primaries):
             continue
@@ -282,5 +305,5 @@ def discover_products(
         primaries.add(found.primary)
         products.setdefault(_resolved(found.primary, folder), found)
         if real_folders is not None and folder is not None:
-            real_folders[found.primary.parent] = folder.real
-    return [products[k] for k in sorted(products)], failures
+            real_folders[folder.path] = folder.real
+    return [products[k] for k in sorted(products, key=_sort_key)], failures

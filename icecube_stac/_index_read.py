@@ -46,7 +46,7 @@ def _product_paths(files: ProductFiles) -> tuple[Path | None, ...]:
     return files.raster, files.xml, files.quicklook, sidecar
 
 
-def fingerprint(files: ProductFiles, folders: dict[Path, str]) -> Fingerprint:
+def fingerprint(files: ProductFiles, folders: dict[str, str]) -> Fingerprint:
     """Return ``[resolved path, size, mtime_ns]`` of each file: one ``lstat`` per file that is not a link.
 
     Parameters
@@ -54,7 +54,7 @@ def fingerprint(files: ProductFiles, folders: dict[Path, str]) -> Fingerprint:
     files
         The product's files.
     folders
-        Real path by folder, completed as folders are resolved (one ``realpath`` per folder).
+        Real path by folder path (text), completed as folders are resolved (one ``realpath`` per folder).
 
     Returns
     -------
@@ -68,9 +68,11 @@ def fingerprint(files: ProductFiles, folders: dict[Path, str]) -> Fingerprint:
         if S_ISLNK(stat.st_mode):
             stat, resolved = path.stat(), str(path.resolve())
         else:  # the real path of a file that is no link is its folder's real path (resolved once) + its name
-            folder = folders.get(path.parent)
+            text = str(path)
+            parent = os.path.dirname(text)
+            folder = folders.get(parent)
             if folder is None:
-                folder = folders[path.parent] = os.path.realpath(path.parent)
+                folder = folders[parent] = os.path.realpath(parent or ".")
             resolved = os.path.join(folder, path.name)
         prints.append([resolved, stat.st_size, stat.st_mtime_ns])
     return prints

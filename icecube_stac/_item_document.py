@@ -35,10 +35,10 @@ class ItemDocument:
     def __init__(self, data: dict[str, Any], raw: bytes) -> None:
         self._data: dict[str, Any] | None = data
         self._raw: bytes | None = raw
-        self._path: Path | None = None
+        self._path: str | Path | None = None
 
     @classmethod
-    def stored(cls, path: Path) -> ItemDocument:
+    def stored(cls, path: str | Path) -> ItemDocument:
         """Return the item of an item file, read (and checked) on first use.
 
         Parameters
@@ -51,13 +51,14 @@ class ItemDocument:
         ItemDocument
         """
         document = cls.__new__(cls)
-        document._data, document._raw, document._path = None, None, path
+        document._data, document._raw, document._path = None, None, path  # a Path made only when read
         return document
 
     def _load(self) -> None:
         assert self._path is not None
-        self._raw = self._path.read_bytes()
-        self._data = parsed_item(self._path, self._raw)
+        path = Path(self._path)
+        self._raw = path.read_bytes()
+        self._data = parsed_item(path, self._raw)
 
     @property
     def data(self) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def _index_products(
     root: Path,
     report: IndexReport,
     options: tuple[AssetHrefs, bool, int],
-    folders: dict[Path, str],
+    folders: dict[str, str],
 ) -> tuple[dict[str, ItemDocument], dict[str, Fingerprint]]:
     hrefs, progress, workers = options
     items: dict[str, ItemDocument] = {}
@@ -213,7 +213,7 @@ def index(
         recover(root)  # a killed run's staging folder goes now, even if this run has nothing to write
         existing = ExistingCatalog(root, asset_hrefs)
         report = IndexReport(catalog=root)
-        folders: dict[Path, str] = {}
+        folders: dict[str, str] = {}
         products, report.failures = discover_products(sources, folders)
         items, prints = _index_products(
             products, existing, root.resolve(), report, (asset_hrefs, progress, auto_workers(workers)), folders

@@ -76,7 +76,7 @@ def test_a_no_op_reindex_reads_no_item_file(tmp_path: Path, monkeypatch: pytest.
     original = ItemDocument._load
 
     def counted(self: ItemDocument) -> None:
-        loads.append(self._path)  # type: ignore[arg-type]
+        loads.append(Path(self._path))  # type: ignore[arg-type]
         original(self)
 
     monkeypatch.setattr(ItemDocument, "_load", counted)
