@@ -23,7 +23,7 @@ from icecube_stac.errors import CatalogError
 from icecube_stac.geocode import GeocodeOptions, geocode_cube
 from icecube_stac.geocode._assets import ASSET_GEOCODED, stackstac_options
 from icecube_stac.stac import validate_path
-from icecube_stac.testing import GeneratedProduct, ProductSpec, write_product
+from icecube_stac.testing import CogProductSpec, GeneratedProduct, ProductSpec, write_cog_product, write_product
 from icecube_stac.testing.targets import add_point_target, target_lonlat
 
 TARGET = (40, 30)
@@ -152,3 +152,20 @@ def test_reindex_is_idempotent_adds_assets_later_and_moves_with_the_data(
         ]
         == f"../geocoded/{item.id}.vrt"
     )
+
+
+def test_cog_grd_items_get_a_geocoded_vrt_too(tmp_path: Path) -> None:
+    product = write_cog_product(CogProductSpec(level="GRD", shape=(256, 200)), tmp_path / "data")
+    add_point_target(product, 50, 120)  # TIFF row (range) 50, column (azimuth) 120: the stored layout
+    assert index([tmp_path / "data"], tmp_path / "cat", geocoded_assets=True).ok
+    (item,) = read_items(tmp_path / "cat")
+    checked = validate_path(tmp_path / "cat")
+    assert all(entry.ok for entry in checked)
+    with rasterio.open(item.assets[ASSET_GEOCODED].href) as vrt:
+        values, transform, crs = vrt.read(1), vrt.transform, vrt.crs
+    assert crs.to_epsg() == 32718 and item.assets[ASSET_GEOCODED].extra_fields["proj:code"] == "EPSG:32718"
+    i, j = np.unravel_index(np.argmax(values), values.shape)
+    lon, lat = target_lonlat(product, 50, 120)
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    col, row = ~transform @ (x, y)
+    assert math.hypot(i - (row - 0.5), j - (col - 0.5)) <= 1.0
