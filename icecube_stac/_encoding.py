@@ -21,7 +21,8 @@ Compression
 -----------
 ``none``, ``lz4`` (Blosc LZ4 with bit shuffle), ``zstd`` and ``blosc-zstd`` (byte shuffle) for Zarr (v3, v2), ``zlib``
 (with shuffle) or ``none`` for NetCDF; an optional level after a colon (``zstd:3``). The defaults are the fast
-codecs measured in ``benchmarks/bench_codecs.py``.
+codecs measured in ``benchmarks/bench_codecs.py`` and ``bench_cube.py``: ``lz4`` for Zarr, except ``none`` for
+int16 SLC parts (:func:`default_compression`), ``zlib:1`` for NetCDF.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ __all__ = [
     "TIME_ENCODING",
     "Compression",
     "complex_to_parts",
+    "default_compression",
     "exact_cast",
+    "holds_data",
     "parse_compression",
     "netcdf_char_attributes",
     "parts_to_complex",
@@ -62,9 +65,10 @@ Format = Literal["zarr", "netcdf"]
 COMPLEX_ATTR: Final = "icecube_stac_complex"
 SOURCE_DTYPE_ATTR: Final = "source_dtype"
 DEFAULT_COMPRESSION: Final[dict[str, str]] = {"zarr": "lz4", "netcdf": "zlib:1"}
+_INT16_ZARR_DEFAULT: Final = "none"  # int16 SLC parts in Zarr: see default_compression
 INT16_FILL: Final = -32768
 _STORED_CACHE: Final = 64  # cubes whose stored form is remembered (an evicted one is cast back, as before)
-_STORED: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+_STORED: OrderedDict[str, tuple[tuple[Any, ...], bool]] = OrderedDict()  # name -> (parts, every block holds data)
 _CODECS: Final[dict[str, tuple[str, ...]]] = {"zarr": ("none", "lz4", "zstd", "blosc-zstd"), "netcdf": ("none", "zlib")}
 _DEFAULT_LEVEL: Final = {"lz4": 5, "zstd": 1, "blosc-zstd": 1, "zlib": 1}
 _LEVELS: Final = {"lz4": (1, 9), "zstd": (-7, 22), "blosc-zstd": (1, 9), "zlib": (1, 9)}
@@ -131,7 +135,7 @@ def _codec_encoding(compression: Compression, fmt: Format, zarr_format: int) -> 
     return {"zlib": True, "complevel": compression.level, "shuffle": True}
 
 
-def register_stored(data: Any, parts: tuple[Any, ...]) -> None:
+def register_stored(data: Any, parts: tuple[Any, ...], *, complete: bool = False) -> None:
     """Remember that the dask array ``data`` is stored as ``parts`` (source-dtype arrays of the same blocks).
 
     Parameters
@@ -141,8 +145,11 @@ def register_stored(data: Any, parts: tuple[Any, ...]) -> None:
     parts
         ``(uint16 DN,)`` with fill 0, or ``(int16 real, int16 imag)`` with fill :data:`INT16_FILL`; same shape
         and chunks as ``data``.
+    complete
+        Every block holds samples of a product (no empty time slot, no block of padding only): a writer then
+        need not look for chunks that hold only the fill value (:func:`holds_data`).
     """
-    _STORED[str(data.name)] = parts
+    _STORED[str(data.name)] = (parts, complete)
     _STORED.move_to_end(str(data.name))
     while len(_STORED) > _STORED_CACHE:
         _STORED.popitem(last=False)
@@ -155,10 +162,34 @@ def stored_parts(data: Any, dtype: str) -> tuple[Any, ...] | None:
     selection, rechunking) has another name and is written the slow way: cast back and checked.
     """
     name = getattr(data, "name", None)
-    parts = _STORED.get(name) if isinstance(name, str) else None
+    entry = _STORED.get(name) if isinstance(name, str) else None
+    parts = None if entry is None else entry[0]
     if parts is None or any(p.dtype != np.dtype(dtype) or p.chunks != data.chunks for p in parts):
         return None
     return parts
+
+
+def holds_data(ds: xr.Dataset) -> bool:
+    """Tell whether every chunk of every data variable holds product samples (as the cube's graph registered).
+
+    False for a variable computed otherwise, or a cube with empty time slots or blocks of padding only.
+    """
+    names = [getattr(v.data, "name", None) for v in ds.data_vars.values()]
+    return bool(names) and all(isinstance(n, str) and _STORED.get(n, ((), False))[1] for n in names)
+
+
+def default_compression(store: xr.Dataset, fmt: Format, complete: bool) -> str:
+    """Return the default codec of a cube about to be stored: ``none`` for int16 SLC parts in Zarr, else lz4/zlib.
+
+    Blosc LZ4 stores int16 SLC samples in 0.77 of their bytes but costs more CPU than writing the rest
+    (``benchmarks/bench_cube.py``: ~0.3 s of a 12-product cube write); GRD DN compress to 0.70 for less, so
+    they keep LZ4. A cube with empty chunks (``complete`` false: empty time slots) keeps LZ4 too, which stores
+    them in a few bytes. ``--compression lz4`` gives the smaller SLC cube.
+    """
+    parts = [v for v in store.data_vars.values() if COMPLEX_ATTR in v.attrs]
+    if fmt == "zarr" and complete and parts and all(v.dtype == np.int16 for v in parts):
+        return _INT16_ZARR_DEFAULT
+    return DEFAULT_COMPRESSION[fmt]
 
 
 def source_precision(ds: xr.Dataset) -> bool:

@@ -193,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compression",
         metavar="NAME[:LEVEL]",
-        help="Zarr: none, lz4 (default, bit shuffle), zstd, blosc-zstd; NetCDF: zlib (default, level 1), none",
+        help="Zarr: none, lz4 (bit shuffle), zstd, blosc-zstd (default lz4; none for int16 SLCs without empty "
+        "slots); NetCDF: zlib (default, level 1), none",
     )
     p.add_argument(
         "--zarr-format", type=int, choices=(2, 3), default=3, help="Zarr format version (2 for GDAL 3.10 and older)"

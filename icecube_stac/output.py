@@ -54,7 +54,9 @@ from icecube_stac._encoding import (
     COMPLEX_ATTR,
     SOURCE_DTYPE_ATTR,
     complex_to_parts,
+    default_compression,
     exact_cast,
+    holds_data,
     netcdf_char_attributes,
     parse_compression,
     parts_to_complex,
@@ -295,8 +297,9 @@ def write_cube(
     client
         A ``distributed.Client`` to compute on; default: the current dask scheduler.
     compression
-        ``NAME[:LEVEL]``: ``none``, ``lz4`` (default, Blosc LZ4 with bit shuffle), ``zstd``, ``blosc-zstd`` for Zarr;
-        ``zlib`` (default, level 1, with shuffle) or ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
+        ``NAME[:LEVEL]``: ``none``, ``lz4`` (Blosc LZ4 with bit shuffle), ``zstd``, ``blosc-zstd`` for Zarr
+        (default lz4; none for int16 SLC parts without empty slots); ``zlib`` (default, level 1, with shuffle) or
+        ``none`` for NetCDF. See :mod:`icecube_stac._encoding`.
     zarr_format
         3 (default) or 2 (for readers such as GDAL < 3.11 that do not read Zarr v3 codecs).
     stac_item
@@ -324,13 +327,15 @@ def write_cube(
         raise OutputError(f"zarr_format {zarr_format!r} for {target}: expected 2 or 3")
     exact = source_precision(ds)
     store = _storage_form(ds, fmt, layout, exact)
-    codec = parse_compression(compression, fmt)
+    complete = holds_data(ds)
+    codec = parse_compression(compression or default_compression(store, fmt, complete), fmt)
     encoding = variable_encodings(store, fmt, codec, zarr_format=zarr_format, exact=exact)
     client = client if client is not None else _default_client()
     # zarr's test for chunks that hold only the fill value (which it then does not write) scans every chunk on
     # its one event-loop thread, costing more than LZ4 itself; compressed, such a chunk takes a few bytes anyway.
-    # Uncompressed, the test saves writing whole chunks of empty time slots.
-    options = {"zarr_format": zarr_format, "write_empty_chunks": codec.name != "none"} if fmt == "zarr" else {}
+    # Uncompressed, the test saves writing whole chunks of empty time slots: it is made only where there are some.
+    scan = codec.name == "none" and not complete
+    options = {"zarr_format": zarr_format, "write_empty_chunks": not scan} if fmt == "zarr" else {}
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
         if client is None:
             # Computed by xarray itself: compute=False would wrap the writes in dask.delayed, whose graph

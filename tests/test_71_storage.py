@@ -123,6 +123,22 @@ def test_codecs(tmp_path: Path, stacks: dict[str, list[GeneratedProduct]], codec
     xr.testing.assert_identical(open_cube(target).compute(), cube.compute())
 
 
+def test_default_codec_of_int16_slc_parts(tmp_path: Path, stacks: dict[str, list[GeneratedProduct]]) -> None:
+    """Zarr stores a gap-free int16 SLC cube uncompressed by default, one with empty slots with LZ4; GRD with LZ4."""
+    items = [item_of(p) for p in stacks["SLC"]]
+    complete = build_cube(items, chunks={"azimuth": 32, "range": 16})  # natural timeline: no empty slot
+    gaps = _cube(stacks, "SLC")  # two-day slots, two of them empty
+    for name, cube, lz4 in (("complete", complete, False), ("gaps", gaps, True)):
+        target = write_cube(cube, tmp_path / f"{name}.zarr")
+        compressors = zarr.open_group(str(target))["slc_real"].compressors
+        assert ("lz4" in repr(compressors)) == lz4 and (compressors == ()) != lz4, compressors
+        xr.testing.assert_identical(open_cube(target).compute(), cube.compute())
+    grd = build_cube([item_of(p) for p in stacks["GRD"]], chunks={"azimuth": 32})
+    assert "lz4" in repr(zarr.open_group(str(write_cube(grd, tmp_path / "grd.zarr")))["amplitude"].compressors)
+    explicit = write_cube(complete, tmp_path / "explicit.zarr", compression="lz4")
+    assert "lz4" in repr(zarr.open_group(str(explicit))["slc_imag"].compressors)
+
+
 @pytest.mark.parametrize(
     ("codec", "suffix", "match"),
     [("gzip", ".zarr", "expected one of none, lz4"), ("lz4", ".nc", "none, zlib"), ("zstd:99", ".zarr", "-7 to 22")],

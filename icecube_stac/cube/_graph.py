@@ -27,6 +27,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from icecube_stac._encoding import INT16_FILL, register_stored
+from icecube_stac.cube._views import leading_part, split_last_axis
 from icecube_stac.errors import LoadError
 from icecube_stac.readers import get_reader
 
@@ -124,9 +125,9 @@ def _int16_into(source: RasterSource, rows: slice, cols: slice, parts: npt.NDArr
     try:
         with get_reader(source.container).open(source.href) as raster:
             read_into = getattr(raster, "read_int16_into", None)
-            if raster.shape[0] >= rows.stop and raster.shape[1] >= cols.stop and callable(read_into):
-                if read_into(rows, cols, parts, where):
-                    return
+            fits = raster.shape[0] >= rows.stop and raster.shape[1] >= cols.stop
+            if fits and callable(read_into) and read_into(rows, cols, parts, where):
+                return
             data, stored = raster.read(rows, cols), getattr(raster, "stored_dtype", None)
     except Exception as exc:
         message = f"item {source.item_id!r}: cannot read {source.href}: {type(exc).__name__}: {exc}"
@@ -340,7 +341,7 @@ def dask_array(
     extents = (len(sources), *grid)
     # Each task reads whole rows (full-width bands): strips of a GeoTIFF and rows of a contiguous HDF5 dataset
     # are then decoded once, not once per column chunk (2.5-3x faster on LZW strips and HDF5, measured); the
-    # columns are split afterwards by slicing, which copies nothing.
+    # columns are split afterwards into views of the band (icecube_stac.cube._views), which copies nothing.
     read_sizes = {**sizes, "range": grid[1]}
     bounds = [_bounds(extent, read_sizes[dim]) for dim, extent in zip(DIMS, extents, strict=True)]
 
@@ -352,13 +353,14 @@ def dask_array(
         raw = _read_layer(
             "icecube-stac-source-", read_source_block, sources, bounds, (source_dtype,), source_dtype, parts
         )
-        stored = tuple(raw[i] for i in range(parts)) if parts else (raw,)
+        stored = tuple(leading_part(raw, i) for i in range(parts)) if parts else (raw,)
     if sizes["range"] < grid[1]:
-        # A split of each band, never a shuffle: "tasks" (one slice per chunk) also spares dask's probe for a
-        # distributed client, which imports distributed (~0.3 s) on every rechunk.
-        split = {2: sizes["range"]}
-        array = array.rechunk(split, method="tasks")  # type: ignore[no-untyped-call]
-        stored = tuple(part.rechunk(split, method="tasks") for part in stored)  # type: ignore[no-untyped-call]
+        # A split of each band into views (a rechunk would copy every slice, and probe for a distributed client,
+        # which imports distributed, ~0.3 s).
+        array = split_last_axis(array, sizes["range"])
+        stored = tuple(split_last_axis(part, sizes["range"]) for part in stored)
     if stored:
-        register_stored(array, stored)
+        # Every block holds samples when every slot has a product of the grid's shape (none is padding only).
+        complete = all(source is not None and source.shape == grid for source in sources)
+        register_stored(array, stored, complete=complete)
     return array
