@@ -239,6 +239,18 @@ def test_mixed_generation_stack(tmp_path: Path) -> None:
     assert np.all(np.abs(_peak(values[0][inner], values[1][inner])) <= 0.1)
 
 
+def test_an_offset_the_geometry_misses_is_found_by_the_central_window(tmp_path: Path) -> None:
+    size = 256
+    specs = [dataclasses.replace(s, shape=(size, size)) for s in _specs("GRD", [(size, size)] * 2, 2)]
+    warps = [Warp(), Warp((18.4, -11.7))]
+    products = write_warped_stack(specs, warps, tmp_path, true_geometry=False)  # corners: the same footprint
+    out = coregister_cube(_cube(products), CoregisterOptions(enabled=True, model="shift", grid=(5, 5)))
+    assert (out["coreg_coarse_azimuth"].values[1], out["coreg_coarse_range"].values[1]) == (-18.0, 12.0)
+    # Fewer windows overlap at an 18 px shift of a 256 px scene: a looser bound than the 512 px stack's.
+    assert abs(out["coreg_offset_azimuth"].values[1] + 18.4) <= 0.1
+    assert abs(out["coreg_offset_range"].values[1] - 11.7) <= 0.1
+
+
 def test_config_key_values_and_schema() -> None:
     assert load_config().coregister.enabled is False
     assert load_config().to_dict()["coregister"] is False

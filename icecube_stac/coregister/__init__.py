@@ -3,7 +3,8 @@
 Every slice is aligned onto a reference slice (the first, or ``coregister.reference``):
 
 1. **Coarse offset** from each product's corner geolocation when the footprints differ by more than a few
-   pixels (:mod:`._geometry`).
+   pixels (:mod:`._geometry`), then checked by correlating one large central window at whole-pixel
+   precision (:mod:`._estimate`), which also catches offsets the geometry missed.
 2. **Window offsets**: subpixel cross-correlation of amplitude windows on a grid
    (scikit-image ``phase_cross_correlation`` with ``upsample_factor``), two passes, refusing no-data, dark
    (water) and weak-peak windows; only the windows are read (:mod:`._estimate`).

@@ -40,6 +40,7 @@ MIN_PEAK_RATIO: Final = 1.3
 _PAD: Final = 8  # pixels read around a slice window for the second, Fourier-shifted pass
 _NODATA_FRACTION: Final = 0.01
 _EXCLUDE: Final = 3  # half-size of the peak's neighbourhood left out of the peak ratio
+_CENTRE: Final = 512  # side of the central window of the integer pre-search
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,13 @@ class SliceOffsets:
         ``(n, 2)`` (azimuth, range) ``slice - reference`` at each window centre; NaN for a refused window.
     refused
         Why windows were refused: ``{"no data": 3, "dark": 2, "weak peak": 1}``.
+    start
+        The offset the window search started from (geometric, or from the central window).
     """
 
     offsets: F64
     refused: dict[str, int]
+    start: tuple[float, float] = (0.0, 0.0)
 
 
 def window_origins(shape: tuple[int, int], window: int, grid: tuple[int, int]) -> tuple[int, NDArray[np.int64]]:
@@ -211,10 +215,35 @@ def _offset(
     return np.asarray(estimate - np.asarray(residual, dtype=np.float64) / factor, dtype=np.float64)
 
 
+def _central_offset(reference: OpenRaster, raster: OpenRaster, start: F64) -> F64:
+    """Integer offset of one large central window (up to :data:`_CENTRE` px), or ``start`` if it is unreliable.
+
+    It catches offsets that the geometry missed (no metadata, a wrong geolocation) before the fine windows,
+    which only see a few pixels around their start.
+    """
+    rows, cols = reference.shape
+    size = int(min(_CENTRE, min(rows, cols) // 2))
+    origin = ((rows - size) // 2, (cols - size) // 2)
+    base = np.rint(start).astype(np.int64)
+    ref = read_window(reference, origin, (size, size), 1, ())
+    moving = read_window(raster, (origin[0] + int(base[0]), origin[1] + int(base[1])), (size, size), 1, ())
+    if max(np.isnan(ref).mean(), np.isnan(moving).mean()) > 0.1:
+        return start
+    ref, moving = (np.where(np.isnan(w), np.nanmean(w), w) for w in (ref, moving))
+    ref, moving = ref - ref.mean(), moving - moving.mean()
+    peak, ratio = _peak_quality(ref, moving, 1)
+    if peak < MIN_PEAK or ratio < MIN_PEAK_RATIO:
+        return start
+    shift, _, _ = phase_cross_correlation(ref, moving, upsample_factor=1, normalization=None)
+    found = base - np.asarray(shift, dtype=np.float64)
+    # Within a pixel of the start the start is kept: it is fractional, the central estimate whole.
+    return start if np.all(np.abs(found - start) <= 1.0) else np.asarray(found, dtype=np.float64)
+
+
 def measure_slice(
     references: list[F64],
     origins: NDArray[np.int64],
-    source: RasterSource,
+    sources: tuple[RasterSource, RasterSource],
     coarse: tuple[float, float],
     options: tuple[int, int, tuple[float, ...]],
 ) -> SliceOffsets:
@@ -226,10 +255,10 @@ def measure_slice(
         The reference windows (:func:`reference_windows`).
     origins
         Their top-left corners in the reference.
-    source
-        The slice's raster.
+    sources
+        The reference's and the slice's rasters.
     coarse
-        The starting offset (geometric, or 0).
+        The geometric offset (or 0), refined by one central window (:func:`_central_offset`) first.
     options
         ``(upsample_factor, factor, doppler)``: the peak's upsampling, the detection sampling (1 GRD, 2 SLC)
         and the slice's Doppler centroid polynomial (SLC).
@@ -240,22 +269,22 @@ def measure_slice(
     """
     # One BLAS thread: scikit-image's upsampled DFT multiplies tiny matrices, which a multi-threaded BLAS
     # (beside dask's own threads) makes ~10x slower (48 ms instead of 4 ms per window, measured).
-    with threadpool_limits(limits=1, user_api="blas"), opened(source) as raster:
-        return _measure(references, origins, raster, coarse, options)
+    with threadpool_limits(limits=1, user_api="blas"), opened(sources[0]) as reference, opened(sources[1]) as raster:
+        start = _central_offset(reference, raster, np.asarray(coarse, dtype=np.float64))
+        return _measure(references, origins, raster, start, options)
 
 
 def _measure(
     references: list[F64],
     origins: NDArray[np.int64],
     raster: OpenRaster,
-    coarse: tuple[float, float],
+    start: F64,
     options: tuple[int, int, tuple[float, ...]],
 ) -> SliceOffsets:
     offsets = np.full((len(references), 2), np.nan)
     refused: dict[str, int] = {}
     means = np.array([np.nanmean(w) if np.isfinite(w).any() else np.nan for w in references])
     dark = DARK_FRACTION * float(np.nanmedian(means)) if np.isfinite(means).any() else np.inf
-    start = np.asarray(coarse, dtype=np.float64)
     for k, (ref, origin) in enumerate(zip(references, origins, strict=True)):
         if np.isnan(ref).mean() > _NODATA_FRACTION:
             result: F64 | str = "no data"
@@ -267,4 +296,4 @@ def _measure(
             refused[result] = refused.get(result, 0) + 1
         else:
             offsets[k] = result
-    return SliceOffsets(offsets, refused)
+    return SliceOffsets(offsets, refused, (float(start[0]), float(start[1])))

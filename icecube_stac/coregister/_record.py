@@ -9,7 +9,7 @@ Per time step (plain numbers and strings, stored by Zarr and NetCDF without pick
 ``coreg_coefficients``         ``(time, coreg_axis, coreg_term)`` model coefficients, pixels
 ``coreg_windows``              windows the fit kept
 ``coreg_residual``             RMS residual of the fit, pixels (NaN: failed or empty)
-``coreg_coarse_azimuth/range`` the geometric starting offset used (0 when the geometry was not used)
+``coreg_coarse_azimuth/range`` the offset the window search started from (geometry, central window, or 0)
 =============================  ==================================================================
 """
 
@@ -41,8 +41,8 @@ _ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "coreg_windows": {"long_name": "correlation windows kept by the fit", "units": "1"},
     "coreg_residual": {"long_name": "RMS residual of the offset fit", "units": "1"},
-    "coreg_coarse_azimuth": {"long_name": "geometric azimuth offset the window search started from", "units": "1"},
-    "coreg_coarse_range": {"long_name": "geometric range offset the window search started from", "units": "1"},
+    "coreg_coarse_azimuth": {"long_name": "azimuth offset the window search started from", "units": "1"},
+    "coreg_coarse_range": {"long_name": "range offset the window search started from", "units": "1"},
 }
 
 

@@ -106,7 +106,7 @@ def _measure(
     windows = delayed(reference_windows, pure=True)(reference, side, origins, factor, dopplers[ref] or ())
     tasks = {
         k: delayed(measure_slice, pure=True)(
-            windows, origins, s, coarse[k], (options.upsample, factor, dopplers[k] or ())
+            windows, origins, (reference, s), coarse[k], (options.upsample, factor, dopplers[k] or ())
         )
         for k, s in enumerate(sources)
         if s is not None and k != ref
@@ -196,7 +196,7 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
             records.append(SliceRecord(status, None, coarse[k]))
             slices.append(data[k])
             continue
-        record = dataclasses.replace(_fit(ids[k], offsets, centres, grid, options), coarse=coarse[k])
+        record = dataclasses.replace(_fit(ids[k], offsets, centres, grid, options), coarse=offsets.start)
         records.append(record)
         if record.fit is None:
             slices.append(data[k])

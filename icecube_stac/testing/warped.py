@@ -240,6 +240,7 @@ def write_warped_stack(
     scene: TruthScene | None = None,
     coherent_doppler: float | None = None,
     looks: int = 4,
+    true_geometry: bool = True,
 ) -> list[GeneratedProduct]:
     """Write products that see one ground truth through known warps (the first is the reference).
 
@@ -260,6 +261,9 @@ def write_warped_stack(
         ``dc_estimate_coeffs`` (a constant).
     looks
         GRD speckle looks (gamma-distributed intensity); 1 is single-look speckle.
+    true_geometry
+        False writes every product with its spec's own centre, so the corner coordinates do not show the
+        warp (a geolocation error as large as the warp).
 
     Returns
     -------
@@ -272,7 +276,7 @@ def write_warped_stack(
     reference = legacy_reference(specs[0])
     products = []
     for spec, warp in zip(specs, warps, strict=True):
-        moved = moved_spec(reference, spec, warp)
+        moved = moved_spec(reference, spec, warp) if true_geometry else spec
         name = product_name(moved)
         plan = plan_product(moved, name)
         fields = dict(plan.fields)
