@@ -171,6 +171,22 @@ def test_sigma0_and_units(products: dict[str, Product]) -> None:
     assert ds.x.attrs["units"] == "m" and ds.x.attrs["standard_name"] == "projection_x_coordinate"
 
 
+def test_grd_amplitude_is_the_dn_so_calibration_helpers_apply_once(products: dict[str, Product]) -> None:
+    item = _item(products["cog-grd-left"])
+    options = GeocodeOptions(resampling="nearest")
+    amplitude = geocode_cube([item], options)
+    sigma0 = geocode_cube([item], replace(options, quantity="sigma0"))["sigma0"].values
+    scale = float(amplitude.coords["amplitude_scale"].values[0])
+    assert scale != 1.0  # a COG band scale: applied exactly once
+    np.testing.assert_allclose(amplitude.iceye.sigma0().values, sigma0, rtol=1e-5)
+    cog = products["cog-grd-left"]
+    assert isinstance(cog, GeneratedCogProduct)
+    with rasterio.open(cog.tif) as src:
+        stored = set(np.unique(src.read(1)).tolist())
+    values = amplitude["amplitude"].values
+    assert set(np.unique(values[np.isfinite(values)]).tolist()) <= stored - {0}
+
+
 def test_complex_and_grd_beta0_refused(products: dict[str, Product]) -> None:
     with pytest.raises(ConfigError, match="coregister it there"):
         load_config({"geocode": {"quantity": "complex"}})

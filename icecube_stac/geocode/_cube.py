@@ -51,7 +51,12 @@ DEFAULT_MAP_CHUNKS: Final[Mapping[str, int]] = {"time": 1, "y": 2048, "x": 2048}
 _SENSOR_NAMES: Final = {"azimuth": "y", "range": "x"}
 _DEFAULT_QUANTITY: Final = {ProductLevel.GRD: "amplitude", ProductLevel.SLC: "beta0"}
 _QUANTITY_ATTRS: Final[Mapping[str, Mapping[str, str]]] = {
-    "amplitude": {"long_name": "amplitude (GRD: DN * amplitude_scale + amplitude_offset; SLC: |slc|)", "units": "1"},
+    "amplitude": {
+        "long_name": "amplitude (GRD: the DN as stored, NaN at DN 0; SLC: |slc|)",
+        "units": "1",
+        "comment": "GRD: sigma0 = calibration_factor * (DN * amplitude_scale + amplitude_offset)**2, as "
+        "ds.iceye.sigma0() computes it",
+    },
     "intensity": {"long_name": "intensity |DN|^2", "units": "1"},
     "beta0": {"long_name": "radar brightness beta nought (linear)", "units": "1"},
     "sigma0": {"long_name": "backscatter sigma nought (linear)", "units": "1"},

@@ -106,6 +106,8 @@ def quantity_values(
 ) -> npt.NDArray[np.float32]:
     """Return a radar-geometry window as ``quantity`` (float32, NaN at no-data) with :mod:`.calibration`.
 
+    GRD ``amplitude`` is the DN as stored (as in the sensor-geometry cube); the other quantities are calibrated.
+
     Parameters
     ----------
     data
@@ -126,6 +128,12 @@ def quantity_values(
     LoadError
         When the quantity does not exist for the level (β0 of a GRD).
     """
+    if level is ProductLevel.GRD and quantity == "amplitude":
+        # The DN as stored, like the sensor cube's amplitude (its amplitude_scale coords and ds.iceye then apply
+        # the COG band scale once); DN 0 is ICEYE's no-data and is never interpolated into valid pixels.
+        dn = data.astype(np.float32)
+        dn[data == 0] = np.nan
+        return dn
     import xarray as xr
 
     from icecube_stac import calibration
