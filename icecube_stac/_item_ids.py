@@ -52,7 +52,8 @@ class ItemIds:
 
     def __init__(self) -> None:
         self._taken: dict[str, Path] = {}
-        self._contents: dict[tuple[str, str], tuple[str, Path]] = {}
+        # Items by product name: contents are compared (serialised) only between items sharing one.
+        self._names: dict[str, list[tuple[str, ItemDocument, Path]]] = {}
         # Items taken whose metadata are not indexed yet: only a new product's claim needs them, so a run
         # that reads no new product never parses (or even reads) the items it keeps.
         self._pending: list[tuple[str, ItemDocument, Path]] = []
@@ -65,11 +66,19 @@ class ItemIds:
         self._taken[item_id] = where
         self._pending.append((item_id, document, where))
 
-    def _indexed(self) -> dict[tuple[str, str], tuple[str, Path]]:
-        for item_id, document, where in self._pending:
-            self._contents.setdefault((_product_name(document), _content(document)), (item_id, where))
+    def _indexed(self) -> dict[str, list[tuple[str, ItemDocument, Path]]]:
+        for entry in self._pending:
+            self._names.setdefault(_product_name(entry[1]), []).append(entry)
         self._pending.clear()
-        return self._contents
+        return self._names
+
+    def _copy_of(self, document: ItemDocument) -> tuple[str, ItemDocument, Path] | None:
+        """Return the first item taken with the same product name and metadata, if any."""
+        group = self._indexed().get(_product_name(document))
+        if not group:
+            return None
+        content = _content(document)
+        return next((entry for entry in group if _content(entry[1]) == content), None)
 
     def keep(self, item_id: str, document: ItemDocument, where: Path) -> None:
         """Take the id of an item whose product files are unchanged since the run that wrote it.
@@ -117,9 +126,9 @@ class ItemIds:
         -------
         Claim
         """
-        same = self._indexed().get((_product_name(document), _content(document)))
+        same = self._copy_of(document)
         if same is not None:
-            return Claim(None, f"same metadata as {same[1]} (item {same[0]!r}): an identical copy, skipped")
+            return Claim(None, f"same metadata as {same[2]} (item {same[0]!r}): an identical copy, skipped")
         item_id = str(document.data["id"])
         if item_id not in self._taken:
             self._take(document, primary)

@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 import jsonschema
 import pystac
 
-from icecube_stac._validation import SCHEMA_URIS, problems
+from icecube_stac._validation import SCHEMA_URIS, _fast_failure, problems
 from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedProductError
 from icecube_stac.formats._cog_geometry import OrientationConflict, decide_layout
 from icecube_stac.vocabulary import (
@@ -254,6 +254,9 @@ def _declare(data: dict[str, Any], wanted_iceye: bool, source: str) -> None:
     if found:
         raise _fail(source, "the normalised item does not validate: " + "; ".join(found[:5]), "stac_extensions")
     if not wanted_iceye:
+        return
+    if _fast_failure(ICEYE_SCHEMA_URI, data) is None:  # the compiled check; jsonschema only to explain a failure
+        data["stac_extensions"].append(ICEYE_SCHEMA_URI)
         return
     errors = sorted(_iceye_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:

@@ -102,14 +102,18 @@ class _Orbit:
         self.coeffs = [
             np.polynomial.polynomial.polyfit(self.times - self.centre, positions[:, k], degree) for k in range(3)
         ]
+        # Position, velocity and acceleration polynomials, differentiated once (not at every evaluation).
+        p = np.polynomial.polynomial
+        self._derived = [[p.polyder(c, order) for c in self.coeffs] for order in range(3)]
+        self._at_states = np.array([p.polyval(self.times - self.centre, c) for c in self.coeffs]).T
 
     def state(self, t: float, derivative: int = 0) -> F64:
         p = np.polynomial.polynomial
-        return np.array([p.polyval(t - self.centre, p.polyder(c, derivative)) for c in self.coeffs])
+        return np.array([p.polyval(t - self.centre, c) for c in self._derived[derivative]])
 
     def zero_doppler(self, target: F64) -> tuple[float, float]:
         """Return (time, slant range) of the zero-Doppler point of ``target`` (Newton from the nearest state)."""
-        t = float(self.times[int(np.argmin([np.linalg.norm(self.state(s) - target) for s in self.times]))])
+        t = float(self.times[int(np.argmin(np.linalg.norm(self._at_states - target, axis=1)))])
         for _ in range(_NEWTON_STEPS):
             offset, velocity = target - self.state(t), self.state(t, 1)
             slope = float(offset @ self.state(t, 2) - velocity @ velocity)
