@@ -28,13 +28,20 @@ the columns taking turns; the benchmark's own objects are frozen out of the garb
              cql2.Expr(body["filter"]).matches({"properties": ...}) for every item, AND shapely.intersects of
              pre-built footprints with the bbox/intersects, then a sort by (start_datetime, id)
   API        (N <= 200,000, unless --no-api) StacApi(url).search(body): pystac-client on stac-fastapi-pgstac
+  before     (--before CHECKOUT) the embedded search (dicts and search()) of another checkout, e.g.
+             ``git archive <commit> | tar -x -C /tmp/before``, in a child process on the same file, one
+             search per request over a pipe (~0.1 ms of the figure), taking turns with the other columns
 
 The configs are five typical ones and two that match about 1,500 items whatever N is ("1.5k ..."): their date
 window shrinks as N grows. It prints the one-off costs (generation, writing, loading, the parquet's size), the
 cost of a fresh process (imports, first non-spatial and first spatial search), then one table: matches, the
 medians (ms), the ratios to the ids SQL baseline, and whether every column found the same ids in the same order.
 
-Run:  python benchmarks/bench_search.py [--items 100000] [--no-api] [--no-rustac]
+The one-off lines also time the href work of an indexed catalog's layout (Path.resolve per path, as before,
+against RealPaths, which LocalCatalog now uses) and reading the state version of an N-product state file
+(the whole JSON parsed, as before, against its first bytes).
+
+Run:  python benchmarks/bench_search.py [--items 100000] [--no-api] [--no-rustac] [--before CHECKOUT]
 (the API side needs the ``server`` extra and PostgreSQL 15 + PostGIS from Debian; see
 ``tests/support/pgstac_server.py``, imported from this checkout). 100,000 items: ~6 min on 2 idle cores;
 1,000,000 items (``--items 1000000``, embedded and SQL only): ~12 min, 1.5 GiB of memory.
@@ -767,6 +774,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fresh-runs", type=int, default=5, help="fresh interpreters timed (default 5)")
     parser.add_argument("--no-api", action="store_true", help="skip PostgreSQL/pgstac")
     parser.add_argument("--no-rustac", action="store_true", help="skip the former rustac path")
+    parser.add_argument("--only", action="append", help="measure only this config (repeatable)")
     parser.add_argument(
         "--before",
         type=Path,
@@ -787,6 +795,11 @@ def main() -> None:
     ARGS_ITEMS[0] = args.items
     warnings.filterwarnings("ignore", message=SORT_WARNING)
     configs = scaled_configs(args.items)
+    if args.only:
+        unknown = sorted(set(args.only) - set(configs))
+        if unknown:
+            raise SystemExit(f"unknown config(s) {unknown}; known: {list(configs)}")
+        configs = {name: configs[name] for name in args.only}
     print(f"search benchmark: {args.items:,} items, {len(configs)} configs, load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="icecube-bench-search-") as tmp:
         benchmark(args, Path(tmp), configs)
