@@ -30,7 +30,8 @@ def to_channels(
     Parameters
     ----------
     values
-        GRD amplitude (float32, NaN no-data) or SLC complex64.
+        GRD amplitude (float32, NaN no-data) or SLC complex64, owned by the caller's read: the result may
+        share its memory (the amplitude channel is filled in place).
     calibration
         The calibration factor of each time step of the window.
     spec
@@ -50,5 +51,6 @@ def to_channels(
     if spec.normalise is not None:
         mean, std = spec.normalise
         out = (out - np.float32(mean)) / np.float32(std)
-    out[~np.isfinite(out)] = spec.nan_value
+    nan = spec.nan_value
+    np.nan_to_num(out, copy=False, nan=nan, posinf=nan, neginf=nan)  # one pass, in place
     return out

@@ -46,6 +46,7 @@ class CubeSource:
         self._path = None if isinstance(cube, xr.Dataset) else Path(cube)
         self._ds = cube if isinstance(cube, xr.Dataset) else None
         self._group: Any = None
+        self._arrays: dict[str, Any] = {}
         if (
             self._path is not None
             and not (self._path / "zarr.json").is_file()
@@ -58,7 +59,14 @@ class CubeSource:
 
     # --- pickling: workers reopen the store -------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_group": None}
+        return {**self.__dict__, "_group": None, "_arrays": {}}
+
+    def _array(self, name: str) -> Any:
+        # Opening an array reads its metadata (one store round trip): once per array and process.
+        array = self._arrays.get(name)
+        if array is None:
+            array = self._arrays[name] = self._zarr()[name]
+        return array
 
     def _zarr(self) -> Any:
         if self._group is None:
@@ -108,16 +116,15 @@ class CubeSource:
     def image(self, times: slice, rows: slice, cols: slice) -> npt.NDArray[Any]:
         """Return GRD amplitude (float32, NaN no-data) or SLC complex64 of a window, ``(time, rows, cols)``."""
         if self._path is not None:
-            group = self._zarr()
             if self.variable == "amplitude":
-                dn = group["amplitude"][times, rows, cols]
+                dn = self._array("amplitude")[times, rows, cols]
                 values = dn.astype(np.float32)
                 if dn.dtype.kind in "iu":
                     values[dn == _GRD_NODATA] = np.nan
             elif self.variable == "slc":
-                return np.asarray(group["slc"][times, rows, cols], dtype=np.complex64)
+                return np.asarray(self._array("slc")[times, rows, cols], dtype=np.complex64)
             else:
-                real, imag = group["slc_real"][times, rows, cols], group["slc_imag"][times, rows, cols]
+                real, imag = self._array("slc_real")[times, rows, cols], self._array("slc_imag")[times, rows, cols]
                 out: npt.NDArray[np.complex64] = (real.astype(np.float32) + 1j * imag.astype(np.float32)).astype(
                     np.complex64
                 )
@@ -134,9 +141,12 @@ class CubeSource:
                 return complex_data
             values = data.astype(np.float32)
             values[values == _GRD_NODATA] = np.nan  # ICEYE's GRD no-data DN, as the calibration helpers read it
-        scale = self.scale[times].astype(np.float32)[:, None, None]
-        offset = self.offset[times].astype(np.float32)[:, None, None]
-        amplitude: npt.NDArray[np.float32] = values * scale + offset
+        scale, offset = self.scale[times], self.offset[times]
+        if np.any(scale != 1.0):  # legacy products: amplitude is the DN, nothing to compute
+            values *= scale.astype(np.float32)[:, None, None]
+        if np.any(offset != 0.0):
+            values += offset.astype(np.float32)[:, None, None]
+        amplitude: npt.NDArray[np.float32] = values
         return amplitude
 
     def labels(self, time: int, rows: slice, cols: slice) -> npt.NDArray[np.int64]:
@@ -144,7 +154,7 @@ class CubeSource:
         if not self.has_labels:
             raise BatchError("the cube has no labels variable: attach labels first (cube --labels, attach_labels)")
         if self._path is not None:
-            values = self._zarr()["labels"][time, rows, cols]
+            values = self._array("labels")[time, rows, cols]
         else:
             assert self._ds is not None
             variable = self._ds["labels"]
