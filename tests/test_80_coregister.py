@@ -168,6 +168,35 @@ def test_a_failed_fit_is_kept_or_dropped_with_a_warning(small_stack: list[Genera
     assert abs(out["coreg_offset_range"].values[1] - 1.2) < 0.1
 
 
+def test_worker_processes_give_the_same_cube(small_stack: list[GeneratedProduct]) -> None:
+    from distributed import Client, LocalCluster
+
+    cube = _cube(small_stack[:2])
+    options = CoregisterOptions(enabled=True, model="shift", grid=(5, 5))
+    local = coregister_cube(cube, options)
+    # Worker processes: every estimation and resampling task and its arguments are pickled.
+    with (
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,  # type: ignore[no-untyped-call]
+        Client(cluster),  # type: ignore[no-untyped-call]
+    ):
+        remote = coregister_cube(cube, options)
+        values = remote["amplitude"].values
+    np.testing.assert_array_equal(remote["coreg_coefficients"].values, local["coreg_coefficients"].values)
+    np.testing.assert_array_equal(values, local["amplitude"].values)
+
+
+def test_empty_time_slots_are_left_as_they_are(small_stack: list[GeneratedProduct]) -> None:
+    items = [item_from_product(p.raster) for p in small_stack[:2]]
+    first, last = small_stack[0].spec.acquisition_start, small_stack[1].spec.acquisition_start
+    config = load_config({"temporal_resolution": 1, "start_date": f"{first:%Y%m%d}", "end_date": f"{last:%Y%m%d}"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cube = build_cube(items, config=config)
+    out = coregister_cube(cube, CoregisterOptions(enabled=True, model="shift", grid=(5, 5)))
+    assert list(out["coreg_status"].values) == ["reference", "empty", "empty", "fitted"]
+    assert np.isnan(out["amplitude"].values[1]).all() and out["coreg_windows"].values[1] == 0
+
+
 def test_reference_option_and_unknown_reference(small_stack: list[GeneratedProduct]) -> None:
     cube = _cube(small_stack[:2])
     out = coregister_cube(cube, CoregisterOptions(enabled=True, model="shift", reference=small_stack[1].name))
