@@ -49,6 +49,7 @@ __all__ = [
     "Stamp",
     "crawl",
     "local_file",
+    "parse_json",
     "shown",
 ]
 
@@ -119,7 +120,7 @@ class Fetcher:
         Raises
         ------
         OSError
-            When it cannot be read (the message names the href, credentials redacted, never the headers).
+            When it cannot be read; the message says why (callers name the href; never the headers).
         """
         if not is_api_url(href):
             return _read_file(local_file(href), href, limit)
@@ -131,16 +132,16 @@ class Fetcher:
         try:
             response = self._http().get(href, headers=headers, timeout=(self.timeout, self.timeout), stream=True)
         except Exception as exc:  # requests' exceptions quote the URL: only the exception type is shown
-            raise OSError(f"cannot read {shown(href)}: {type(exc).__name__}") from None
+            raise OSError(type(exc).__name__) from None
         with response:
             if response.status_code == 304 and conditional is not None:
                 return b"", conditional
             if response.status_code != 200:
-                raise OSError(f"cannot read {shown(href)}: HTTP {response.status_code}")
+                raise OSError(f"HTTP {response.status_code}")
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > limit:
-                raise OSError(f"cannot read {shown(href)}: {declared:,} bytes, more than the {limit:,} allowed")
-            body = _bounded(response.iter_content(1 << 16), limit, href)
+                raise OSError(f"{declared:,} bytes, more than the {limit:,} allowed")
+            body = _bounded(response.iter_content(1 << 16), limit)
         stamp = Stamp(
             href,
             size=len(body),
@@ -151,13 +152,13 @@ class Fetcher:
         return body, stamp
 
 
-def _bounded(chunks: Any, limit: int, href: str) -> bytes:
+def _bounded(chunks: Any, limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise OSError(f"cannot read {shown(href)}: more than the {limit:,} bytes allowed")
+            raise OSError(f"more than the {limit:,} bytes allowed")
         parts.append(chunk)
     return b"".join(parts)
 
@@ -169,13 +170,16 @@ def local_file(href: str) -> str:
 
 
 def _read_file(path: str, href: str, limit: int) -> tuple[bytes, Stamp]:
-    with open(path, "rb") as f:
-        status = os.fstat(f.fileno())
-        if status.st_size > limit:
-            raise OSError(f"cannot read {href}: {status.st_size:,} bytes, more than the {limit:,} allowed")
-        body = f.read(limit + 1)
+    try:
+        with open(path, "rb") as f:
+            status = os.fstat(f.fileno())
+            if status.st_size > limit:
+                raise OSError(f"{status.st_size:,} bytes, more than the {limit:,} allowed")
+            body = f.read(limit + 1)
+    except OSError as exc:
+        raise OSError(exc.strerror or str(exc)) from None  # the path is the caller's to name
     if len(body) > limit:
-        raise OSError(f"cannot read {href}: more than the {limit:,} bytes allowed")
+        raise OSError(f"more than the {limit:,} bytes allowed")
     return body, Stamp(href, size=status.st_size, mtime_ns=status.st_mtime_ns)
 
 
@@ -219,11 +223,12 @@ class _Resolver:
         return self.paths.href(href, os.path.dirname(document))
 
 
-def _json(body: bytes, href: str) -> Any:
+def parse_json(body: bytes) -> Any:
+    """Parse a document's bytes; OSError (the reason) when they are not JSON."""
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise OSError(f"{shown(href)} is not JSON ({exc})") from None
+        raise OSError(f"not JSON ({exc})") from None
 
 
 def _links(document: Mapping[str, Any], rel: str) -> list[str]:
@@ -293,7 +298,7 @@ def _structure_document(href: str, parent: str, fetcher: Fetcher, result: Crawl)
     via = f" (linked from {shown(parent)})" if parent else ""
     try:
         body, stamp = fetcher.get(href)
-        document = _json(body, href)
+        document = parse_json(body)
     except OSError as exc:
         raise SearchError(f"cannot read the catalog document {shown(href)}{via}: {exc}") from None
     if not isinstance(document, dict) or document.get("type") not in _STRUCTURE:
@@ -310,7 +315,7 @@ def _read_items(links: Mapping[str, tuple[str, str]], fetcher: Fetcher, result: 
     def one(href: str) -> tuple[str, Any, Stamp | None, str]:
         try:
             body, stamp = fetcher.get(href)
-            return href, _json(body, href), stamp, ""
+            return href, parse_json(body), stamp, ""
         except OSError as exc:
             return href, None, None, str(exc)
 

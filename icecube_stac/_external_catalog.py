@@ -295,11 +295,11 @@ def _ours(folder: Path) -> bool:
 
 def _remote_json(url: str, headers: Mapping[str, str] | None, timeout: float, cache: Any) -> Any:
     """Open a ``.json`` URL: a STAC API landing page, or a static catalog or collection."""
-    from icecube_stac._crawl import _json
+    from icecube_stac._crawl import parse_json
     from icecube_stac._stac_api import StacApi
 
     try:
-        document = _json(Fetcher(headers, timeout).get(url)[0], url)
+        document = parse_json(Fetcher(headers, timeout).get(url)[0])
     except OSError as exc:
         raise SearchError(f"cannot read the catalog {shown(url)}: {exc}") from None
     links = document.get("links") if isinstance(document, dict) else None
