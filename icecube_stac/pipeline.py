@@ -101,7 +101,10 @@ def load_cube(
 
 
 def _coregister(cube: xr.Dataset, config: CubeConfig) -> xr.Dataset:
-    """Align the cube's slices when the config asks for it (``coregister``) and does not say they are."""
+    """Align the cube's slices when the config asks for it (``coregister``) and does not say they are.
+
+    Radar-geometry cubes only: with ``geocode`` the geocoding stage says that ``coregister`` is ignored.
+    """
     if not config.coregister.enabled:
         return cube
     from icecube_stac.coregister import CoregistrationWarning, coregister_cube  # scipy/scikit-image: only here

@@ -22,9 +22,9 @@ from icecube_stac import build_cube, item_from_product, load_config, open_cube, 
 from icecube_stac.catalog import index
 from icecube_stac.config import config_json_schema
 from icecube_stac.coregister import CoregisterOptions, CoregistrationWarning, coregister_cube
-from icecube_stac.coregister._model import evaluate
+from icecube_stac.coregister._model import evaluate, fit_model
 from icecube_stac.coregister._resample import resample_block
-from icecube_stac.errors import ConfigError, LoadError
+from icecube_stac.errors import ConfigError, IcecubeStacWarning, LoadError
 from icecube_stac.formats.cog import item_from_cog_product
 from icecube_stac.pipeline import load_cube
 from icecube_stac.testing import CogProductSpec, GeneratedProduct, ProductSpec, write_cog_product, write_product
@@ -280,6 +280,34 @@ def test_an_offset_the_geometry_misses_is_found_by_the_central_window(tmp_path: 
     assert abs(out["coreg_offset_range"].values[1] - 11.7) <= 0.1
 
 
+def test_polynomial_fit_rejects_outliers() -> None:
+    rng = np.random.default_rng(7)
+    shape = (400, 300)
+    rows, cols = np.meshgrid(np.linspace(20, 380, 7), np.linspace(20, 280, 7), indexing="ij")
+    points = np.stack([rows.ravel(), cols.ravel()], axis=1)
+    truth = np.array([[1.5, 0.3, -0.2, 0.1, 0.05, -0.08], [-2.0, 0.1, 0.4, -0.06, 0.02, 0.09]])
+    d_az, d_rg = evaluate(truth, "polynomial", shape, points[:, 0], points[:, 1])
+    offsets = np.stack([d_az, d_rg], axis=1) + rng.normal(0, 0.05, (len(points), 2))
+    offsets[[3, 17, 30]] += [[4.0, -3.0], [-2.5, 0.0], [0.0, 6.0]]  # wrong peaks: layover, a moving ship
+    offsets[8] = np.nan  # a refused window
+    fit = fit_model(points, offsets, shape, "polynomial", 0.5)
+    assert fit is not None and fit.used == len(points) - 4
+    np.testing.assert_allclose(fit.coefficients, truth, atol=0.05)
+    assert fit.residual < 0.1
+    assert fit_model(points[:7], offsets[:7], shape, "polynomial", 0.5) is None  # too few windows for 6 terms
+    assert fit_model(points, offsets + rng.normal(0, 2.0, offsets.shape), shape, "shift", 0.5) is None
+
+
+@pytest.mark.parametrize("order", [0, 1, 3])
+def test_resampling_by_whole_pixels_is_exact(small_stack: list[GeneratedProduct], order: int) -> None:
+    window = _cube(small_stack[:1])["amplitude"].values[0]
+    fit = (np.array([[2.0], [-3.0]]), "shift", window.shape)  # slice = reference + (2, -3)
+    out = resample_block(window, (0, 0), (0, 100), (10, 110), fit, order, ())
+    np.testing.assert_allclose(out, window[2:102, 7:107], rtol=1e-5)
+    edge = resample_block(window, (0, 0), (window.shape[0] - 4, window.shape[0]), (0, 8), fit, order, ())
+    assert np.isnan(edge[2:]).all() and np.isfinite(edge[:2, 3:]).all()  # beyond the product: NaN
+
+
 def test_config_key_values_and_schema() -> None:
     assert load_config().coregister.enabled is False
     assert load_config().to_dict()["coregister"] is False
@@ -321,6 +349,9 @@ def test_load_cube_coregisters_and_respects_coregistered(small_stack: list[Gener
     with pytest.warns(CoregistrationWarning, match="coregistered: true"):
         same = load_cube(config.replace(coregistered=True))
     assert "coreg_status" not in same.coords
+    with pytest.warns(IcecubeStacWarning, match="'coregister' is ignored with geocode"):  # the geocoding stage's
+        mapped = load_cube(config.replace(geocode=True))
+    assert "coreg_status" not in mapped.coords and "x" in mapped.dims
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

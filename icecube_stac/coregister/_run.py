@@ -28,6 +28,7 @@ from icecube_stac.coregister._geometry import COARSE_THRESHOLD, ProductGeometry,
 from icecube_stac.coregister._model import fit_model
 from icecube_stac.coregister._record import SliceRecord, coregistration_attrs, record_coords
 from icecube_stac.coregister._resample import resample_slice
+from icecube_stac.cube._build import _probe_shape
 from icecube_stac.cube._graph import RasterSource, dask_array
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning, LoadError
 from icecube_stac.item import parse_item
@@ -59,10 +60,7 @@ def _source(ds: xr.Dataset, k: int) -> RasterSource | None:
     except (ValueError, KeyError, IcecubeStacError) as exc:
         raise LoadError(f"time step {k}: the cube's stac_item cannot be parsed for coregistration: {exc}") from None
     parsed = dataclasses.replace(parsed, data_href=href)
-    shape = parsed.shape
-    if shape is None:
-        raise LoadError(f"item {parsed.id!r}: no proj:shape; coregistration needs each product's raster shape")
-    return RasterSource(parsed.id, href, parsed.container, shape)
+    return RasterSource(parsed.id, href, parsed.container, parsed.shape or _probe_shape(parsed))
 
 
 def _reference(ids: Sequence[str], sources: Sequence[RasterSource | None], wanted: str | None) -> int:
