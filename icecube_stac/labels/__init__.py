@@ -7,8 +7,8 @@ Labels are parsed once (:func:`read_labels`, frozen :class:`LabelSet`), checked 
 and attached as variables on exactly its grid (:func:`attach_labels`): an integer ``labels`` mask, a
 ``labelled`` flag per time, the classification tags and, for vector labels, an object table. Product pixels
 reach the grid in two steps (:mod:`icecube_stac.labels._geometry`): the product's stored orientation, then a
-per-slice :class:`SliceTransform` (:class:`GridPlacement` in radar geometry; coregistration and geocoding
-plug in there).
+per-slice :class:`SliceTransform`: :class:`GridPlacement` in radar geometry, :class:`CoregistrationPlacement`
+for coregistered cubes and :class:`GeocodePlacement` for geocoded ones, picked from the cube's own records.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ from icecube_stac.labels._geometry import (
 )
 from icecube_stac.labels._icecube_json import parse_icecube_labels
 from icecube_stac.labels._model import GeoFeature, LabelError, LabelObject, LabelSet, ProductLabels
+from icecube_stac.labels._placements import CoregistrationPlacement, GeocodePlacement, placement_for
 from icecube_stac.labels._sources import parse_geojson_labels, read_labels
 
 __all__ = [
     "LABEL_VARIABLES",
+    "CoregistrationPlacement",
+    "GeocodePlacement",
     "GeoFeature",
     "Geolocation",
     "GridPlacement",
@@ -44,6 +47,7 @@ __all__ = [
     "mask_to_product",
     "parse_geojson_labels",
     "parse_icecube_labels",
+    "placement_for",
     "product_to_stored",
     "read_labels",
     "slice_geometries",

@@ -28,8 +28,9 @@ import numpy as np
 import xarray as xr
 from dask.delayed import delayed
 
-from icecube_stac.labels._geometry import GridPlacement, SliceGeometry, SliceTransform, slice_geometries
+from icecube_stac.labels._geometry import SliceGeometry, SliceTransform, slice_geometries
 from icecube_stac.labels._model import LabelError, LabelSet
+from icecube_stac.labels._placements import placement_for
 from icecube_stac.labels._raster import mask_dtype, raster_slice
 from icecube_stac.labels._rasterise import GridObject, class_dtype, rasterise
 from icecube_stac.labels._vector import ObjectTable, vector_slices
@@ -107,9 +108,10 @@ def attach_labels(ds: xr.Dataset, labels: LabelSet, *, transform: SliceTransform
     labels
         Parsed labels (:func:`~icecube_stac.labels.read_labels`).
     transform
-        The per-slice placement of product pixels on the grid; default
-        :class:`~icecube_stac.labels.GridPlacement` (radar geometry). A coregistration or geocoding model
-        goes here.
+        The per-slice placement of product pixels on the grid; default from the cube itself: a
+        coregistered cube's offset models (:class:`~icecube_stac.labels.CoregistrationPlacement`), a
+        geocoded cube's map grid (:class:`~icecube_stac.labels.GeocodePlacement`), else radar geometry
+        (:class:`~icecube_stac.labels.GridPlacement`).
 
     Returns
     -------
@@ -126,14 +128,9 @@ def attach_labels(ds: xr.Dataset, labels: LabelSet, *, transform: SliceTransform
     if "labels" in ds.variables:
         raise LabelError(f"{labels.source}: the cube already has a labels variable")
     grid_dims = tuple(str(d) for d in sar.dims[1:])
-    if transform is None and grid_dims != ("azimuth", "range"):
-        # A geocoded (or otherwise resampled) grid needs the transform that made it (issue 11).
-        raise LabelError(
-            f"{labels.source}: the cube's grid is {grid_dims}, not radar geometry (azimuth, range): pass the "
-            "slice transform that produced it (attach_labels(..., transform=...))"
-        )
     shape = (int(sar.shape[1]), int(sar.shape[2]))
-    placement = transform if transform is not None else GridPlacement(shape)
+    # Default: what the cube records (coregistration model, map grid) or radar geometry; see _placements.
+    placement = transform if transform is not None else placement_for(ds, shape, grid_dims)
     if tuple(placement.grid_shape) != shape:
         raise LabelError(
             f"{labels.source}: the slice transform's grid {placement.grid_shape} is not the cube's {shape}"
