@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pystac
 import xarray as xr
 
 from icecube_stac.config import CubeConfig
@@ -78,6 +79,10 @@ def load_cube(
 
         label_set = labels_for(config, labels)
     items = search(config, backend=backend)
+    if any("label:type" in i.properties for i in items):
+        # STAC label items (e.g. published to a STAC API with the products) are not products; pgstac derives an
+        # end_datetime from their datetime, so the config's date filter matches them there.
+        items = pystac.ItemCollection([i for i in items if "label:type" not in i.properties])
     if config.labelled:
         items = labelled_items(items, label_set)
     if not items:
