@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Final, Literal
 
 from ._config_errors import fail, one_of, shown, whole_number_hint
+from ._config_patterns import choice_pattern
 from ._config_rules import Rule, integer, real
 
 __all__ = [
@@ -170,9 +171,9 @@ class CoregisterRule(Rule):
             "reference": {"type": ["string", "null"], "minLength": 1, "description": "reference item id"},
             "window": {"type": "integer", "minimum": _WINDOW[0], "maximum": _WINDOW[1]},
             "grid": {"anyOf": [count, {"type": "array", "items": count, "minItems": 2, "maxItems": 2}]},
-            "model": {"enum": list(COREGISTER_MODELS)},
-            "resampling": {"enum": list(COREGISTER_RESAMPLINGS)},
-            "on_failure": {"enum": list(ON_FAILURE)},
+            "model": {"type": "string", "pattern": choice_pattern(COREGISTER_MODELS)},
+            "resampling": {"type": "string", "pattern": choice_pattern(COREGISTER_RESAMPLINGS)},
+            "on_failure": {"type": "string", "pattern": choice_pattern(ON_FAILURE)},
             "upsample": {"type": "integer", "minimum": _UPSAMPLE[0], "maximum": _UPSAMPLE[1]},
             "max_residual": {"type": "number", "exclusiveMinimum": _RESIDUAL[0], "maximum": _RESIDUAL[1]},
         }

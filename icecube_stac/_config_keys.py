@@ -100,6 +100,7 @@ SCHEMA_LIMITS: Final = (
     f"the size of the time grid: at most {MAX_TIME_SLOTS:,} slots from start_date to end_date "
     "every temporal_resolution days",
     "CRS names in geocode.crs (a projected or geographic 2-D CRS that pyproj knows)",
+    "the number of coregister windows a model needs (grid rows x columns: shift 3, affine 6, polynomial 10)",
 )
 """What :func:`~icecube_stac.config.load_config` checks beyond the published JSON Schema."""
 

@@ -267,6 +267,8 @@ SCHEMA_CANNOT_EXPRESS: Final[dict[str, Callable[[ConfigError], bool]]] = {
     "size of the time grid": lambda p: p.key == "temporal_resolution" and _says("slots, at most")(p),
     # Which strings and codes name a 2-D map CRS is PROJ's database (pyproj), not a pattern.
     "CRS names": lambda p: p.key == "geocode.crs",
+    # A product of two values (grid rows x columns) against a count that depends on a third (the model).
+    "windows a coregistration model needs": lambda p: p.key == "coregister.grid" and _says("needs at least")(p),
 }
 
 
