@@ -397,3 +397,22 @@ def test_config_labels_key_is_checked(tmp_path: Path) -> None:
     for bad in (3, "", "https://x/labels.json"):
         with pytest.raises(ConfigError, match="labels"):
             load_config({"labels": bad})
+
+
+def test_gcp_geolocation_agrees_with_the_rpc(tmp_path: Path) -> None:
+    from icecube_stac.labels import Geolocation
+
+    products, _ = _stack(tmp_path, 1)
+    rpc = geolocation_of(str(products[0].raster), str(products[0].xml))
+    with rasterio.open(products[0].raster) as src:
+        gcps, crs = src.gcps
+    gcp = Geolocation("gcp", (tuple(gcps), crs))
+    x, y = np.array([3.0, 24.0, 40.0]), np.array([5.0, 31.0, 60.0])
+    assert rpc is not None
+    lon_r, lat_r = rpc.to_lonlat(x, y)
+    lon_g, lat_g = gcp.to_lonlat(x, y)
+    np.testing.assert_allclose(lon_g, lon_r, atol=3e-5)  # a few metres: the GCP grid interpolates the RPC
+    np.testing.assert_allclose(lat_g, lat_r, atol=3e-5)
+    back_x, back_y = gcp.to_pixel(lon_g, lat_g)
+    np.testing.assert_allclose(back_x, x, atol=0.05)
+    np.testing.assert_allclose(back_y, y, atol=0.05)

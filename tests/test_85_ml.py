@@ -164,3 +164,19 @@ def test_example_trains_a_model_on_the_demo_stack(tmp_path: Path) -> None:
     assert metrics["last_loss"] < 0.6 * metrics["first_loss"]
     assert metrics["validation_accuracy"] > 0.85  # above the 0.80 of predicting background everywhere
     assert metrics["train_patches"] and metrics["validation_patches"]
+
+
+def test_dataset_from_a_config(tmp_path: Path) -> None:
+    from icecube_stac import index, load_config
+
+    _, _ = _labelled_cube(tmp_path, n=3)
+    index([tmp_path / "data"], tmp_path / "cat")
+    config = load_config(
+        {"catalog": str(tmp_path / "cat"), "start_date": 20240101, "labels": str(tmp_path / "labels.json")}
+    )
+    data = PatchDataset.from_config(config, PatchSpec(size=(32, 24)))
+    reference = PatchDataset(tmp_path / "cube.zarr", PatchSpec(size=(32, 24)))
+    assert data.index.tolist() == reference.index.tolist()
+    for i in range(len(data)):
+        np.testing.assert_array_equal(data[i][0].numpy(), reference[i][0].numpy())
+        np.testing.assert_array_equal(data[i][1].numpy(), reference[i][1].numpy())
