@@ -63,6 +63,7 @@ VALID: Final[list[dict[str, Any]]] = [
         "collections": ["iceye-grd", "iceye-slc"],
         "labels": "labels/icecube_labels.json",
         "labelled": True,
+        "coregister": {"model": "polynomial", "grid": [4, 5], "resampling": "Linear", "on_failure": "drop"},
     },
 ]
 
