@@ -25,7 +25,9 @@ _PASS_THROUGH: Final = ("id", "geometry", "bbox", "stac_extensions", "collection
 _NOT_EXTRA: Final = (*_PASS_THROUGH, "links", "assets", "properties", "type", "stac_version")
 _ASSET_KEYS: Final = ("href", "type", "title", "description", "roles")
 _LINK_KEYS: Final = ("rel", "href", "type", "title")
-_KEY_SETS: Final = {keys: frozenset(keys) for keys in (_NOT_EXTRA, _ASSET_KEYS, _LINK_KEYS)}
+_KEY_SETS: Final[dict[tuple[str, ...], frozenset[str]]] = {
+    keys: frozenset(keys) for keys in (_NOT_EXTRA, _ASSET_KEYS, _LINK_KEYS)
+}
 
 
 def item_from_dict(data: dict[str, Any]) -> pystac.Item:
