@@ -11,7 +11,12 @@ removes the bias towards whole pixels that the windows' non-periodic edges cause
 Windows are refused before the fit (their offset is NaN) when they hold no-data (NaN fill, GRD DN 0) or
 fall outside the slice, when the reference window is dark (water: its mean amplitude below
 :data:`DARK_FRACTION` of the median window), or when the correlation peak is weak (normalised peak below
-:data:`MIN_PEAK` or less than :data:`MIN_PEAK_RATIO` times the highest value away from it).
+:data:`MIN_PEAK` or less than :data:`MIN_PEAK_RATIO` times the highest value outside its main lobe, whose
+width is measured: a smooth scene correlates over many pixels).
+
+Before the windows, one large central window correlated at whole-pixel precision checks the starting
+offset (:func:`_central_offset`). SLC windows are deramped and detected at twice the sampling
+(:func:`read_window`); GRD windows are the DN as read.
 """
 
 from __future__ import annotations
