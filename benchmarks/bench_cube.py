@@ -10,8 +10,9 @@ cube (goals 1 and 2)
     (cube, floor, icecube, cube, floor, icecube, ...), each a whole process:
 
     cube      ``icecube-stac cube CONFIG --catalog CAT -o OUT.zarr -q --overwrite``, default settings: Python
-              start-up and imports, the catalog search, the graph, reading, Blosc LZ4 compression, the fsync'ed
-              atomic write and the interpreter's shut-down
+              start-up and imports, the catalog search, the graph, reading, the default codec (Blosc LZ4 for
+              GRD; none for the int16 parts of these gap-free SLC stacks), the fsync'ed atomic write and the
+              process's exit (which skips the interpreter's finalisation)
     floor     one sequential script (this file's ``floor()``): for each product in time order, rasterio band 1
               (uint16) or h5py ``s_i``/``s_q`` (int16) read whole, written uncompressed to Zarr v3 in the source
               dtype (GRD: one uint16 array; SLC: two int16 arrays) with the cube's chunk shape; no fsync
