@@ -104,7 +104,8 @@ class Fetcher:
         self.timeout = float(timeout)
         self._session: Any = None
 
-    def _http(self) -> Any:
+    def session(self) -> Any:
+        """Return the HTTP session (made once, before threads share it)."""
         if self._session is None:
             import requests
 
@@ -130,7 +131,7 @@ class Fetcher:
         if conditional is not None and conditional.last_modified:
             headers["If-Modified-Since"] = conditional.last_modified
         try:
-            response = self._http().get(href, headers=headers, timeout=(self.timeout, self.timeout), stream=True)
+            response = self.session().get(href, headers=headers, timeout=(self.timeout, self.timeout), stream=True)
         except Exception as exc:  # requests' exceptions quote the URL: only the exception type is shown
             raise OSError(type(exc).__name__) from None
         with response:
@@ -322,7 +323,7 @@ def _read_items(links: Mapping[str, tuple[str, str]], fetcher: Fetcher, result: 
     hrefs = list(links)
     remote = any(is_api_url(h) for h in hrefs)
     if remote and len(hrefs) > 1:
-        fetcher._http()  # one session, made before the workers share it
+        fetcher.session()  # one session, made before the workers share it
         with ThreadPoolExecutor(_WORKERS) as pool:
             answers = list(pool.map(one, hrefs))
     else:

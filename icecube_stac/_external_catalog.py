@@ -209,7 +209,7 @@ class ExternalCatalog(_CachedSearch):
 
     def _refresh(self) -> None:
         found = crawl(self.location, self.fetcher)
-        items = prepare_items(found.items, found.collections)
+        items = prepare_items(found.items, found.collections, fetcher=self.fetcher)
         # Local trees are checked file by file; remote ones by their catalog and collection documents.
         sources = found.structure + ([] if self.remote else found.item_stamps)
         try:
@@ -286,7 +286,7 @@ class ExternalParquet(_CachedSearch):
         except SearchError as exc:
             raise SearchError(f"{self.description} is not a stac-geoparquet file DuckDB can read: {exc}") from None
         crawled = [CrawledItem(self.location, row, "", "") for row in rows]
-        return prepare_items(crawled, {}, self_links=False)
+        return prepare_items(crawled, {}, self_links=False, fetcher=self.fetcher)
 
 
 def _ours(folder: Path) -> bool:

@@ -7,7 +7,12 @@ are normalised by :func:`~icecube_stac.iceye_items.normalise_iceye_item`: a prod
 id; an open-data **scene item** bundling several products (``grd-cog``, ``slc-cog``...) becomes one item per
 product with a file, with the id ``<scene id>_<GRD|SLC>`` (ICEYE's own file stem for that product; the scene
 id alone names no product) and the scene's id in ``icecube:scene_item``, so ``product_type`` picks the
-product and its asset is the ``data`` asset the cube reads. Other items are kept as they are, except that
+product and its asset is the ``data`` asset the cube reads. Each product is normalised from its side-car
+(the scene's ``grd-json``/``slc-json`` asset, read with the catalog's headers and timeout; its id kept in
+``icecube:product_item``), which holds all of ICEYE's fields (calibration factor, orbit states, amplitude
+mapping) where the scene item has about 20; a side-car that cannot be read or normalised is warned about and
+the scene item's own properties are used. The scene's other assets (quicklooks, thumbnail) stay with each
+product. Other items are kept as they are, except that
 an item with only a ``datetime`` gets ``start_datetime`` = ``end_datetime`` = ``datetime`` (every config
 dates acquisitions by ``end_datetime``, as icecube does).
 
@@ -22,20 +27,24 @@ import copy
 import os
 import warnings
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 from urllib.parse import urljoin
 
 import pystac
 
-from icecube_stac._crawl import CrawledItem, ExternalCatalogWarning, shown
+from icecube_stac._crawl import CrawledItem, ExternalCatalogWarning, Fetcher, shown
 from icecube_stac._realpath import RealPaths
 from icecube_stac.errors import IcecubeStacError
 from icecube_stac.vocabulary import ProductLevel, Prop, is_api_url
 
-__all__ = ["SCENE_ITEM", "prepare_items"]
+__all__ = ["PRODUCT_ITEM", "SCENE_ITEM", "prepare_items", "read_sidecars"]
 
 SCENE_ITEM: Final = "icecube:scene_item"
 """Property of an item made from one product of an ICEYE scene item: the scene item's id."""
+PRODUCT_ITEM: Final = "icecube:product_item"
+"""... and the id of the product's side-car item, when it was read."""
+_WORKERS: Final = 8
 _STRUCTURAL: Final = frozenset({"self", "root", "parent", "collection"})
 
 
@@ -84,7 +93,59 @@ def _instant_span(properties: dict[str, Any]) -> None:
         properties[Prop.START] = properties[Prop.END] = properties["datetime"]
 
 
-def _iceye(data: dict[str, Any], href: str) -> list[dict[str, Any]]:
+def _sidecar_hrefs(data: Mapping[str, Any]) -> list[str]:
+    """Return the side-cars (``grd-json``/``slc-json``) of an ICEYE scene item's products that have a COG."""
+    assets = data.get("assets") or {}
+    keys = [f"{level.value.lower()}-json" for level in ProductLevel if f"{level.value.lower()}-cog" in assets]
+    return [str(assets[key]["href"]) for key in keys if key in assets]
+
+
+def read_sidecars(hrefs: Iterable[str], fetcher: Fetcher) -> dict[str, Any]:
+    """Read side-car documents (8 at a time over http): href → its JSON dict, or the reason it is unusable."""
+    from icecube_stac._crawl import parse_json
+
+    def one(href: str) -> tuple[str, Any]:
+        try:
+            document = parse_json(fetcher.get(href)[0])
+        except OSError as exc:
+            return href, str(exc)
+        return href, document if isinstance(document, dict) else "not a JSON object"
+
+    wanted = sorted(set(hrefs))
+    if len(wanted) > 1 and any(is_api_url(h) for h in wanted):
+        fetcher.session()
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            return dict(pool.map(one, wanted))
+    return dict(one(h) for h in wanted)
+
+
+def _from_sidecar(scene: dict[str, Any], level: ProductLevel, sidecars: Mapping[str, Any], paths: RealPaths) -> Any:
+    """Normalise a scene's product from its side-car (all of ICEYE's fields); None (warned): use the scene."""
+    from icecube_stac.iceye_items import normalise_iceye_item
+
+    asset = scene["assets"].get(f"{level.value.lower()}-json")
+    if asset is None:
+        return None
+    href = str(asset["href"])
+    found = sidecars.get(href, "not read")
+    if isinstance(found, dict):
+        document = {k: v for k, v in found.items() if k != "links"}
+        _absolute_assets(document, href, paths)
+        try:
+            return normalise_iceye_item(document, level=level.value, source=shown(href))
+        except IcecubeStacError as exc:
+            found = str(exc)
+    warnings.warn(
+        f"the side-car {shown(href)} of the ICEYE scene item {scene.get('id')!r} cannot be used ({found}); its "
+        f"{level.value} is described by the scene item's own properties (no calibration factor, orbit or amplitude "
+        "mapping)",
+        ExternalCatalogWarning,
+        stacklevel=5,
+    )
+    return None
+
+
+def _iceye(data: dict[str, Any], href: str, sidecars: Mapping[str, Any], paths: RealPaths) -> list[dict[str, Any]]:
     from icecube_stac.iceye_items import normalise_iceye_item
 
     properties = data.get("properties") or {}
@@ -95,8 +156,14 @@ def _iceye(data: dict[str, Any], href: str) -> list[dict[str, Any]]:
     for level in ProductLevel:
         if f"{level.value.lower()}-cog" not in data["assets"]:
             continue
-        item = normalise_iceye_item(data, level=level.value, source=shown(href))
-        one = item.to_dict(include_self_link=False, transform_hrefs=False)
+        product = _from_sidecar(data, level, sidecars, paths)
+        if product is None:
+            product = normalise_iceye_item(data, level=level.value, source=shown(href))
+        else:
+            product.properties[PRODUCT_ITEM] = product.id
+        one = product.to_dict(include_self_link=False, transform_hrefs=False)
+        # The scene's other assets (quicklooks, thumbnail) stay with each of its products.
+        one["assets"] = {**{k: v for k, v in data["assets"].items() if k not in one["assets"]}, **one["assets"]}
         one["id"] = f"{data['id']}_{level.value}"
         one["properties"][SCENE_ITEM] = str(data["id"])
         out.append(one)
@@ -126,7 +193,11 @@ def _absolute_link(href: str, document: str) -> str:
 
 
 def prepare_items(
-    crawled: Iterable[CrawledItem], collections: Mapping[str, str], *, self_links: bool = True
+    crawled: Iterable[CrawledItem],
+    collections: Mapping[str, str],
+    *,
+    self_links: bool = True,
+    fetcher: Fetcher | None = None,
 ) -> list[dict[str, Any]]:
     """Turn crawled item documents into searchable item dicts (see the module docstring).
 
@@ -138,6 +209,8 @@ def prepare_items(
         Collection id → its document href, for the items' collection links.
     self_links
         Give each item a ``self`` link to its document (not for rows of a parquet file).
+    fetcher
+        Reads the product side-cars of ICEYE scene items (none read without it).
 
     Returns
     -------
@@ -149,12 +222,17 @@ def prepare_items(
     paths = RealPaths()
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
+    documents = []
     for item in crawled:
         data = {k: v for k, v in item.data.items() if k != "links"}
         _absolute_assets(data, item.href, paths)
+        documents.append((item, data, is_iceye_item(data)))
+    wanted = [href for _, data, iceye in documents if iceye for href in _sidecar_hrefs(data)]
+    sidecars = read_sidecars(wanted, fetcher) if fetcher is not None else {}
+    for item, data, iceye in documents:
         collection = data.get("collection") or item.parent_collection or None
         try:
-            made = _iceye(data, item.href) if is_iceye_item(data) else [data]
+            made = _iceye(data, item.href, sidecars, paths) if iceye else [data]
         except (IcecubeStacError, ValueError, TypeError, KeyError) as exc:
             _skip(item.href, str(exc))
             continue

@@ -124,6 +124,9 @@ def test_open_data_catalog_builds_the_cube_of_the_local_cogs(
     assert got.sizes["time"] == 3
     np.testing.assert_array_equal(got[VAR[level]].values, expected[VAR[level]].values)
     np.testing.assert_array_equal(got["time"].values, expected["time"].values)
+    # Each product is described by its side-car (grd-json / slc-json): ICEYE's full metadata, calibration included.
+    np.testing.assert_array_equal(got["calibration_factor"].values, expected["calibration_factor"].values)
+    assert np.isfinite(got["calibration_factor"].values).all()
     hrefs = got["data_href"].values.tolist()
     assert all(h.startswith(served[0]) if where == "http" else Path(h).is_file() for h in hrefs)
     assert all(h.endswith(f"_{level}.tif") for h in hrefs), "product_type picks the grd-cog or slc-cog asset"
@@ -262,17 +265,17 @@ def test_cache_outside_the_catalog_and_refreshed_when_it_changes(opendata: Any, 
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
     assert len(search(config)) == 7 and cached[0].stat().st_mtime_ns == stamp, "unchanged: the cache is reused"
-    # An item changed in place: the next search sees it.
-    item_file = next((tree / "stac-items").rglob("*.json"))
-    data = json.loads(item_file.read_text())
-    data["properties"]["sat:orbit_state"] = (
-        "ascending" if data["properties"]["sat:orbit_state"] != "ascending" else "descending"
+    # An item changed in place (its SLC product dropped): the next search sees it.
+    item_file = next(
+        f for f in (tree / "stac-items").rglob("*.json") if "slc-cog" in json.loads(f.read_text())["assets"]
     )
-    time.sleep(0.01)
+    data = json.loads(item_file.read_text())
+    del data["assets"]["slc-cog"]
     item_file.write_text(json.dumps(data))
-    wanted = data["properties"]["sat:orbit_state"]
-    found = search(load_config({"catalog": str(tree), "orbit_state": wanted, **ALL_DATES}))
-    assert any(i.properties["icecube:scene_item"] == data["id"] for i in found)
+    os.utime(item_file, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a new mtime even on a coarse clock
+    found = search(config)
+    assert len(found) == 6 and f"{data['id']}_SLC" not in [i.id for i in found]
+    assert f"{data['id']}_GRD" in [i.id for i in found]
     # An item removed from its collection: gone from the next search.
     collection = tree / "collections" / "iceye-sar.json"
     document = json.loads(collection.read_text())
@@ -484,3 +487,21 @@ def test_headers_are_sent_never_shown_and_timeouts_bound_each_request(opendata: 
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+def test_a_scene_without_a_usable_side_car_is_described_by_its_own_properties(opendata: Any, tmp_path: Path) -> None:
+    tree = _tree(tmp_path, opendata)
+    item_file = next(
+        f for f in (tree / "stac-items").rglob("*.json") if "slc-json" in json.loads(f.read_text())["assets"]
+    )
+    data = json.loads(item_file.read_text())
+    data["assets"]["slc-json"]["href"] = str(tmp_path / "gone" / "side-car.json")
+    item_file.write_text(json.dumps(data))
+    with pytest.warns(ExternalCatalogWarning, match=r"gone/side-car\.json of the ICEYE scene item .* cannot be used"):
+        found = search(load_config({"catalog": str(tree), "product_type": "SLC", **ALL_DATES}))
+    by_id = {i.id: i for i in found}
+    assert len(by_id) == 3
+    fallback = by_id[f"{data['id']}_SLC"]
+    assert "iceye:calibration_factor" not in fallback.properties and "icecube:product_item" not in fallback.properties
+    others = [i for key, i in by_id.items() if key != fallback.id]
+    assert all("iceye:calibration_factor" in i.properties and "icecube:product_item" in i.properties for i in others)
