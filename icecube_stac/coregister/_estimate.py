@@ -171,14 +171,16 @@ def _lobe(surface: F64, peak: tuple[int, int], level: float) -> int:
     return width
 
 
-def _peak_quality(ref: F64, moving: F64, factor: int) -> tuple[float, float]:
+def _peak_quality(ref: NDArray[np.complex128], moving: NDArray[np.complex128], factor: int) -> tuple[float, float]:
     """Normalised cross-correlation peak and its ratio to the highest value outside its main lobe.
 
-    The lobe is as wide as the scene's texture makes it (a smooth scene correlates over many pixels), so it
-    is measured (down to half the peak) and left out with a margin, rather than a fixed neighbourhood.
+    ``ref`` and ``moving`` are the windows' spectra (mean removed). The lobe is as wide as the scene's
+    texture makes it (a smooth scene correlates over many pixels), so it is measured (down to half the
+    peak) and left out with a margin, rather than a fixed neighbourhood.
     """
-    surface = np.fft.ifft2(np.fft.fft2(ref) * np.conj(np.fft.fft2(moving))).real
-    surface /= max(float(np.linalg.norm(ref) * np.linalg.norm(moving)), 1e-30)
+    surface = np.fft.ifft2(ref * np.conj(moving)).real
+    energy = float(np.sqrt(np.sum(np.abs(ref) ** 2) * np.sum(np.abs(moving) ** 2))) / ref.size  # Parseval
+    surface /= max(energy, 1e-30)
     peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
     best = float(surface[peak])
     lobe = 2 * _lobe(surface, (int(peak[0]), int(peak[1])), best / 2)
@@ -200,23 +202,30 @@ def _offset(
     if np.isnan(big[pad:-pad, pad:-pad]).mean() > _NODATA_FRACTION:
         return "no data"
     big = np.where(np.isnan(big), np.nanmean(big), big)
-    centred = ref - ref.mean()
+    # Spectra computed once and shared by both passes and the peak screening.
+    spectrum = np.fft.fft2(ref - ref.mean())
     first = big[pad:-pad, pad:-pad]
     # The first pass only centres the second one: a coarse peak (1/4 px) is enough and 25x cheaper.
     coarse_upsample = min(upsample, 4)
     shift, _, _ = phase_cross_correlation(
-        centred, first - first.mean(), upsample_factor=coarse_upsample, normalization=None
+        spectrum,
+        np.fft.fft2(first - first.mean()),
+        upsample_factor=coarse_upsample,
+        normalization=None,
+        space="fourier",
     )
     estimate = base - np.asarray(shift, dtype=np.float64) / factor
     within = np.asarray(estimate - base, dtype=np.float64)
     if np.any(np.abs(within) > _PAD - 1):
         return "weak peak"  # a peak this far from the coarse offset is not trusted (and not re-read)
     second = _shifted(big, within * factor)[pad:-pad, pad:-pad]
-    second = second - second.mean()
-    peak, ratio = _peak_quality(centred, second, factor)
+    moved = np.fft.fft2(second - second.mean())
+    peak, ratio = _peak_quality(spectrum, moved, factor)
     if peak < MIN_PEAK or ratio < MIN_PEAK_RATIO:
         return "weak peak"
-    residual, _, _ = phase_cross_correlation(centred, second, upsample_factor=upsample, normalization=None)
+    residual, _, _ = phase_cross_correlation(
+        spectrum, moved, upsample_factor=upsample, normalization=None, space="fourier"
+    )
     return np.asarray(estimate - np.asarray(residual, dtype=np.float64) / factor, dtype=np.float64)
 
 
@@ -235,11 +244,11 @@ def _central_offset(reference: OpenRaster, raster: OpenRaster, start: F64) -> F6
     if max(np.isnan(ref).mean(), np.isnan(moving).mean()) > 0.1:
         return start
     ref, moving = (np.where(np.isnan(w), np.nanmean(w), w) for w in (ref, moving))
-    ref, moving = ref - ref.mean(), moving - moving.mean()
-    peak, ratio = _peak_quality(ref, moving, 1)
+    spectra = np.fft.fft2(ref - ref.mean()), np.fft.fft2(moving - moving.mean())
+    peak, ratio = _peak_quality(*spectra, 1)
     if peak < MIN_PEAK or ratio < MIN_PEAK_RATIO:
         return start
-    shift, _, _ = phase_cross_correlation(ref, moving, upsample_factor=1, normalization=None)
+    shift, _, _ = phase_cross_correlation(*spectra, upsample_factor=1, normalization=None, space="fourier")
     found = base - np.asarray(shift, dtype=np.float64)
     # Within a pixel of the start the start is kept: it is fractional, the central estimate whole.
     return start if np.all(np.abs(found - start) <= 1.0) else np.asarray(found, dtype=np.float64)
