@@ -450,3 +450,19 @@ def test_daily_stack_is_not_coregistered() -> None:
     assert len({scene_stem(s).split("_")[1] for s in specs}) > 1, "the geohash changes within the stack"
     assert len({(s.satellite, s.look_side, s.orbit_direction, s.mode) for s in specs}) == 1
     assert len({(round(s.center_lat, 2), round(s.center_lon, 2)) for s in specs}) == 1, "one imaged place"
+
+
+@pytest.mark.parametrize("level", ["GRD", "SLC"])
+@pytest.mark.parametrize("mode", ["SM", "SC", "SLEDF"])
+@pytest.mark.parametrize("look_side", ["left", "right"])
+def test_sidecars_follow_iceyes_product_spec_schema(level: str, mode: str, look_side: str) -> None:
+    # Stripmap and scan once carried the legacy 234 MHz bandwidth, below the spec's 300 MHz minimum.
+    from icecube_stac.iceye_items import _iceye_validator
+    from icecube_stac.testing.cog import cog_item_for
+
+    item = cog_item_for(CogProductSpec(level=level, mode=mode, look_side=look_side, shape=SHAPE))  # type: ignore[arg-type]
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _iceye_validator().iter_errors(item)]
+    assert problems == []
+    props = item["properties"]
+    assert 300e6 <= props["iceye:pulse_bandwidth"] == props["iceye:processing_bandwidth_range"] <= 1200e6
+    assert props["iceye:acquisition_range_sampling_rate"] > props["iceye:pulse_bandwidth"]

@@ -42,7 +42,7 @@ REAL = {level: DATA / f"ICEYE_6Q31WW_20251110T182058Z_7010715_X56_SLEDF_crop_{le
 
 def _quiet_item(path: Path) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IceyeSchemaWarning)  # stripmap pulse bandwidths are below v0.2.2's minimum
+        warnings.simplefilter("error", IceyeSchemaWarning)  # generated side-cars follow ICEYE's product spec
         return item_from_cog_product(path)
 
 

@@ -8,6 +8,7 @@ precision, ``iceye:orbit_states`` rounded to millimetres, times as :func:`._name
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,21 @@ _GRD_BAND = {"data_type": "ui16", "bits_per_sample": 16}
 # ICEYE really writes 31 bits per sample for its float32 SLC bands.
 _SLC_BAND = {"data_type": "f32", "bits_per_sample": 31}
 _MULTILOOK_OVERLAP = 12.63  # percent, as on the real 10-look GRD [INF for other modes]
+
+
+# ICEYE's product-spec v0.2.2 bounds the current generation's pulse and processing bandwidths to
+# 300-1200 MHz, while legacy stripmap and scan products (and our legacy modes) use 234 MHz; the COG
+# products take the legacy bandwidth raised to that floor, and a sampling rate scaled with it so the
+# range oversampling ratio stays the legacy one.
+_MIN_BANDWIDTH = 300e6
+
+
+def _bandwidth(f: Mapping[str, Any]) -> float:
+    return max(float(f["chirp_bandwidth"]), _MIN_BANDWIDTH)
+
+
+def _sampling_rate(f: Mapping[str, Any]) -> float:
+    return float(f["range_sampling_rate"]) * _bandwidth(f) / float(f["chirp_bandwidth"])
 
 
 def _r6(value: Any) -> float:
@@ -49,7 +65,7 @@ def _times(plan: CogPlan) -> dict[str, Any]:
 
 def _sar(plan: CogPlan) -> dict[str, Any]:
     f, spec, grd = plan.legacy.fields, plan.spec, plan.spec.level == "GRD"
-    slant_res = SPEED_OF_LIGHT / (2.0 * float(f["chirp_bandwidth"]))
+    slant_res = SPEED_OF_LIGHT / (2.0 * _bandwidth(f))
     azimuth_res = plan.geometry.ground_speed / float(f["total_processed_bandwidth_azimuth"])
     sin_center = np.sin(np.radians(plan.geometry.incidence[1]))
     spacing = ("range_spacing", "azimuth_spacing") if grd else ("slant_range_spacing", "azimuth_ground_spacing")
@@ -110,7 +126,7 @@ def _identity(plan: CogPlan) -> dict[str, Any]:
 
 def _radar(plan: CogPlan) -> dict[str, Any]:
     f, g, grd = plan.legacy.fields, plan.geometry, plan.spec.level == "GRD"
-    slant_res = SPEED_OF_LIGHT / (2.0 * float(f["chirp_bandwidth"]))
+    slant_res = SPEED_OF_LIGHT / (2.0 * _bandwidth(f))
     near, far = (np.sin(np.radians(g.incidence[k])) for k in (0, 2))
     looks = int(f["azimuth_looks"])
     processed = float(f["total_processed_bandwidth_azimuth"])
@@ -119,15 +135,15 @@ def _radar(plan: CogPlan) -> dict[str, Any]:
     return {
         "iceye:resolution_range_near": _r6(slant_res / near if grd else slant_res),
         "iceye:resolution_range_far": _r6(slant_res / far if grd else slant_res),
-        "iceye:looks_range_bandwidth": int(f["chirp_bandwidth"]),
+        "iceye:looks_range_bandwidth": round(_bandwidth(f)),
         "iceye:looks_range_overlap": 0,
         "iceye:looks_azimuth_bandwidth": round(look_bandwidth, 2),
         "iceye:looks_azimuth_overlap": _MULTILOOK_OVERLAP if grd and looks > 1 else 0,
         "iceye:synthetic_aperture_angle": _r6(np.degrees(wavelength * processed / (2.0 * g.ground_speed))),
-        "iceye:pulse_bandwidth": int(f["chirp_bandwidth"]),
+        "iceye:pulse_bandwidth": round(_bandwidth(f)),
         "iceye:pulse_duration": float(f"{float(f['chirp_duration']):.5g}"),
         "iceye:acquisition_prf": round(float(f["acquisition_prf"]), 2),
-        "iceye:acquisition_range_sampling_rate": round(float(f["range_sampling_rate"])),
+        "iceye:acquisition_range_sampling_rate": round(_sampling_rate(f)),
     }
 
 
@@ -228,7 +244,7 @@ def _processing(plan: CogPlan) -> dict[str, Any]:
     f, spec = plan.legacy.fields, plan.spec
     out: dict[str, Any] = {
         "iceye:processing_end_datetime": stac_time(plan.processing_end),
-        "iceye:processing_bandwidth_range": int(f["chirp_bandwidth"]),
+        "iceye:processing_bandwidth_range": round(_bandwidth(f)),
         "iceye:processing_bandwidth_azimuth": round(float(f["total_processed_bandwidth_azimuth"]), 3),
     }
     if spec.level == "GRD":  # the real SLC item has no window functions
