@@ -172,7 +172,8 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
         (0.0, 0.0) if s is None else _coarse(geometries[ref], geo, s.shape)
         for s, geo in zip(sources, geometries, strict=True)
     ]
-    if level == ProductLevel.SLC.value:
+    slc = level == ProductLevel.SLC.value
+    if slc:
         missing = [ids[k] for k, g in enumerate(geometries) if sources[k] is not None and (g is None or not g.doppler)]
         if missing:
             warnings.warn(
@@ -180,7 +181,6 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
                 CoregistrationWarning,
                 stacklevel=2,
             )
-    slc = level == ProductLevel.SLC.value
     dopplers = [(g.doppler if g is not None else ()) if slc else None for g in geometries]
     centres, _, measured = _measure(sources, ref, coarse, dopplers, options)
     records: list[SliceRecord] = []
@@ -201,8 +201,7 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
             continue
         whole = dask_array([source], source.shape, sizes, str(data.dtype), np.nan)[0]
         fit = (record.fit.coefficients, options.model, grid)
-        doppler = geometries[k].doppler if geometries[k] is not None and np.iscomplexobj(data) else ()  # type: ignore[union-attr]
-        slices.append(resample_slice(whole, grid, chunks, fit, options.resampling, doppler))
+        slices.append(resample_slice(whole, grid, chunks, fit, options.resampling, dopplers[k] or ()))
     stacked = da.stack(slices).rechunk(data.chunks)  # type: ignore[no-untyped-call]
     attrs = {k: v for k, v in ds[name].attrs.items() if k != SOURCE_DTYPE_ATTR}  # resampled: no longer exact DN
     out = ds.assign({name: (ds[name].dims, stacked, attrs)}).assign_coords(record_coords(records, options.model))
