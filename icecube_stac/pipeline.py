@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pystac
 import xarray as xr
 
 from icecube_stac.config import CubeConfig
@@ -75,16 +74,11 @@ def load_cube(
         raise TypeError(f"load_cube() needs a CubeConfig (see load_config), not {type(config).__name__}")
     label_set = None
     if labels is not None or config.labels is not None or config.labelled:
-        from icecube_stac.labels._pipeline import labelled_items, labels_for
+        from icecube_stac.labels._pipeline import labels_for
 
         label_set = labels_for(config, labels)
-    items = search(config, backend=backend)
-    if any("label:type" in i.properties for i in items):
-        # STAC label items (e.g. published to a STAC API with the products) are not products; pgstac derives an
-        # end_datetime from their datetime, so the config's date filter matches them there.
-        items = pystac.ItemCollection([i for i in items if "label:type" not in i.properties])
-    if config.labelled:
-        items = labelled_items(items, label_set)
+    # The search selects products only (never label items) and, with labelled: true, the labelled ones.
+    items = search(config, backend=backend, labels=label_set)
     if not items:
         raise LoadError(
             f"no items matched the search in {config.catalog}: check the dates, incidence range, product "

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pystac
 from shapely.geometry import shape
@@ -31,7 +31,10 @@ from icecube_stac._stac_api import StacApi
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
 from icecube_stac.item import acquisition_end
-from icecube_stac.vocabulary import PARQUET_NAME, Prop, catalog_root, is_api_url
+from icecube_stac.vocabulary import PARQUET_NAME, ProductLevel, Prop, catalog_root, is_api_url
+
+if TYPE_CHECKING:
+    from icecube_stac.labels import LabelSet
 
 __all__ = [
     "LocalCatalog",
@@ -78,6 +81,9 @@ def _filters(config: CubeConfig) -> list[dict[str, Any]]:
         Prop.LOOK_SIDE: config.look_side,
     }
     args += [{"op": "=", "args": [_prop(k), v]} for k, v in equals.items() if v is not None]
+    if config.product_type is None:
+        # Products only: STAC label items of the same catalog or API (pgstac gives them an end_datetime) are not.
+        args.append({"op": "in", "args": [_prop(Prop.PRODUCT_TYPE), [level.value for level in ProductLevel]]})
     members = {Prop.INSTRUMENT_MODE: config.instrument_modes, Prop.PLATFORM: config.platforms}
     args += [{"op": "in", "args": [_prop(k), list(v)]} for k, v in members.items() if v]
     if config.polarizations:
@@ -124,7 +130,7 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
 
 
 def _has_selection_rules(config: CubeConfig) -> bool:
-    return not config.temporal_overlap or (config.space_overlap and not config.coregistered)
+    return config.labelled or not config.temporal_overlap or (config.space_overlap and not config.coregistered)
 
 
 class SearchBackend(Protocol):
@@ -360,7 +366,13 @@ def _found_items(backend: SearchBackend, body: Mapping[str, Any]) -> list[pystac
     return _to_items(backend.search(body))
 
 
-def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: bool = True) -> pystac.ItemCollection:
+def search(
+    config: CubeConfig,
+    *,
+    backend: SearchBackend | None = None,
+    rules: bool = True,
+    labels: LabelSet | None = None,
+) -> pystac.ItemCollection:
     """Search the config's catalog (or ``backend``) and apply the icecube selection rules.
 
     Parameters
@@ -370,7 +382,10 @@ def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: b
     backend
         An explicit backend.
     rules
-        Apply :func:`apply_selection_rules` (default) or return the raw search results.
+        Apply :func:`apply_selection_rules` (default) and ``labelled``, or return the raw search results.
+    labels
+        With ``labelled: true``, the labels that decide which products are labelled; default those the
+        config names (``labels``, else the catalog's label items).
 
     Returns
     -------
@@ -380,6 +395,11 @@ def search(config: CubeConfig, *, backend: SearchBackend | None = None, rules: b
     backend = backend or open_backend(config.catalog, headers=config.headers, timeout=config.timeout)
     found = _found_items(backend, to_search_body(config))
     selected = apply_selection_rules(found, config) if rules else found
+    if rules and config.labelled:
+        from icecube_stac.labels._pipeline import labelled_items, labels_for  # only for labelled searches
+
+        label_set = labels if labels is not None else labels_for(config)
+        selected = list(labelled_items(pystac.ItemCollection(selected, clone_items=False), label_set))
     kept = selected[: config.max_items] if config.max_items is not None else selected
     # The items were just made for this collection: cloning them (pystac's default) would only copy them.
     return pystac.ItemCollection(kept, clone_items=False)

@@ -49,6 +49,7 @@ VALID: Final[list[dict[str, Any]]] = [
         "timeout": 5,
         "chunks": {"azimuth": 512},
         "fill_value": -9999,
+        "geocode": {"crs": "epsg:32648", "resolution": [5, 5.5], "resampling": "Bilinear", "quantity": "sigma0"},
     },
     {
         "bbox": [102.45, 16.15, 102.75, 16.45],

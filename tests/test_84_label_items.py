@@ -95,6 +95,9 @@ def test_index_writes_valid_label_items_that_cubes_read_back(tmp_path: Path, mon
     # labelled: true (the catalog's label items decide) keeps the two labelled products.
     only = load_cube(load_config({"catalog": str(root), "start_date": 20240101, "labelled": True}))
     assert [str(v) for v in only["id"].values] == [products[1].name, products[2].name]
+    # The search applies it too (icecube-stac search lists what the cube would hold), max_items after it.
+    first = load_config({"catalog": str(root), "start_date": 20240101, "labelled": True, "max_items": 1})
+    assert [i.id for i in search(first)] == [products[1].name]
 
 
 def test_reindex_keeps_labels_and_a_bad_labels_file_changes_nothing(tmp_path: Path) -> None:

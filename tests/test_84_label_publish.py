@@ -9,6 +9,7 @@ import pytest
 from pystac_client import Client
 
 from icecube_stac import index, load_config, load_cube, search
+from icecube_stac.labels import read_labels
 from icecube_stac.publish import publish
 from tests._cube_stacks import make_product
 from tests.support.pgstac_server import pgstac_api
@@ -32,10 +33,12 @@ def test_publish_loads_label_items_and_their_source_links(tmp_path: Path, pgstac
         source = next(link for link in item.links if link.rel == "source")
         assert source.extra_fields["label:assets"] == ["data"]
         assert source.href.endswith(f"iceye-grd/items/{products[1].name}.json")
-        # pgstac derives an end_datetime from the label item's datetime, so a config's date filter matches it
-        # there; cubes still hold the products only.
+        # pgstac derives an end_datetime from the label item's datetime, so a date filter alone would match
+        # it there; searches and cubes select products only, and labelled: true the labelled product.
         config = load_config({"catalog": api.url, "start_date": 20240101})
-        assert f"{products[1].name}-labels" in [i.id for i in search(config)]
+        assert [i.id for i in search(config)] == [p.name for p in products]
+        labelled = config.replace(labelled=True, max_items=1)
+        assert [i.id for i in search(labelled, labels=read_labels(tmp_path / "labels.json"))] == [products[1].name]
         cube = load_cube(config, labels=tmp_path / "labels.json")
         assert [str(v) for v in cube["id"].values] == [p.name for p in products]
         assert cube["labelled"].values.tolist() == [False, True] and cube["labels"].values[1, 4, 3] == 1
