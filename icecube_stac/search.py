@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pystac
-from shapely.geometry import shape
 
 from icecube_stac._items import item_from_dict
 from icecube_stac._realpath import RealPaths
+from icecube_stac._selection import apply_selection_rules, has_selection_rules
 from icecube_stac._stac_api import StacApi
 from icecube_stac.config import CubeConfig
 from icecube_stac.errors import SearchError
-from icecube_stac.item import acquisition_end
 from icecube_stac.vocabulary import PARQUET_NAME, ProductLevel, Prop, catalog_root, is_api_url
 
 if TYPE_CHECKING:
@@ -123,14 +122,10 @@ def to_search_body(config: CubeConfig) -> dict[str, Any]:
         body["intersects"] = dict(config.intersects)
     body["filter"] = {"op": "and", "args": _filters(config)}
     body["filter-lang"] = "cql2-json"
-    if config.max_items is not None and not _has_selection_rules(config):
+    if config.max_items is not None and not has_selection_rules(config):
         # With selection rules the cap applies to what they keep, so search() cuts after them instead.
         body["max_items"] = config.max_items
     return body
-
-
-def _has_selection_rules(config: CubeConfig) -> bool:
-    return config.labelled or not config.temporal_overlap or (config.space_overlap and not config.coregistered)
 
 
 class SearchBackend(Protocol):
@@ -310,40 +305,6 @@ def open_backend(
     if is_api_url(text):
         return StacApi(text, headers=headers, timeout=timeout)
     return LocalCatalog(text)
-
-
-def apply_selection_rules(items: Sequence[pystac.Item], config: CubeConfig) -> list[pystac.Item]:
-    """Apply the icecube rules that a filter cannot express, keeping the input order.
-
-    ``temporal_overlap=false`` keeps only the latest acquisition of each day (dated by acquisition
-    end, as icecube does); ``space_overlap=true`` (when not ``coregistered``) keeps the items whose
-    footprint intersects the earliest item's footprint.
-
-    Parameters
-    ----------
-    items
-        Search results.
-    config
-        The config the search came from.
-
-    Returns
-    -------
-    list of pystac.Item
-    """
-    selected = list(items)
-    if not config.temporal_overlap:
-        latest: dict[Any, pystac.Item] = {}
-        for item in selected:
-            day = acquisition_end(item).date()
-            if day not in latest or (acquisition_end(item), item.id) > (acquisition_end(latest[day]), latest[day].id):
-                latest[day] = item
-        keep = {id(i) for i in latest.values()}
-        selected = [i for i in selected if id(i) in keep]
-    if config.space_overlap and not config.coregistered and selected:
-        earliest = min(selected, key=lambda i: (acquisition_end(i), i.id))
-        reference = shape(earliest.geometry or {"type": "GeometryCollection", "geometries": []})
-        selected = [i for i in selected if i.geometry is not None and shape(i.geometry).intersects(reference)]
-    return selected
 
 
 def _to_items(found: Sequence[dict[str, Any]]) -> list[pystac.Item]:
