@@ -127,6 +127,14 @@ def test_open_data_catalog_builds_the_cube_of_the_local_cogs(
     # Each product is described by its side-car (grd-json / slc-json): ICEYE's full metadata, calibration included.
     np.testing.assert_array_equal(got["calibration_factor"].values, expected["calibration_factor"].values)
     assert np.isfinite(got["calibration_factor"].values).all()
+    # ICEYE keeps the GRD band SCALE in the TIFF header only: the cube reads it there, so sigma0 is that of
+    # the locally indexed products (the side-car items carry none; without it sigma0 was NaN).
+    if level == "GRD":
+        for name in ("amplitude_scale", "amplitude_offset"):
+            np.testing.assert_array_equal(got[name].values, expected[name].values)
+        assert np.isfinite(got["amplitude_scale"].values).all() and (got["amplitude_scale"].values != 1).all()
+        np.testing.assert_allclose(got.iceye.sigma0().values, expected.iceye.sigma0().values, rtol=1e-6)
+        assert np.isfinite(got.iceye.sigma0().values).any()
     hrefs = got["data_href"].values.tolist()
     assert all(h.startswith(served[0]) if where == "http" else Path(h).is_file() for h in hrefs)
     assert all(h.endswith(f"_{level}.tif") for h in hrefs), "product_type picks the grd-cog or slc-cog asset"

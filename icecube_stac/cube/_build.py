@@ -8,6 +8,7 @@ order defines the (azimuth, range) grid; the dask graph reads windows through th
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,7 +30,7 @@ from icecube_stac.item import ParsedItem, parse_item
 from icecube_stac.readers import get_reader
 from icecube_stac.vocabulary import CUBE_VARIABLES, Container, ProductLevel, local_path
 
-__all__ = ["DTYPES", "OnMissing", "build_cube", "source_dtype_attrs"]
+__all__ = ["DTYPES", "OnMissing", "build_cube", "source_dtype_attrs", "with_band_scale"]
 
 OnMissing = Literal["raise", "skip"]
 
@@ -85,6 +86,26 @@ def _probe_shape(item: ParsedItem) -> tuple[int, int]:
             return raster.shape
     except (IcecubeStacError, OSError, KeyError) as exc:
         raise LoadError(f"item {item.id!r}: cannot read the shape of {item.data_href}: {exc}") from None
+
+
+def with_band_scale(item: ParsedItem) -> ParsedItem:
+    """Read a COG GRD's band scale from its raster when the item does not record it.
+
+    Items indexed by us record it (``icecube:amplitude_scale``); those of catalogs made elsewhere (ICEYE's
+    own scene and side-car items) do not, since ICEYE keeps it in the TIFF header only, and without it
+    sigma0 would be NaN. One header read per such item (a range request for a remote COG).
+    """
+    if item.level is not ProductLevel.GRD or math.isfinite(item.amplitude_scale) or _missing(item) is not None:
+        return item
+    try:
+        with get_reader(item.container).open(item.data_href) as raster:
+            scale_offset = getattr(raster, "band_scale", None)
+    except (IcecubeStacError, OSError, KeyError) as exc:
+        raise LoadError(f"item {item.id!r}: cannot read the band scale of {item.data_href}: {exc}") from None
+    if scale_offset is None:
+        return item
+    scale, offset = scale_offset
+    return dataclasses.replace(item, amplitude_scale=scale, amplitude_offset=offset)
 
 
 def _missing(item: ParsedItem) -> str | None:
@@ -209,7 +230,7 @@ def build_cube(
     """
     if on_missing not in ("raise", "skip"):
         raise ValueError(f"on_missing must be 'raise' or 'skip', got {on_missing!r}")
-    parsed = [parse_item(item) for item in _items(source)]
+    parsed = [with_band_scale(parse_item(item)) for item in _items(source)]
     level = _check_single_level(parsed)
     sources = _readable(parsed, on_missing)
     # Keyed by object identity: items handed in by a caller may share an id.

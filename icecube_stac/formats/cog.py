@@ -93,6 +93,11 @@ class _CogRaster:
         return (cols, rows) if self._options.transposed else (rows, cols)
 
     @property
+    def band_scale(self) -> tuple[float, float]:
+        """The first band's GDAL ``SCALE``/``OFFSET``: GRD amplitude = DN * scale + offset."""
+        return float(self._src.scales[0]), float(self._src.offsets[0])
+
+    @property
     def dtype(self) -> np.dtype[Any]:
         """The stored DN type (GRD) or complex64 (SLC)."""
         if self._level is ProductLevel.GRD:

@@ -24,7 +24,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from icecube_stac._config_geocode import COMPLEX_REFUSED, GeocodeOptions
 from icecube_stac.config import CubeConfig
-from icecube_stac.cube._build import OnMissing, _check_single_level, _fill, _items, _readable
+from icecube_stac.cube._build import OnMissing, _check_single_level, _fill, _items, _readable, with_band_scale
 from icecube_stac.cube._coords import dataset_attrs, time_coords
 from icecube_stac.cube._timeaxis import time_axis
 from icecube_stac.cube._warnings import CubeWarning
@@ -248,7 +248,7 @@ def geocode_cube(
             CubeWarning,
             stacklevel=2,
         )
-    parsed = [parse_item(item) for item in _items(source)]
+    parsed = [with_band_scale(parse_item(item)) for item in _items(source)]
     level = _check_single_level(parsed)
     quantity = _quantity(options, level)
     readable = _readable(parsed, on_missing)
