@@ -291,10 +291,14 @@ def _write_catalog(
             collection = _checked(collection_document(cid, [d.data for d in documents]), f"collection {cid}")
             (staging / cid / "collection.json").write_bytes(dump_json(collection))
             collections[cid] = collection
-        from icecube_stac.labels._catalog import child_link, write_label_collection
-
         product_items = [items[k].data for k in sorted(items)]
-        label_items = write_label_collection(staging, root, labels, product_items)  # labels/ (or carried over)
+        label_items = None
+        # icecube_stac.labels imports dask and xarray (1.1 s): only a run with labels, or a catalog that has a
+        # labels collection (labels._items.LABELS_COLLECTION) to carry over, pays for it.
+        if labels is not None or (root / "labels" / "collection.json").is_file():
+            from icecube_stac.labels._catalog import child_link, write_label_collection
+
+            label_items = write_label_collection(staging, root, labels, product_items)  # labels/ (or carried over)
         root_document = _catalog_dict(sorted(groups), title)
         if label_items is not None:
             root_document["links"].append(child_link())
