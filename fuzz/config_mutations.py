@@ -62,6 +62,7 @@ KEYS: Final = (
     *("coregistered", "space_overlap", "temporal_overlap", "bbox", "intersects", "product_type"),
     *("orbit_state", "look_side", "instrument_mode", "platforms", "polarizations", "collections"),
     *("max_items", "filter", "catalog", "headers", "timeout", "chunks", "fill_value"),
+    *("geocode", "coregister", "labelled"),
 )
 _HUGE_INT: Final = "9" * 5000  # JSON can hold it, Python's int() refuses it beyond 4300 digits
 _TEXTS: Final = (
@@ -264,6 +265,9 @@ def _valid(rng: random.Random, key: str) -> Any:
         "timeout": rng.choice([1, 30, 0.5]),
         "chunks": rng.choice([{"azimuth": 8}, {"range": 5, "azimuth": 16}, None]),
         "fill_value": rng.choice([0, -9999, 1.5, None]),
+        "geocode": rng.choice([False, False, True, "EPSG:32648", {"crs": "EPSG:32648", "resolution": 30}]),
+        "coregister": rng.choice([False, False, True, {"model": "shift", "window": 8, "grid": [2, 2]}]),
+        "labelled": rng.choice([False, False, True]),
     }
     if values["bbox"] is not None:
         values["intersects"] = None
