@@ -512,3 +512,23 @@ def test_the_byte_flipped_slc_that_made_libhdf5_loop_is_a_metadata_error(
     with pytest.raises(MetadataError) as err:
         read_hdf5_metadata(raster)
     assert str(raster) in str(err.value) and time.monotonic() - started < 20
+
+
+def _slow_answer(path: str | Path) -> str:
+    time.sleep(0.5)  # long enough for the alarm below to interrupt the parent waiting for it
+    return f"answer for {path}"
+
+
+def test_an_interrupted_read_never_hands_its_answer_to_the_next_file(tmp_path: Path) -> None:
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            isolated(_slow_answer, tmp_path / "A.tif")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert isolated(_slow_answer, tmp_path / "B.tif") == f"answer for {tmp_path / 'B.tif'}"

@@ -11,9 +11,9 @@ Forking once per file cost ~10 ms per SLC when indexing (more than reading its m
 that can be pickled by reference (a module-level function) is served by one long-lived forked child per
 process (:class:`_Server`), sent each path over a pipe: the same isolation (the library runs in another
 process, with the same time limit; a child that loops is killed, one that dies is reported) for a pipe
-round trip per file. After any failed read the child is replaced, so a file that made the library fail
-never shares a library state with the next one; a process forked from this one (worker pools) starts
-its own child. Readers that cannot be pickled (lambdas, local functions) get a child of their own.
+round trip per file. After any failed or interrupted read the child is replaced, so a file that made
+the library fail never shares a library state with the next one, and an answer nobody waited for is
+never read as the next file's; a process forked from this one (worker pools) starts its own child. Readers that cannot be pickled (lambdas, local functions) get a child of their own.
 """
 
 from __future__ import annotations
@@ -142,6 +142,14 @@ class _Server:
         _, status = os.waitpid(self.pid, 0)
         return status
 
+    def discard(self) -> None:
+        """Kill the child whatever state it and its pipes are in (it may be gone already)."""
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.close_pipes()
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+
     def ask(self, reader: Callable[[str | Path], object], request: bytes, path: str | Path, timeout: float) -> object:
         try:
             _write_message(self.requests, request)
@@ -199,6 +207,12 @@ def _served(reader: Callable[[str | Path], _T], request: bytes, path: str | Path
             return server.ask(reader, request, path, timeout)  # type: ignore[return-value]
         except MetadataError:
             _server = None  # stopped by ask: the next read forks a fresh child
+            raise
+        except BaseException:
+            # Interrupted (KeyboardInterrupt, a signal handler) between request and answer: the child's
+            # answer to this file is still on its way, and the next file must never read it as its own.
+            _server = None
+            server.discard()
             raise
 
 
