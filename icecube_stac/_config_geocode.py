@@ -70,12 +70,17 @@ class GeocodeOptions:
         """Return the options as ``config.json`` data (``load_config`` reads them back equal)."""
         return {
             "crs": self.crs,
-            "resolution": None if self.resolution is None else list(self.resolution),
-            "bounds": None if self.bounds is None else list(self.bounds),
+            "resolution": _json(self.resolution),
+            "bounds": _json(self.bounds),
             "resampling": self.resampling,
             "dem": self.dem,
             "quantity": self.quantity,
         }
+
+
+def _json(value: object) -> object:
+    # Options built directly may hold any type: only sequences become lists, the rest is left for the checks.
+    return list(value) if isinstance(value, (tuple, list)) else value
 
 
 def _crs(key: str, value: object) -> str | None:

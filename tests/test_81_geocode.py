@@ -344,3 +344,21 @@ def test_geocoded_cube_computes_on_distributed_workers(products: dict[str, Produ
     local = ds["amplitude"].values
     remote = client.compute(ds["amplitude"].data).result()
     np.testing.assert_array_equal(remote, local)
+
+
+def test_options_built_directly_are_checked_like_json() -> None:
+    from icecube_stac._config_geocode import GeocodeRule
+
+    rule = GeocodeRule()
+    assert rule.check("geocode", GeocodeOptions(resolution=5)) == GeocodeOptions(resolution=(5.0, 5.0))  # type: ignore[arg-type]
+    canonical = GeocodeOptions(crs="EPSG:32648", resolution=(10.0, 5.0), bounds=(0.0, 0.0, 100.0, 50.0))
+    assert rule.check("geocode", canonical) == canonical
+    for bad, message in (
+        (GeocodeOptions(crs="EPSG:32648", bounds=5), r"'geocode\.bounds': got 5; .*four finite numbers"),  # type: ignore[arg-type]
+        (GeocodeOptions(resolution="fine"), r"'geocode\.resolution': got 'fine'; .*pixel size"),  # type: ignore[arg-type]
+        (GeocodeOptions(resolution=(1.0, 2.0, 3.0)), r"'geocode\.resolution': got \[1\.0, 2\.0, 3\.0\]; .*\[x, y\]"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ConfigError, match=message):
+            rule.check("geocode", bad)
+        with pytest.raises(ConfigError, match=message):
+            load_config().replace(geocode=bad)
