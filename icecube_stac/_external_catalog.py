@@ -72,11 +72,13 @@ def write_items_parquet(path: Path, items: list[dict[str, Any]]) -> int:
     SearchError
         When the items cannot be stored (e.g. one property with values of incompatible types).
     """
+    from shapely.errors import ShapelyError  # stac_geoparquet reads geometries with shapely
+
     if not items:
         return 0
     try:
         return _write_items(path, items)
-    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:  # pyarrow: Value/TypeError
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, ShapelyError) as exc:  # pyarrow too
         raise SearchError(f"the items cannot be stored as stac-geoparquet: {type(exc).__name__}: {exc}") from None
 
 

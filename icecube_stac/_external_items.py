@@ -16,8 +16,9 @@ product. Other items are kept as they are, except that
 an item with only a ``datetime`` gets ``start_datetime`` = ``end_datetime`` = ``datetime`` (every config
 dates acquisitions by ``end_datetime``, as icecube does).
 
-An item that cannot be used (no id, no properties, no time, no geometry, not a STAC item, or an ICEYE item
-that does not normalise) is skipped with an :class:`~icecube_stac._crawl.ExternalCatalogWarning` naming
+An item that cannot be used (no id, no properties, no time or one that does not parse, no geometry or one
+that is not GeoJSON with finite coordinates, a bbox not of 4 or 6 finite numbers, not a STAC item, or an
+ICEYE item that does not normalise) is skipped with an :class:`~icecube_stac._crawl.ExternalCatalogWarning` naming
 its href and the reason; so is a second item with the same collection and id (the first is kept).
 """
 
@@ -80,10 +81,58 @@ def _problem(data: Mapping[str, Any]) -> str | None:
     geometry = data.get("geometry")
     if not isinstance(geometry, Mapping):
         return "no footprint (geometry null or not a GeoJSON object): nothing a search could place"
+    problem = _times_problem(properties) or _geometry_problem(geometry) or _bbox_problem(data)
+    if problem is not None:
+        return problem
     try:
         pystac.Item.from_dict(copy.deepcopy(dict(data)), preserve_dict=False, migrate=True)
     except Exception as exc:  # pystac raises many kinds for a malformed item
         return f"not a valid STAC item ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _times_problem(properties: Mapping[str, Any]) -> str | None:
+    """Say which of ``datetime``/``start_datetime``/``end_datetime`` is not an RFC 3339 time, or None."""
+    for key in ("datetime", Prop.START, Prop.END):
+        value = properties.get(key)
+        if value is None:
+            continue
+        try:
+            pystac.utils.str_to_datetime(value)
+        except (ValueError, TypeError, OverflowError):
+            return f"{key} {str(value)[:40]!r} is not an RFC 3339 date and time"
+    return None
+
+
+def _geometry_problem(geometry: Mapping[str, Any]) -> str | None:
+    """Say why a GeoJSON geometry cannot be a footprint (not a geometry, or a coordinate not finite), or None."""
+    import numpy as np
+    import shapely
+    import shapely.geometry
+
+    try:
+        coordinates = shapely.get_coordinates(shapely.geometry.shape(dict(geometry)))  # x, y: what a search places
+    except Exception as exc:  # shapely raises many kinds (GeometryTypeError, ValueError, OverflowError...)
+        return f"geometry is not a GeoJSON geometry ({type(exc).__name__}: {str(exc)[:80]})"
+    if not np.isfinite(coordinates).all():
+        return "geometry has a coordinate that is not a finite number"
+    return None
+
+
+def _bbox_problem(data: Mapping[str, Any]) -> str | None:
+    """Say why ``bbox`` (when given) is not 4 or 6 finite numbers, or None."""
+    import math
+
+    bbox = data.get("bbox")
+    if bbox is None:
+        return None
+    numbers = isinstance(bbox, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
+    try:
+        finite = numbers and all(math.isfinite(float(v)) for v in bbox)
+    except OverflowError:  # an integer beyond any float
+        finite = False
+    if not finite or len(bbox) not in (4, 6):
+        return f"bbox {str(bbox)[:80]!r} is not a list of 4 or 6 finite numbers"
     return None
 
 

@@ -432,6 +432,47 @@ def test_items_of_another_kind_are_kept_as_they_are(tmp_path: Path) -> None:
         assert len(search(load_config({"catalog": str(folder), **ALL_DATES, **keys}))) == 0
 
 
+def _plain_item(name: str) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": name,
+        "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
+        "bbox": [1.0, 2.0, 1.0, 2.0],
+        "properties": {"datetime": "2024-05-01T00:00:00Z", "product:type": "GRD"},
+        "links": [],
+        "assets": {"data": {"href": f"{name}.tif", "roles": ["data"]}},
+    }
+
+
+def test_items_with_unusable_geometry_bbox_or_times_are_skipped_and_the_others_found(tmp_path: Path) -> None:
+    point = {"type": "Point", "coordinates": [1.0, 2.0]}
+    bad: dict[str, dict[str, Any]] = {
+        "string_coordinates": {"geometry": {"type": "Polygon", "coordinates": "xx"}},
+        "huge_coordinate": {"geometry": {"type": "Point", "coordinates": [10**400, 0]}},
+        "nan_coordinate": {"geometry": {"type": "Point", "coordinates": [float("nan"), 0]}},
+        "string_bbox": {"bbox": "abcd"},
+        "short_bbox": {"bbox": [1.0, 2.0, 3.0]},
+        "huge_bbox": {"bbox": [1.0, 2.0, 10**400, 2.0]},
+        "bad_start": {"properties": {"datetime": None, "start_datetime": "x", "end_datetime": "2024-05-01T00:00:00Z"}},
+        "bad_datetime": {"properties": {"datetime": "yesterday"}},
+        "blob": {"geometry": {"type": "Blob"}},
+    }
+    folder = tmp_path / "hostile"
+    links = [{"rel": "item", "href": "./good.json"}]
+    _write(folder / "good.json", _plain_item("good") | {"geometry": point})
+    for name, change in bad.items():
+        _write(folder / f"{name}.json", _plain_item(name) | change)
+        links.append({"rel": "item", "href": f"./{name}.json"})
+    catalog = _write(folder / "catalog.json", _catalog(links))
+    with pytest.warns(ExternalCatalogWarning) as caught:
+        found = search(load_config({"catalog": str(catalog), "product_type": "GRD", **ALL_DATES}))
+    assert [i.id for i in found] == ["good"]
+    messages = [str(w.message) for w in caught]
+    for name in bad:
+        assert any(f"hostile/{name}.json" in m for m in messages), name
+
+
 def test_items_that_cannot_be_stored_are_a_search_error_naming_the_catalog(tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     catalog = pystac.Catalog("mixed", "x")
