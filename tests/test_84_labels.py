@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icecube_stac import build_cube, open_cube, write_cube
 from icecube_stac.formats.cog import item_from_cog_product
@@ -24,6 +26,8 @@ from icecube_stac.labels import (
     SliceGeometry,
     attach_labels,
     geolocation_of,
+    parse_geojson_labels,
+    parse_icecube_labels,
     read_labels,
     slice_geometries,
 )
@@ -416,3 +420,69 @@ def test_gcp_geolocation_agrees_with_the_rpc(tmp_path: Path) -> None:
     back_x, back_y = gcp.to_pixel(lon_g, lat_g)
     np.testing.assert_allclose(back_x, x, atol=0.05)
     np.testing.assert_allclose(back_y, y, atol=0.05)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Hostile labels files: always a LabelError naming the file, the entry, the field and the bad value.
+# ----------------------------------------------------------------------------------------------------------
+
+HUGE = 10**400  # a JSON integer no float holds
+
+
+def test_a_labels_file_nested_too_deeply_is_a_label_error(tmp_path: Path) -> None:
+    deep = tmp_path / "l3.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(LabelError, match=r"l3\.json is nested too deeply"):
+        read_labels(deep)
+    long_number = _write(tmp_path / "digits.json", [])
+    long_number.write_text("[" + "7" * 5000 + "]")  # more digits than Python converts: a ValueError, not a decode error
+    with pytest.raises(LabelError, match=r"digits\.json is not readable JSON"):
+        read_labels(long_number)
+
+
+@pytest.mark.parametrize(
+    ("obj", "field"),
+    [
+        ({"class": "c", "point": [HUGE, 1]}, r"point\[0\]"),
+        ({"class": "c", "point": {"x": 1, "y": -HUGE}}, r"point\.y"),
+        ({"class": "c", "bbox": {"xmin": 0, "ymin": 0, "xmax": HUGE, "ymax": 1}}, r"bbox\.xmax"),
+        ({"class": "c", "polygon": [[0, 0], [1, 0], [1, 2**53 + 1]]}, r"polygon\[2\]\[1\]"),
+    ],
+)
+def test_huge_integer_pixel_coordinates_are_label_errors(obj: dict[str, Any], field: str) -> None:
+    document = [{"product_file": "a.tif", "labels": {"objects": [{"class": "ok", "point": [1, 1]}, obj]}}]
+    with pytest.raises(LabelError, match=rf"l\.json: entry 0\.labels\.objects\[1\]\.{field}: .*2\*\*53"):
+        parse_icecube_labels(document, "/tmp/l.json")
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [{"type": "Point", "coordinates": [HUGE, 1]}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, -HUGE]]]}],
+)
+def test_huge_integer_geojson_positions_are_label_errors(tmp_path: Path, geometry: dict[str, Any]) -> None:
+    feature = {"type": "Feature", "properties": {"class": "c"}, "geometry": geometry}
+    path = _write(tmp_path / "g.json", {"type": "FeatureCollection", "features": [feature]})
+    with pytest.raises(LabelError, match=r"g\.json: features\[0\]\.geometry\.coordinates.*longitude, latitude"):
+        read_labels(path)
+
+
+_JSON_NUMBERS = st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.booleans() | st.none() | st.text()
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=_JSON_NUMBERS, y=_JSON_NUMBERS)
+def test_any_coordinate_parses_or_is_a_label_error(x: Any, y: Any) -> None:
+    document = [{"product_file": "a.tif", "labels": {"objects": [{"class": "c", "point": [x, y]}]}}]
+    try:
+        parsed = parse_icecube_labels(document, "/tmp/l.json").entries[0].objects[0].points[0]
+    except LabelError as exc:
+        assert "entry 0.labels.objects[0].point" in str(exc)
+    else:
+        assert parsed == (float(x), float(y)) and all(abs(v) <= 2**53 for v in parsed)
+    feature = {"type": "Feature", "properties": {"class": "c"}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+    try:
+        geo = parse_geojson_labels({"type": "FeatureCollection", "features": [feature]}, "/tmp/g.json")
+    except LabelError as exc:
+        assert "features[0].geometry.coordinates" in str(exc)
+    else:
+        assert geo.features[0].lonlat == ((float(x), float(y)),)

@@ -11,12 +11,11 @@ file's folder (icecube opened them relative to the working directory).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from icecube_stac.labels._model import LabelError, LabelObject, LabelSet, ProductLabels, SourceKind
+from icecube_stac.labels._model import LabelError, LabelObject, LabelSet, ProductLabels, SourceKind, is_real, shown
 
 __all__ = ["parse_icecube_labels"]
 
@@ -38,12 +37,12 @@ def _canonical(key: str, where: str) -> str:
 
 
 def _number(value: Any, where: str, *, integer: bool) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = is_real(value)  # first: math.isfinite/float() of a huge int raise OverflowError
     if integer:
         ok = ok and float(value).is_integer()
     if not ok:
         wanted = "an integer pixel index" if integer else "a finite number"
-        raise LabelError(f"{where}: {value!r} is not {wanted}")
+        raise LabelError(f"{where}: {shown(value)} is not {wanted} of magnitude at most 2**53")
     if value < 0:
         raise LabelError(f"{where}: {value!r} is negative: pixel coordinates start at 0")
     return float(value)

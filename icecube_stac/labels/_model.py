@@ -7,6 +7,8 @@ cube's grid only when labels are attached (:mod:`icecube_stac.labels._geometry`)
 
 from __future__ import annotations
 
+import math
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -15,6 +17,7 @@ from icecube_stac.errors import IcecubeStacError
 
 __all__ = [
     "KINDS",
+    "MAX_EXACT",
     "GeoFeature",
     "LabelError",
     "LabelKind",
@@ -22,11 +25,38 @@ __all__ = [
     "LabelSet",
     "ProductLabels",
     "SourceKind",
+    "is_real",
+    "shown",
 ]
 
 LabelKind = Literal["bbox", "polygon", "point"]
 SourceKind = Literal["vector", "raster"]
 KINDS: Final[tuple[LabelKind, ...]] = ("bbox", "polygon", "point")
+MAX_EXACT: Final = 2**53  # a JSON integer beyond this is not a float exactly (or not at all: OverflowError)
+
+
+def is_real(value: object) -> bool:
+    """Tell whether ``value`` is a number of magnitude at most 2**53 (not a bool, NaN or infinity)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_EXACT
+    return isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_EXACT
+
+
+class _Short(reprlib.Repr):
+    # A bounded repr for messages: huge integers are described (repr fails past 4300 digits), deep lists cut.
+    def repr_int(self, x: int, level: int) -> str:
+        return f"<a {x.bit_length()}-bit integer>" if abs(x) > MAX_EXACT else repr(x)
+
+
+_SHORT: Final = _Short()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def shown(value: object) -> str:
+    """Return a short repr of a bad value for an error message."""
+    return _SHORT.repr(value)
 
 
 class LabelError(IcecubeStacError, ValueError):

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import json
-import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from icecube_stac.labels._icecube_json import parse_icecube_labels
-from icecube_stac.labels._model import GeoFeature, LabelError, LabelSet, ProductLabels
+from icecube_stac.labels._model import GeoFeature, LabelError, LabelSet, ProductLabels, is_real, shown
 
 __all__ = ["MAX_LABELS_BYTES", "parse_geojson_labels", "read_labels"]
 
@@ -37,7 +37,12 @@ def _load_json(path: Path) -> Any:
         raise LabelError(f"labels file {path} is {size:,} bytes: at most {MAX_LABELS_BYTES:,} are read")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise LabelError(
+            f"labels file {path} is nested too deeply: lists and objects nest at most as deep as Python's "
+            f"recursion limit ({sys.getrecursionlimit()})"
+        ) from None
+    except (OSError, ValueError) as exc:  # ValueError: JSONDecodeError, UnicodeDecodeError, a number > 4300 digits
         raise LabelError(f"labels file {path} is not readable JSON: {exc}") from None
 
 
@@ -45,9 +50,9 @@ def _lonlat(value: Any, where: str) -> tuple[float, float]:
     if (
         not isinstance(value, Sequence)
         or len(value) < 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value[:2])
+        or not all(is_real(v) for v in value[:2])  # before float(): a huge int overflows
     ):
-        raise LabelError(f"{where}: {value!r} is not a [longitude, latitude] position")
+        raise LabelError(f"{where}: {shown(value)} is not a [longitude, latitude] position of finite numbers")
     lon, lat = float(value[0]), float(value[1])
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise LabelError(f"{where}: ({lon}, {lat}) is not a longitude/latitude in degrees")
