@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import duckdb
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icecube_stac import index, load_config, load_cube, search, validate_path
 from icecube_stac.cli import main
@@ -144,3 +148,160 @@ def test_raster_label_items_point_at_the_masks(tmp_path: Path, monkeypatch: pyte
     cube = load_cube(load_config({"catalog": "cat", "start_date": 20240101, "labels": "catalog"}))
     np.testing.assert_array_equal(cube["labels"].values[0], values)
     assert cube["labelled"].values.tolist() == [True, False]
+
+
+_BAD_LABELS_FILES = {
+    "deep": ("[" * 100_000 + "]" * 100_000, r"l3\.json is nested too deeply"),
+    "huge-pixel": (
+        json.dumps([{"product_file": "a.tif", "labels": {"objects": [{"class": "c", "point": [10**400, 1]}]}}]),
+        r"l3\.json: entry 0\.labels\.objects\[0\]\.point\[0\]: <a 1329-bit integer> is not a finite number",
+    ),
+    "huge-lonlat": (
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"properties": {"class": "c"}, "geometry": {"type": "Point", "coordinates": [-(10**400), 1]}}
+                ],
+            }
+        ),
+        r"l3\.json: features\[0\]\.geometry\.coordinates: .* is not a \[longitude, latitude\] position",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_LABELS_FILES))
+def test_index_reports_a_hostile_labels_file_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    text, message = _BAD_LABELS_FILES[case]
+    _catalog(tmp_path, 1)
+    (tmp_path / "l3.json").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["index", "data", "--catalog", "cat", "--labels", "l3.json", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+LABEL_EXT = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
+
+
+def _label_item(folder: Path, kind: str, item: dict[str, Any], source: dict[str, Any], pixel: Any) -> Path:
+    """A label item (vector or raster) with its source item and, for vector, an ``icecube:pixel`` GeoJSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / "source.json", {"type": "Feature", "assets": {"data": {"href": "p.tif"}}, **source})
+    feature = {"type": "Feature", "geometry": None, "properties": {"class": "c", "icecube:pixel": pixel}}
+    _write(folder / "l.geojson", {"type": "FeatureCollection", "features": [feature]})
+    base: dict[str, Any] = {
+        "type": "Feature",
+        "stac_extensions": [LABEL_EXT],
+        "links": [{"rel": "source", "href": "source.json"}],
+        "properties": {"label:type": kind, "label:properties": ["class"]},
+        "assets": {"labels": {"href": "l.geojson" if kind == "vector" else "m.tif", "roles": ["labels"]}},
+    }
+    return _write(folder / "item.json", {**base, **item})
+
+
+_GOOD_PIXEL = {"kind": "bbox", "points": [[1, 2], [3, 4]]}
+
+_BAD_ITEMS = {
+    "stac_extensions": ({"stac_extensions": 5}, {}, _GOOD_PIXEL, r"item\.json: stac_extensions: 5 is not a list"),
+    "links": ({"links": 5}, {}, _GOOD_PIXEL, r"item\.json: links: 5 is not a list"),
+    "link-href": ({"links": [{"rel": "source"}]}, {}, _GOOD_PIXEL, r"item\.json: links\[0\]\.href: None"),
+    "properties": ({"properties": []}, {}, _GOOD_PIXEL, r"item\.json: properties: \[\] is not an object"),
+    "label:properties": (
+        {"properties": {"label:type": "vector", "label:properties": 5}},
+        {},
+        _GOOD_PIXEL,
+        r"item\.json: properties\.label:properties: 5 is not a list",
+    ),
+    "classification": (
+        {"properties": {"label:type": "vector", "icecube:classification": 5}},
+        {},
+        _GOOD_PIXEL,
+        r"item\.json: properties\.icecube:classification: 5 is not a list",
+    ),
+    "assets": ({"assets": 5}, {}, _GOOD_PIXEL, r"item\.json: assets: 5 is not an object"),
+    "labels-href": ({"assets": {"labels": {}}}, {}, _GOOD_PIXEL, r"item\.json: assets\.labels\.href: None"),
+    "raster-asset": (
+        {"properties": {"label:type": "raster"}, "assets": {"x": 5}},
+        {},
+        _GOOD_PIXEL,
+        r"item\.json: assets\.x: 5 is not an object",
+    ),
+    "raster-roles": (
+        {"properties": {"label:type": "raster"}, "assets": {"x": {"href": "m.tif", "roles": 5}}},
+        {},
+        _GOOD_PIXEL,
+        r"item\.json: assets\.x\.roles: 5 is not a list",
+    ),
+    "source-assets": ({}, {"assets": {"x": 5}}, _GOOD_PIXEL, r"source\.json: assets\.x: 5 is not an object"),
+    "source-not-object": ({}, {"assets": 5}, _GOOD_PIXEL, r"source\.json: assets: 5 is not an object"),
+    "pixel-points": (
+        {},
+        {},
+        {"kind": "bbox", "points": [[1, 2, 3], [4]]},
+        r"l\.geojson: features\[0\]\.properties\.icecube:pixel\.points\[0\]: \[1, 2, 3\] is not an \[x, y\] pair",
+    ),
+    "pixel-number": (
+        {},
+        {},
+        {"kind": "point", "points": [[1, float("inf")]]},
+        r"l\.geojson: features\[0\]\.properties\.icecube:pixel\.points\[0\]: \[1, inf\] is not an \[x, y\] pair",
+    ),
+    "pixel-not-list": (
+        {},
+        {},
+        {"kind": "polygon", "points": 5},
+        r"l\.geojson: features\[0\]\.properties\.icecube:pixel\.points: 5 is not a list",
+    ),
+    "pixel-kind": (
+        {},
+        {},
+        {"kind": "circle", "points": [[1, 2]]},
+        r"icecube:pixel\.kind: 'circle' is not one of bbox, polygon, point",
+    ),
+}
+
+
+def test_well_formed_label_items_read() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ("vector", "raster"):
+            labels = read_labels(_label_item(Path(tmp) / kind, kind, {}, {}, _GOOD_PIXEL))
+            assert labels.kind == kind and labels.entries[0].product_file == "p.tif"
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_ITEMS))
+def test_label_items_with_wrong_types_are_label_errors(tmp_path: Path, case: str) -> None:
+    item, source, pixel, message = _BAD_ITEMS[case]
+    path = _label_item(tmp_path, "vector", item, source, pixel)
+    with pytest.raises(LabelError, match=message):
+        read_labels(path)
+    with pytest.raises(LabelError, match=message):  # the same in a folder of items
+        read_labels(tmp_path)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["href", "roles", "x"]), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    field=st.sampled_from(["stac_extensions", "links", "properties", "assets", "source", "pixel", "points"]),
+    value=_JSON,
+    kind=st.sampled_from(["vector", "raster"]),
+)
+def test_any_json_in_a_label_item_field_reads_or_is_a_label_error(field: str, value: Any, kind: str) -> None:
+    import tempfile
+
+    item = {field: value} if field in ("stac_extensions", "links", "properties", "assets") else {}
+    source = {"assets": value} if field == "source" else {}
+    pixel = value if field == "pixel" else {"kind": "polygon", "points": value} if field == "points" else _GOOD_PIXEL
+    with tempfile.TemporaryDirectory() as tmp, contextlib.suppress(LabelError):  # anything else fails
+        read_labels(_label_item(Path(tmp), kind, item, source, pixel))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from icecube_stac.labels._icecube_json import parse_icecube_labels
-from icecube_stac.labels._model import GeoFeature, LabelError, LabelSet, ProductLabels, is_real, shown
+from icecube_stac.labels._model import KINDS, GeoFeature, LabelError, LabelSet, ProductLabels, is_real, shown
 
 __all__ = ["MAX_LABELS_BYTES", "parse_geojson_labels", "read_labels"]
 
@@ -138,42 +138,72 @@ def _asset_path(item_path: Path, href: str) -> Path:
     return path if path.is_absolute() else (item_path.parent / path).resolve()
 
 
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise LabelError(f"{where}: {shown(value)} is not an object")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise LabelError(f"{where}: {shown(value)} is not a list")
+    return value
+
+
+def _href(owner: Mapping[str, Any], item_path: Path, where: str) -> Path:
+    href = owner.get("href")
+    if not isinstance(href, str) or not href:
+        raise LabelError(f"{where}.href: {shown(href)} is not a file path: expected a non-empty string")
+    return _asset_path(item_path, href)
+
+
+def _asset(assets: Mapping[str, Any], key: str, role: str, where: str) -> Mapping[str, Any] | None:
+    """Return the asset named ``key``, else the first with ``role`` (every asset checked to be an object)."""
+    checked = {name: _mapping(a, f"{where}.{name}") for name, a in assets.items()}
+    if checked.get(key):
+        return checked[key]
+    return next((a for n, a in checked.items() if role in _list(a.get("roles", []), f"{where}.{n}.roles")), None)
+
+
 def _source_product(item: Mapping[str, Any], path: Path) -> str:
-    links = [link for link in item.get("links", []) if isinstance(link, Mapping) and link.get("rel") == "source"]
-    if not links:
+    links = _list(item.get("links", []), f"{path}: links")
+    sources = [(i, link) for i, link in enumerate(links) if isinstance(link, Mapping) and link.get("rel") == "source"]
+    if not sources:
         raise LabelError(f"{path}: a label item needs a 'source' link to the SAR item it labels")
-    source_path = _asset_path(path, str(links[0].get("href", "")))
-    source = _load_json(source_path)
-    assets = source.get("assets", {}) if isinstance(source, Mapping) else {}
-    data = assets.get("data") or next((a for a in assets.values() if "data" in a.get("roles", [])), None)
-    if not isinstance(data, Mapping) or "href" not in data:
-        raise LabelError(f"{source_path}: the source item of {path} has no data asset")
-    return Path(str(data["href"])).name
+    source_path = _href(sources[0][1], path, f"{path}: links[{sources[0][0]}]")
+    source = _mapping(_load_json(source_path), f"{source_path}: the source item of {path}")
+    data = _asset(
+        _mapping(source.get("assets", {}), f"{source_path}: assets"), "data", "data", f"{source_path}: assets"
+    )
+    if data is None:
+        raise LabelError(f"{source_path}: the source item of {path} has no data asset ('data' key or role)")
+    return _href(data, source_path, f"{source_path}: data asset").name
 
 
 def _stac_label_item(item: Mapping[str, Any], path: Path) -> LabelSet:
     product = _source_product(item, path)
-    props = item.get("properties", {})
+    props = _mapping(item.get("properties", {}), f"{path}: properties")
     kind = props.get("label:type")
-    assets = item.get("assets", {})
+    assets = _mapping(item.get("assets", {}), f"{path}: assets")
     if kind == "vector":
-        asset = assets.get("labels")
-        if not isinstance(asset, Mapping):
-            raise LabelError(f"{path}: a vector label item needs a GeoJSON 'labels' asset")
-        names = props.get("label:properties") or ["class"]
-        asset_path = _asset_path(path, str(asset["href"]))
+        asset = _mapping(assets.get("labels"), f"{path}: assets.labels (the GeoJSON of a vector label item)")
+        names = _list(props.get("label:properties") or ["class"], f"{path}: properties.label:properties")
+        if not isinstance(names[0], str) or not names[0]:
+            raise LabelError(f"{path}: properties.label:properties[0]: {shown(names[0])} is not a property name")
+        asset_path = _href(asset, path, f"{path}: assets.labels")
         document = _load_json(asset_path)
-        tags = tuple(str(t) for t in props.get("icecube:classification") or [])
+        raw_tags = _list(props.get("icecube:classification") or [], f"{path}: properties.icecube:classification")
+        tags = tuple(str(t) for t in raw_tags)
         if _pixel_features(document):  # written by index --labels: the exact pixel objects, read back unchanged
-            return _pixel_labels(document, asset_path, product, str(names[0]), tags)
-        return parse_geojson_labels(document, asset_path, class_property=str(names[0]), product_file=product)
+            return _pixel_labels(document, asset_path, product, names[0], tags)
+        return parse_geojson_labels(document, asset_path, class_property=names[0], product_file=product)
     if kind == "raster":
-        asset = assets.get("labels") or next((a for a in assets.values() if "labels" in a.get("roles", [])), None)
-        if not isinstance(asset, Mapping):
+        mask = _asset(assets, "labels", "labels", f"{path}: assets")
+        if mask is None:
             raise LabelError(f"{path}: a raster label item needs a mask asset ('labels' key or role)")
-        entry = ProductLabels(product, (), (), _asset_path(path, str(asset["href"])), f"{path}")
+        entry = ProductLabels(product, (), (), _href(mask, path, f"{path}: assets.labels"), f"{path}")
         return LabelSet(str(path), "raster", (entry,))
-    raise LabelError(f"{path}: label:type {kind!r}: expected 'vector' or 'raster'")
+    raise LabelError(f"{path}: label:type {shown(kind)}: expected 'vector' or 'raster'")
 
 
 def _pixel_features(document: Any) -> bool:
@@ -186,17 +216,32 @@ def _pixel_features(document: Any) -> bool:
     )
 
 
+def _pixel_points(pixel: Any, where: str) -> tuple[str, list[list[Any]]]:
+    """Return the kind and the ``[x, y]`` vertices of one ``icecube:pixel`` (pairs of finite numbers)."""
+    pixel = _mapping(pixel, where)
+    kind = pixel.get("kind")
+    if kind not in KINDS:
+        raise LabelError(f"{where}.kind: {shown(kind)} is not one of {', '.join(KINDS)}")
+    points = _list(pixel.get("points"), f"{where}.points")
+    for k, p in enumerate(points):
+        if not isinstance(p, list) or len(p) != 2 or not all(is_real(v) for v in p):
+            raise LabelError(f"{where}.points[{k}]: {shown(p)} is not an [x, y] pair of numbers within ±2**53")
+    wanted = {"bbox": 2, "point": 1}.get(str(kind))
+    if wanted is not None and len(points) != wanted:
+        raise LabelError(f"{where}.points: a {kind} has {wanted} vertices, got {len(points)}")
+    return str(kind), points
+
+
 def _pixel_labels(document: Any, path: Path, product: str, class_property: str, tags: tuple[str, ...]) -> LabelSet:
     """Rebuild the icecube entry of ``icecube:pixel`` features (kind and stored pixel vertices), checked as one."""
     objects: list[dict[str, Any]] = []
-    for feature in document["features"]:
-        pixel, cls = feature["properties"][_PIXEL], feature["properties"].get(class_property)
-        points = pixel.get("points", []) if isinstance(pixel, Mapping) else []
-        kind = pixel.get("kind") if isinstance(pixel, Mapping) else None
-        if kind == "bbox" and len(points) == 2:
+    for i, feature in enumerate(document["features"]):
+        kind, points = _pixel_points(feature["properties"][_PIXEL], f"{path}: features[{i}].properties.{_PIXEL}")
+        cls = feature["properties"].get(class_property)
+        if kind == "bbox":
             (x0, y0), (x1, y1) = points
             objects.append({"class": cls, "bbox": {"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1}})
-        elif kind == "point" and len(points) == 1:
+        elif kind == "point":
             objects.append({"class": cls, "point": points[0]})
         else:
             objects.append({"class": cls, "polygon": points})
@@ -213,12 +258,11 @@ def _merge(sets: list[LabelSet], source: Path) -> LabelSet:
     )
 
 
-def _is_label_item(doc: Any) -> bool:
-    return (
-        isinstance(doc, Mapping)
-        and doc.get("type") == "Feature"
-        and any(str(e).startswith(_LABEL_EXTENSION) for e in doc.get("stac_extensions", []))
-    )
+def _is_label_item(doc: Any, path: Path) -> bool:
+    if not isinstance(doc, Mapping) or doc.get("type") != "Feature":
+        return False
+    extensions = _list(doc.get("stac_extensions", []), f"{path}: stac_extensions")
+    return any(str(e).startswith(_LABEL_EXTENSION) for e in extensions)
 
 
 def read_labels(path: str | Path) -> LabelSet:
@@ -241,14 +285,14 @@ def read_labels(path: str | Path) -> LabelSet:
     """
     source = Path(path)
     if source.is_dir():
-        items = [(p, doc) for p in sorted(source.rglob("*.json")) if _is_label_item(doc := _load_json(p))]
+        items = [(p, doc) for p in sorted(source.rglob("*.json")) if _is_label_item(doc := _load_json(p), p)]
         if not items:
             raise LabelError(f"{source}: the folder holds no STAC label items")
         return _merge([_stac_label_item(doc, p) for p, doc in items], source)
     document = _load_json(source)
     if isinstance(document, list):
         return parse_icecube_labels(document, source)
-    if _is_label_item(document):
+    if _is_label_item(document, source):
         return _stac_label_item(document, source)
     if isinstance(document, Mapping) and document.get("type") == "FeatureCollection":
         return parse_geojson_labels(document, source)
