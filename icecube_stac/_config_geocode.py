@@ -9,15 +9,26 @@ pyproj, imported only when a config asks for one (start-up of every other comman
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ._config_errors import fail, one_of, shown
 from ._config_patterns import choice_pattern
 from ._config_rules import Rule, real
+from .metadata import MAX_SAMPLES, MAX_SIDE
 
-__all__ = ["COMPLEX_REFUSED", "QUANTITIES", "RESAMPLING", "GeocodeOptions", "GeocodeRule"]
+__all__ = [
+    "COMPLEX_REFUSED",
+    "QUANTITIES",
+    "RESAMPLING",
+    "GeocodeOptions",
+    "GeocodeRule",
+    "checked_options",
+    "grid_excess",
+    "grid_pixels",
+]
 
 RESAMPLING: Final = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "min", "max", "med")
 """GDAL resampling methods allowed (rasterio ``Resampling`` names)."""
@@ -133,6 +144,58 @@ def _bounds(key: str, value: object) -> tuple[float, float, float, float] | None
     return x0, y0, x1, y1
 
 
+def grid_pixels(bounds: Sequence[float], resolution: Sequence[float]) -> tuple[float, float]:
+    """Return the ``(width, height)`` of ``bounds`` snapped outwards to whole pixels of ``resolution``.
+
+    Parameters
+    ----------
+    bounds
+        ``(min_x, min_y, max_x, max_y)``, finite.
+    resolution
+        ``(x, y)`` pixel size.
+
+    Returns
+    -------
+    tuple of float
+        Whole numbers of pixels (at least 1), or ``inf`` where the count is beyond float range (or the pixel
+        size is not positive), so that callers compare sizes before any int conversion can overflow.
+    """
+    sizes = []
+    for low, high, step in ((bounds[0], bounds[2], resolution[0]), (bounds[1], bounds[3], resolution[1])):
+        first, last = (low / step, high / step) if step > 0 else (-math.inf, math.inf)
+        finite = math.isfinite(last - first)
+        sizes.append(float(max(math.ceil(last) - math.floor(first), 1)) if finite else math.inf)
+    return sizes[0], sizes[1]
+
+
+def _count(pixels: float) -> str:
+    if not math.isfinite(pixels):
+        return "more than 1.8e+308"
+    return f"{pixels:,.0f}" if pixels < 1e15 else f"{pixels:.3g}"
+
+
+def grid_excess(bounds: Sequence[float], resolution: Sequence[float]) -> str | None:
+    """Say how the map grid of ``bounds`` at ``resolution`` exceeds the size cap, or None when it fits.
+
+    Parameters
+    ----------
+    bounds, resolution
+        As for :func:`grid_pixels`.
+
+    Returns
+    -------
+    str or None
+        ``"a grid of W x H pixels; expected at most ..."`` (``MAX_SIDE`` a side, ``MAX_SAMPLES`` in all).
+    """
+    width, height = grid_pixels(bounds, resolution)
+    if width <= MAX_SIDE and height <= MAX_SIDE and width * height <= MAX_SAMPLES:
+        return None
+    return (
+        f"a grid of {_count(width)} x {_count(height)} pixels; expected at most {MAX_SIDE:,} pixels a side "
+        f"and {MAX_SAMPLES:,} pixels in all"
+    )
+
+
 def _choice(key: str, value: object, choices: tuple[str, ...], nullable: bool) -> str | None:
     if value is None and nullable:
         return None
@@ -162,17 +225,45 @@ def _options(key: str, value: Mapping[Any, Any]) -> GeocodeOptions:
     bounds = _bounds(f"{key}.bounds", value.get("bounds"))
     if bounds is not None and crs is None:
         fail(f"{key}.bounds", value.get("bounds"), f"bounds are in CRS units, so {key}.crs must be given too")
+    resolution = _resolution(f"{key}.resolution", value.get("resolution"))
+    excess = None if bounds is None or resolution is None else grid_excess(bounds, resolution)
+    if excess is not None:
+        shown_bounds = ", ".join(f"{v:g}" for v in bounds or ())
+        reason = f"over {key}.bounds [{shown_bounds}] it makes {excess} (a coarser resolution or smaller bounds)"
+        fail(f"{key}.resolution", value.get("resolution"), reason)
     quantity = _choice(f"{key}.quantity", value.get("quantity"), QUANTITIES, True)
     if quantity == "complex":
         fail(f"{key}.quantity", value.get("quantity"), COMPLEX_REFUSED)
     return GeocodeOptions(
         crs=crs,
-        resolution=_resolution(f"{key}.resolution", value.get("resolution")),
+        resolution=resolution,
         bounds=bounds,
         resampling=_choice(f"{key}.resampling", value.get("resampling", "bilinear"), RESAMPLING, False) or "bilinear",
         dem=_dem(f"{key}.dem", value.get("dem")),
         quantity=quantity,
     )
+
+
+def checked_options(key: str, options: GeocodeOptions) -> GeocodeOptions:
+    """Check options built directly (not read from JSON) like JSON input; the canonical form passes unchanged.
+
+    Parameters
+    ----------
+    key
+        The config key named in errors (``geocode``).
+    options
+        Any :class:`GeocodeOptions`, whatever its field types.
+
+    Returns
+    -------
+    GeocodeOptions
+
+    Raises
+    ------
+    ConfigError
+        For a bad field, naming ``key.field``.
+    """
+    return _options(key, options.to_json())
 
 
 class GeocodeRule(Rule):
@@ -184,8 +275,7 @@ class GeocodeRule(Rule):
         if value is True:
             return GeocodeOptions()
         if isinstance(value, GeocodeOptions):
-            # Built directly: check its fields like JSON input (the canonical form passes unchanged).
-            return _options(key, value.to_json())
+            return checked_options(key, value)
         if isinstance(value, Mapping):
             return _options(key, value)
         fail(key, value, _ALLOWED)

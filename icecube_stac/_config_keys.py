@@ -42,6 +42,7 @@ from ._config_rules import (
     PositiveNumberRule,
     Rule,
 )
+from .metadata import MAX_SAMPLES, MAX_SIDE
 from .vocabulary import LookSide, OrbitDirection, ProductLevel
 
 __all__ = [
@@ -101,6 +102,8 @@ SCHEMA_LIMITS: Final = (
     "every temporal_resolution days",
     "CRS names in geocode.crs (a projected or geographic 2-D CRS that pyproj knows)",
     "the number of coregister windows a model needs (grid rows x columns: shift 3, affine 6, polynomial 10)",
+    f"the size of the map grid of geocode.bounds at geocode.resolution (at most {MAX_SIDE:,} pixels a side, "
+    f"{MAX_SAMPLES:,} in all)",
 )
 """What :func:`~icecube_stac.config.load_config` checks beyond the published JSON Schema."""
 

@@ -269,6 +269,8 @@ SCHEMA_CANNOT_EXPRESS: Final[dict[str, Callable[[ConfigError], bool]]] = {
     "CRS names": lambda p: p.key == "geocode.crs",
     # A product of two values (grid rows x columns) against a count that depends on a third (the model).
     "windows a coregistration model needs": lambda p: p.key == "coregister.grid" and _says("needs at least")(p),
+    # No arithmetic: (max_x - min_x) / resolution pixels, and their product, against the grid-size cap.
+    "size of the map grid": lambda p: p.key == "geocode.resolution" and _says("pixels a side")(p),
 }
 
 

@@ -362,3 +362,27 @@ def test_options_built_directly_are_checked_like_json() -> None:
             rule.check("geocode", bad)
         with pytest.raises(ConfigError, match=message):
             load_config().replace(geocode=bad)
+
+
+def test_a_grid_beyond_the_size_cap_is_refused_before_any_arithmetic_overflows(products: dict[str, Product]) -> None:
+    from icecube_stac.geocode._grid import choose_grid
+
+    huge = {"crs": "EPSG:32648", "bounds": [-1e300, -1e300, 1e300, 1e300], "resolution": 1e-9}
+    with pytest.raises(ConfigError, match=r"'geocode\.resolution': got 1e-09; .*at most 1,000,000 pixels a side"):
+        # a literal config: test_51 sees that the schema accepts it (arithmetic is beyond JSON Schema)
+        load_config({"geocode": {"crs": "EPSG:32648", "bounds": [-1e300, -1e300, 1e300, 1e300], "resolution": 1e-9}})
+    with pytest.raises(ConfigError, match=r"'geocode\.resolution': got 1000000\.0; .*at most 1,000,000 pixels a side"):
+        load_config({"geocode": huge | {"bounds": [-1.7e308, 0, 1.7e308, 1], "resolution": 1e6}})
+    with pytest.raises(ConfigError, match=r"'geocode\.resolution': got 1; .*4,000,000,000 pixels in all"):
+        load_config({"geocode": huge | {"bounds": [0, 0, 900_000, 900_000], "resolution": 1}})
+    assert load_config({"geocode": huge | {"bounds": [0, 0, 1e6, 1], "resolution": 1}}).geocode
+    built = GeocodeOptions(crs="EPSG:32648", bounds=(-1e300, -1e300, 1e300, 1e300), resolution=(1e-9, 1e-9))
+    with pytest.raises(ConfigError, match=r"'geocode\.resolution': got \[1e-09, 1e-09\]; .*pixels a side"):
+        choose_grid(built, [], None)  # options built directly are checked too
+    item = _item(products["legacy-grd"])
+    for options in (GeocodeOptions(resolution=(1e-9, 1e-9)), GeocodeOptions(crs="EPSG:4326", resolution=(5e-324, 1.0))):
+        # bounds from the footprint: only known at load time
+        with pytest.raises(LoadError, match=r"geocode\.resolution .*over geocode\.bounds .*footprints.* at most"):
+            geocode_cube([item], options)
+    with pytest.raises(LoadError, match=r"geocode\.bounds \[-1e\+300, .*at most 1,000,000 pixels a side"):
+        geocode_cube([item], GeocodeOptions(crs="EPSG:32648", bounds=(-1e300, 0.0, 1e300, 1.0)))

@@ -28,10 +28,9 @@ from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from icecube_stac._config_geocode import GeocodeOptions
+from icecube_stac._config_geocode import GeocodeOptions, checked_options, grid_excess
 from icecube_stac.errors import LoadError
 from icecube_stac.item import ParsedItem
-from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE
 from icecube_stac.vocabulary import ProductLevel
 
 __all__ = ["MapGrid", "area_of_interest", "choose_grid", "utm_crs"]
@@ -142,6 +141,19 @@ def _bounds(
     return float(x0), float(y0), float(x1), float(y1)
 
 
+def _check_size(options: GeocodeOptions, bounds: tuple[float, ...], resolution: tuple[float, float], crs: CRS) -> None:
+    excess = grid_excess(bounds, resolution)
+    if excess is None:
+        return
+    given = "given" if options.resolution is not None else "the products' coarsest ground pixel spacing"
+    where = "given" if options.bounds is not None else "the footprints' union, cut to the area of interest"
+    raise LoadError(
+        f"geocode: geocode.resolution [{resolution[0]:g}, {resolution[1]:g}] {crs.axis_info[0].unit_name} "
+        f"({given}) over geocode.bounds [{', '.join(f'{v:.10g}' for v in bounds)}] ({where}) makes {excess}; "
+        "set a coarser geocode.resolution or smaller geocode.bounds"
+    )
+
+
 def choose_grid(options: GeocodeOptions, items: Sequence[ParsedItem], area: BaseGeometry | None) -> MapGrid:
     """Choose the cube's map grid.
 
@@ -160,10 +172,14 @@ def choose_grid(options: GeocodeOptions, items: Sequence[ParsedItem], area: Base
 
     Raises
     ------
+    ConfigError
+        For options built directly with a bad field (they are checked like ``config.json`` input), among
+        them given bounds and resolution whose grid is too large.
     LoadError
         When the area misses every footprint, a spacing is unknown, or the grid would exceed
         ``MAX_SIDE`` pixels a side or ``MAX_SAMPLES`` pixels in all.
     """
+    options = checked_options("geocode", options)
     if options.crs is not None:
         crs_text = options.crs
     else:
@@ -172,14 +188,10 @@ def choose_grid(options: GeocodeOptions, items: Sequence[ParsedItem], area: Base
     crs = CRS.from_user_input(crs_text)
     dx, dy = _resolution(options, items, crs)
     x0, y0, x1, y1 = _bounds(options, items, area, crs)
+    _check_size(options, (x0, y0, x1, y1), (dx, dy), crs)  # before int(): a huge span overflows it
     col0, col1 = math.floor(x0 / dx), math.ceil(x1 / dx)
     row0, row1 = math.floor(y0 / dy), math.ceil(y1 / dy)
     width, height = max(col1 - col0, 1), max(row1 - row0, 1)
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_SAMPLES:
-        raise LoadError(
-            f"geocode: a grid of {width} x {height} pixels of {dx:g} x {dy:g} {crs.axis_info[0].unit_name} is "
-            f"too large (at most {MAX_SIDE:,} a side, {MAX_SAMPLES:,} in all); set geocode.resolution or bounds"
-        )
     return MapGrid(crs_text, col0 * dx, row1 * dy, dx, dy, width, height)
 
 
