@@ -225,11 +225,13 @@ class _Resolver:
 
 
 def parse_json(body: bytes) -> Any:
-    """Parse a document's bytes; OSError (the reason) when they are not JSON."""
+    """Parse a document's bytes; OSError (the reason) when they are not JSON or nested too deeply to parse."""
     try:
         return json.loads(body)
     except ValueError as exc:
         raise OSError(f"not JSON ({exc})") from None
+    except RecursionError:  # arrays or objects nested deeper than the parser's recursion limit
+        raise OSError("not JSON (nested deeper than the JSON parser's recursion limit)") from None
 
 
 def _links(document: Mapping[str, Any], rel: str) -> list[str]:

@@ -101,6 +101,6 @@ def parsed_item(path: Path, raw: bytes) -> dict[str, Any]:
         data = json.loads(raw)
         if not isinstance(data, dict) or not isinstance(data["id"], str):
             raise TypeError("not a STAC item with an id")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise CatalogError(f"{path}: corrupt item file ({exc}); remove it and index again") from None
     return data

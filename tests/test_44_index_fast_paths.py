@@ -102,6 +102,10 @@ def test_an_item_file_changed_behind_the_catalogs_back_is_read_at_once(tmp_path:
     touched.write_text("{not json")
     with pytest.raises(CatalogError, match="corrupt item file"):
         ExistingCatalog(catalog, "relative")
+    for deep in ("[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000):
+        touched.write_text(deep)  # nested beyond the JSON parser's recursion limit
+        with pytest.raises(CatalogError, match=f"{touched.name}: corrupt item file"):
+            ExistingCatalog(catalog, "relative")
 
 
 # --- the long-lived HDF5 reader child ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import pystac
 import pytest
 
 from icecube_stac import build_cube, load_config, load_cube, search
-from icecube_stac._crawl import ExternalCatalogWarning
+from icecube_stac._crawl import ExternalCatalogWarning, Fetcher, crawl
 from icecube_stac._crawl_cache import CACHE_ENV
 from icecube_stac._external_catalog import ExternalCatalog, ExternalParquet
 from icecube_stac._parquet import write_parquet
@@ -385,6 +385,27 @@ def test_bad_items_are_skipped_with_a_warning_naming_them(opendata: Any, tmp_pat
     for name in ("truncated.json", "timeless.json", "absent.json"):
         assert f"stac-items/bad/{name}" in messages
     assert "neither datetime nor start_datetime" in messages and "not JSON" in messages
+
+
+_DEEP = ("[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000)
+
+
+@pytest.mark.parametrize("deep", _DEEP, ids=["array", "object"])
+def test_deeply_nested_documents_are_errors_naming_them_or_skipped_items(tmp_path: Path, deep: str) -> None:
+    root = _write(tmp_path / "deep" / "catalog.json", deep)
+    with pytest.raises(SearchError, match=r"cannot read the catalog document .*deep/catalog\.json: not JSON"):
+        crawl(str(root), Fetcher(None, 5))
+    _write(tmp_path / "child" / "sub.json", deep)
+    parent = _write(tmp_path / "child" / "catalog.json", _catalog([{"rel": "child", "href": "./sub.json"}]))
+    with pytest.raises(SearchError, match=r"child/sub\.json \(linked from .*child/catalog\.json\): not JSON"):
+        crawl(str(parent), Fetcher(None, 5))
+    _write(tmp_path / "items" / "good.json", _plain_item("good"))
+    _write(tmp_path / "items" / "deep.json", deep)
+    links = [{"rel": "item", "href": "./deep.json"}, {"rel": "item", "href": "./good.json"}]
+    catalog = _write(tmp_path / "items" / "catalog.json", _catalog(links))
+    with pytest.warns(ExternalCatalogWarning, match=r"skipped the item .*items/deep\.json: not JSON"):
+        found = crawl(str(catalog), Fetcher(None, 5))
+    assert [i.data["id"] for i in found.items] == ["good"]
 
 
 def test_api_landing_pages_and_plain_urls_route_to_the_api(served: tuple[str, Path]) -> None:
