@@ -179,6 +179,8 @@ def _read_file(path: str, href: str, limit: int) -> tuple[bytes, Stamp]:
             body = f.read(limit + 1)
     except OSError as exc:
         raise OSError(exc.strerror or str(exc)) from None  # the path is the caller's to name
+    except ValueError as exc:  # a NUL byte in the href: no file can have that name
+        raise OSError(str(exc)) from None
     if len(body) > limit:
         raise OSError(f"more than the {limit:,} bytes allowed")
     return body, Stamp(href, size=status.st_size, mtime_ns=status.st_mtime_ns)

@@ -408,6 +408,18 @@ def test_deeply_nested_documents_are_errors_naming_them_or_skipped_items(tmp_pat
     assert [i.data["id"] for i in found.items] == ["good"]
 
 
+def test_a_null_byte_in_a_child_or_item_href_names_it_or_skips_the_item(tmp_path: Path) -> None:
+    child = _write(tmp_path / "child" / "catalog.json", _catalog([{"rel": "child", "href": "./a\x00b.json"}]))
+    with pytest.raises(SearchError, match=r"document .*child/a\x00b\.json \(linked from .*\): embedded null byte"):
+        crawl(str(child), Fetcher(None, 5))
+    _write(tmp_path / "items" / "good.json", _plain_item("good"))
+    links = [{"rel": "item", "href": "./a\x00b.json"}, {"rel": "item", "href": "./good.json"}]
+    catalog = _write(tmp_path / "items" / "catalog.json", _catalog(links))
+    with pytest.warns(ExternalCatalogWarning, match=r"skipped the item .*items/a\x00b\.json: embedded null byte"):
+        found = crawl(str(catalog), Fetcher(None, 5))
+    assert [i.data["id"] for i in found.items] == ["good"]
+
+
 def test_api_landing_pages_and_plain_urls_route_to_the_api(served: tuple[str, Path]) -> None:
     base, root = served
     landing = {
