@@ -139,7 +139,7 @@ class Fetcher:
                 return b"", conditional
             if response.status_code != 200:
                 raise OSError(f"HTTP {response.status_code}")
-            declared = int(response.headers.get("Content-Length") or 0)
+            declared = _content_length(response.headers.get("Content-Length"))
             if declared > limit:
                 raise OSError(f"{declared:,} bytes, more than the {limit:,} allowed")
             body = _bounded(response.iter_content(1 << 16), limit)
@@ -151,6 +151,16 @@ class Fetcher:
             sha256=hashlib.sha256(body).hexdigest(),
         )
         return body, stamp
+
+
+def _content_length(value: str | None) -> int:
+    """Return a response's declared size (0 when not given); OSError when it is not a number of bytes."""
+    if not value:
+        return 0
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        raise OSError(f"invalid Content-Length {value[:40]!r}: not a number of bytes")
+    return int(text)
 
 
 def _bounded(chunks: Any, limit: int) -> bytes:

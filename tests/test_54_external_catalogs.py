@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -418,6 +418,34 @@ def test_a_null_byte_in_a_child_or_item_href_names_it_or_skips_the_item(tmp_path
     with pytest.warns(ExternalCatalogWarning, match=r"skipped the item .*items/a\x00b\.json: embedded null byte"):
         found = crawl(str(catalog), Fetcher(None, 5))
     assert [i.data["id"] for i in found.items] == ["good"]
+
+
+class _BadLengthHandler(BaseHTTPRequestHandler):
+    """Answers every GET with a Content-Length that is not a number."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "abc")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+def test_a_content_length_that_is_not_a_number_is_an_error_naming_the_href() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BadLengthHandler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        href = f"http://127.0.0.1:{httpd.server_address[1]}/odd/catalog.json"
+        with pytest.raises(SearchError, match=r"odd/catalog\.json: invalid Content-Length 'abc'"):
+            crawl(href, Fetcher(None, 5))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
 
 
 def test_api_landing_pages_and_plain_urls_route_to_the_api(served: tuple[str, Path]) -> None:
