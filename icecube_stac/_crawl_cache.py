@@ -6,8 +6,11 @@ the SHA-256 of the catalog's location (its real path, or its URL as given), hold
 and ``manifest.json``. The folder is written in a private staging folder and swapped in as a whole
 (:func:`icecube_stac._atomic.atomic_path`), so a reader sees the old cache or the new one, never a mix.
 
-The manifest records what the cache was made from (:class:`~icecube_stac._crawl.Stamp`), and how it is
-checked before each search is up to the backend (see :mod:`icecube_stac._external_catalog`).
+The manifest names its location with URL credentials redacted (and its SHA-256, which entries are matched
+by) and records what the cache was made from (:class:`~icecube_stac._crawl.Stamp`), and how it is
+checked before each search is up to the backend (see :mod:`icecube_stac._external_catalog`). The source
+stamps' hrefs and the items' asset hrefs keep a URL's user-info (they are what is asked again and read), so
+entries are made private (mode 0700).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Final
 
 from icecube_stac._atomic import atomic_path
 from icecube_stac._crawl import Stamp
+from icecube_stac._redact import redact_url
 from icecube_stac.errors import IcecubeStacError, SearchError
 
 __all__ = ["CACHE_ENV", "CACHE_VERSION", "CachedCatalog", "cache_folder", "stamps"]
@@ -77,7 +81,8 @@ class CachedCatalog:
                     f"the cache folder {real} is inside the catalog {root}, which is never written to; set "
                     f"{CACHE_ENV} to a folder elsewhere"
                 )
-        self.entry = real / "catalogs" / hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        self.digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        self.entry = real / "catalogs" / self.digest[:32]
 
     @property
     def parquet(self) -> Path:
@@ -92,11 +97,17 @@ class CachedCatalog:
             status = self.parquet.stat() if data.get("items", 0) else None
         except (OSError, ValueError, AttributeError):
             return None
-        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or data.get("key") != self.key:
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not self._mine(data):
             return None
         if status is not None and data.get("parquet_size") != status.st_size:
             return None
         return data
+
+    def _mine(self, manifest: dict[str, Any]) -> bool:
+        """Whether a manifest is of this location: by its hash (the key it shows is redacted), or older: its key."""
+        if "key_sha256" in manifest:
+            return bool(manifest["key_sha256"] == self.digest)
+        return bool(manifest.get("key") == self.key)  # written before the key was redacted
 
     def write(self, sources: list[Stamp], write_items: Callable[[Path], int], extra: dict[str, Any]) -> None:
         """Write a new entry: ``write_items(path)`` writes the parquet (or nothing) and returns the row count.
@@ -114,7 +125,8 @@ class CachedCatalog:
                 size = (staging / _PARQUET).stat().st_size if count else 0
                 manifest = {
                     "version": CACHE_VERSION,
-                    "key": self.key,
+                    "key": redact_url(self.key),  # never a URL's password on disk, in plain text
+                    "key_sha256": self.digest,
                     "items": count,
                     "parquet_size": size,
                     "sources": [s.to_dict() for s in sources],

@@ -27,7 +27,7 @@ import pytest
 
 from icecube_stac import build_cube, load_config, load_cube, search
 from icecube_stac._crawl import ExternalCatalogWarning, Fetcher, crawl
-from icecube_stac._crawl_cache import CACHE_ENV
+from icecube_stac._crawl_cache import CACHE_ENV, CachedCatalog
 from icecube_stac._external_catalog import ExternalCatalog, ExternalParquet
 from icecube_stac._parquet import write_parquet
 from icecube_stac.errors import SearchError
@@ -290,6 +290,26 @@ def test_cache_outside_the_catalog_and_refreshed_when_it_changes(opendata: Any, 
     document["links"] = [link for link in document["links"] if data["id"] not in link["href"]]
     collection.write_text(json.dumps(document))
     assert all(i.properties["icecube:scene_item"] != data["id"] for i in search(config))
+
+
+def test_the_cache_manifest_never_stores_the_catalog_urls_password(cache: Path) -> None:
+    location = "https://user:s3cret@example.com/stac/catalog.json?token=t0ken"
+    CachedCatalog(location, cache).write([], lambda path: 0, {})
+    entry = CachedCatalog(location, cache)
+    text = (entry.entry / "manifest.json").read_text()
+    assert "s3cret" not in text and "t0ken" not in text
+    manifest = json.loads(text)
+    assert manifest["key"] == "https://user:***@example.com/stac/catalog.json?token=***"
+    assert entry.manifest() == manifest  # found again: compared by the hash naming the folder
+    # Another password redacts the same: its entry never takes this manifest for its own.
+    other = CachedCatalog("https://user:other@example.com/stac/catalog.json?token=t0ken", cache)
+    other.entry.mkdir(parents=True)
+    (other.entry / "manifest.json").write_text(text)
+    assert other.manifest() is None
+    # A manifest written before (the location in full, no hash) is still read.
+    older = {k: v for k, v in manifest.items() if k != "key_sha256"} | {"key": location}
+    (entry.entry / "manifest.json").write_text(json.dumps(older))
+    assert entry.manifest() == older
 
 
 def test_http_cache_revalidated_with_conditional_requests(opendata: Any, served: tuple[str, Path], cache: Path) -> None:
