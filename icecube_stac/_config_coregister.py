@@ -76,13 +76,14 @@ class CoregisterOptions:
 
     def to_json(self) -> bool | dict[str, Any]:
         """Return the config value: ``false`` when disabled, else the object with every option."""
-        if not self.enabled:
+        if self.enabled is False:  # an `is` test: options built directly may hold any type (the rule reports it)
             return False
         return {f.name: _json(getattr(self, f.name)) for f in fields(self) if f.name != "enabled"}
 
 
 def _json(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value
+    # Only sequences become lists; anything else is passed on as it is, for the checks to name it.
+    return list(value) if isinstance(value, (tuple, list)) else value
 
 
 DISABLED: Final = CoregisterOptions()
@@ -151,7 +152,10 @@ class CoregisterRule(Rule):
 
     def check(self, key: str, value: object) -> CoregisterOptions:
         if isinstance(value, CoregisterOptions):
-            return _enough_windows(key, value) if value.enabled else DISABLED
+            # Built directly: every field is checked like JSON input (the canonical form passes unchanged).
+            if not isinstance(value.enabled, bool):
+                fail(f"{key}.enabled", value.enabled, "expected true or false")
+            return self.check(key, value.to_json()) if value.enabled else DISABLED
         if value is None or value is False or (integer(value) == 0 and not isinstance(value, bool)):
             return DISABLED
         if value is True or integer(value) == 1:

@@ -380,3 +380,33 @@ def test_cli_cube_with_coregister_end_to_end(small_stack: list[GeneratedProduct]
     flag = _cli("cube", str(plain), "-o", str(tmp_path / "f.zarr"), "-q", "--coregister", cwd=tmp_path)
     assert flag.returncode == 0, flag.stderr
     assert open_cube(tmp_path / "f.zarr").attrs["coregistration_model"] == "affine"  # the defaults
+
+
+def test_options_built_directly_are_bounded_like_json() -> None:
+    from icecube_stac._config_coregister import CoregisterRule
+
+    rule = CoregisterRule()
+    assert rule.check("coregister", CoregisterOptions(enabled=True, grid=5)) == CoregisterOptions(  # type: ignore[arg-type]
+        enabled=True, grid=(5, 5)
+    )
+    canonical = CoregisterOptions(enabled=True, model="shift", grid=(4, 3), window=32, max_residual=1.0)
+    assert rule.check("coregister", canonical) == canonical
+    assert rule.check("coregister", CoregisterOptions(enabled=False, window=10**9)) == CoregisterOptions()
+    huge = CoregisterOptions(enabled=True, grid=(10**6, 10**6), window=10**9, upsample=10**9)
+    with pytest.raises(ConfigError, match=r"'coregister\.window': got 1000000000; .*from 16 to 1024"):
+        load_config(coregister=huge)  # before the fix: accepted, then window_origins asked for 7.28 TiB
+    for bad, message in (
+        (huge, r"'coregister\.window': got 1000000000; .*from 16 to 1024"),
+        (CoregisterOptions(enabled=True, grid=(10**6, 10**6)), r"'coregister\.grid': got 1000000; .*from 1 to 64"),
+        (CoregisterOptions(enabled=True, upsample=10**9), r"'coregister\.upsample': got 1000000000; .*1 to 1000"),
+        (CoregisterOptions(enabled=True, model="x"), r"'coregister\.model': got 'x'; .*'shift'"),  # type: ignore[arg-type]
+        (CoregisterOptions(enabled=True, grid="5"), r"'coregister\.grid': got '5'; .*\[azimuth, range\]"),  # type: ignore[arg-type]
+        (CoregisterOptions(enabled=True, max_residual=float("nan")), r"'coregister\.max_residual': got nan"),
+        (CoregisterOptions(enabled=True, reference=7), r"'coregister\.reference': got 7; .*item id"),  # type: ignore[arg-type]
+        (CoregisterOptions(enabled="yes"), r"'coregister\.enabled': got 'yes'; .*true or false"),  # type: ignore[arg-type]
+        (CoregisterOptions(enabled=True, model="polynomial", grid=(3, 3)), r"'coregister\.grid'.*at least 10"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            rule.check("coregister", bad)
+        with pytest.raises(ConfigError, match=message):
+            load_config().replace(coregister=bad)
