@@ -18,7 +18,10 @@ batches never hold NaN.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Final, Literal
 
 from icecube_stac.errors import IcecubeStacError
@@ -33,6 +36,39 @@ _MAX_PIXELS: Final = 1 << 26  # one patch stack at most 64 Mi samples (256 MiB o
 
 class BatchError(IcecubeStacError, ValueError):
     """A patch specification or a cube does not make training samples (names the field and the value)."""
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _pair(name: str, value: object) -> tuple[int, int]:
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or len(value) != 2
+        or not all(_whole(v) and v >= 1 for v in value)
+    ):
+        raise BatchError(f"patch {name} {value!r}: expected (rows, cols), two whole numbers >= 1")
+    return int(value[0]), int(value[1])
+
+
+def _normalise(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or len(value) != 2
+        or not all(_finite(v) for v in value)
+        or not value[1] > 0
+    ):
+        raise BatchError(f"patch normalise {value!r}: expected (mean, std), finite numbers with std > 0, or None")
+    return float(value[0]), float(value[1])
 
 
 @dataclass(frozen=True)
@@ -66,18 +102,21 @@ class PatchSpec:
     labelled_only: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("size", "stride"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise BatchError(f"patch {name} {value!r}: expected (rows, cols), two whole numbers >= 1")
-        if not isinstance(self.time_window, int) or self.time_window < 1:
+        # Checked and normalised to plain ints/floats once: the index and the batches rely on the types.
+        object.__setattr__(self, "size", _pair("size", self.size))
+        if self.stride is not None:
+            object.__setattr__(self, "stride", _pair("stride", self.stride))
+        if not _whole(self.time_window) or self.time_window < 1:
             raise BatchError(f"patch time_window {self.time_window!r}: expected a whole number >= 1")
-        if self.channels not in CHANNELS:
+        object.__setattr__(self, "time_window", int(self.time_window))
+        if not isinstance(self.channels, str) or self.channels not in CHANNELS:
             raise BatchError(f"patch channels {self.channels!r}: expected one of {', '.join(CHANNELS)}")
-        if self.normalise is not None and (len(self.normalise) != 2 or not self.normalise[1] > 0):
-            raise BatchError(f"patch normalise {self.normalise!r}: expected (mean, std) with std > 0")
+        object.__setattr__(self, "normalise", _normalise(self.normalise))
+        if not _finite(self.nan_value):
+            raise BatchError(f"patch nan_value {self.nan_value!r}: expected a finite number (batches never hold NaN)")
+        object.__setattr__(self, "nan_value", float(self.nan_value))
+        if not isinstance(self.labelled_only, bool):
+            raise BatchError(f"patch labelled_only {self.labelled_only!r}: expected true or false")
         if self.size[0] * self.size[1] * self.time_window * CHANNELS[self.channels] > _MAX_PIXELS:
             raise BatchError(f"patch {self.size} x {self.time_window} steps is more than {_MAX_PIXELS:,} samples")
 
