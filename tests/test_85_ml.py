@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,21 @@ import numpy as np
 import pytest
 import torch
 import zarr
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
 from icecube_stac import build_cube, open_cube, write_cube
 from icecube_stac.labels import attach_labels, read_labels
-from icecube_stac.ml import BatchError, PatchDataset, PatchIterableDataset, PatchSpec, xbatcher_generator
+from icecube_stac.ml import (
+    BatchError,
+    PatchDataset,
+    PatchIterableDataset,
+    PatchSpec,
+    patch_index,
+    split_index,
+    xbatcher_generator,
+)
 from tests._cube_stacks import item_of, make_product
 
 SHAPE = (64, 48)
@@ -180,3 +191,91 @@ def test_dataset_from_a_config(tmp_path: Path) -> None:
     for i in range(len(data)):
         np.testing.assert_array_equal(data[i][0].numpy(), reference[i][0].numpy())
         np.testing.assert_array_equal(data[i][1].numpy(), reference[i][1].numpy())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"size": 5}, "size"),  # refused, not read as a square: PatchSpec fields are typed tuples
+        ({"size": (16.0, 16)}, "size"),
+        ({"size": (True, 16)}, "size"),
+        ({"stride": "ab"}, "stride"),
+        ({"stride": 3}, "stride"),
+        ({"time_window": True}, "time_window"),
+        ({"time_window": 2.0}, "time_window"),
+        ({"channels": ["a"]}, "channels"),
+        ({"channels": "rgb"}, "channels"),
+        ({"normalise": 5}, "normalise"),
+        ({"normalise": (0, "x")}, "normalise"),
+        ({"normalise": (0, 1, 2)}, "normalise"),
+        ({"normalise": (math.nan, 1)}, "normalise"),
+        ({"normalise": (0, math.inf)}, "normalise"),
+        ({"normalise": (0, 0)}, "normalise"),
+        ({"normalise": (0, True)}, "normalise"),
+        ({"nan_value": math.nan}, "nan_value"),
+        ({"nan_value": -math.inf}, "nan_value"),
+        ({"nan_value": "0"}, "nan_value"),
+        ({"labelled_only": 1}, "labelled_only"),
+    ],
+)
+def test_a_patch_spec_of_the_wrong_type_or_not_finite_is_refused(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(BatchError, match=rf"^patch {field} .*: expected "):
+        PatchSpec(**kwargs)
+
+
+def test_good_patch_specs_are_kept() -> None:
+    spec = PatchSpec(size=(8, 4), stride=(2, 2), time_window=2, normalise=(np.float32(1.5), 2), nan_value=-1)
+    assert spec.step == (2, 2) and spec.n_channels == 2 and spec.normalise == (1.5, 2.0)
+
+
+def test_the_patch_index_is_bounded_before_it_is_built() -> None:
+    spec = PatchSpec(size=(1, 1), stride=(1, 1))
+    with pytest.raises(BatchError, match=r"10,000,000,000 patches .*size \(1, 1\) and stride \(1, 1\)"):
+        patch_index((1, 100_000, 100_000), spec, None, (256, 256))
+    assert patch_index((2, 100, 100), PatchSpec(size=(100, 100)), [True, True], (256, 256)).tolist() == [
+        [0, 0, 0],
+        [1, 0, 0],
+    ]
+
+
+def _reference_index(shape: tuple[int, int, int], spec: PatchSpec, labelled: Any, chunks: tuple[int, int]) -> Any:
+    """The patch order as first specified: time, then the chunk of the origin, then row-major origins."""
+    r0 = range(0, shape[1] - spec.size[0] + 1, spec.step[0])
+    c0 = range(0, shape[2] - spec.size[1] + 1, spec.step[1])
+    times = [t for t in range(spec.time_window - 1, shape[0]) if labelled is None or labelled[t]]
+    origins = sorted(((r, c) for r in r0 for c in c0), key=lambda rc: (rc[0] // chunks[0], rc[1] // chunks[1]))
+    return [[t, r, c] for t in times for r, c in origins]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 40), st.integers(1, 40)),
+    size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    stride=st.none() | st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    window=st.integers(1, 3),
+    chunks=st.tuples(st.integers(1, 16), st.integers(1, 16)),
+    data=st.data(),
+)
+def test_the_patch_index_is_every_window_in_chunk_order(
+    shape: tuple[int, int, int],
+    size: tuple[int, int],
+    stride: tuple[int, int] | None,
+    window: int,
+    chunks: tuple[int, int],
+    data: st.DataObject,
+) -> None:
+    assume(size[0] <= shape[1] and size[1] <= shape[2] and window <= shape[0])
+    labelled = data.draw(st.none() | st.lists(st.booleans(), min_size=shape[0], max_size=shape[0]))
+    spec = PatchSpec(size=size, stride=stride, time_window=window)
+    got = patch_index(shape, spec, labelled, chunks)
+    assert got.dtype == np.int64 and got.shape[1] == 3
+    assert got.tolist() == _reference_index(shape, spec, labelled, chunks)
+
+
+@pytest.mark.parametrize("fraction", ["x", None, [0.5], True, False, math.nan, 0, 1, -0.1, 1.5])
+def test_a_split_fraction_is_a_real_number_between_0_and_1(fraction: Any) -> None:
+    spec = PatchSpec(size=(16, 16))
+    everything = patch_index((4, 32, 32), spec, None, (16, 16))
+    with pytest.raises(BatchError, match=r"validation fraction .*: expected a number between 0 and 1 \(exclusive\)"):
+        split_index(everything, spec, (4, 32, 32), "train", "time", fraction)
+    assert len(split_index(everything, spec, (4, 32, 32), "validation", "time", np.float64(0.25))) == 4

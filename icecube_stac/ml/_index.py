@@ -14,16 +14,18 @@ the two sets share no pixel, whatever the stride).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from numbers import Real
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from icecube_stac.ml._spec import BatchError, PatchSpec, SplitBy
 
-__all__ = ["patch_index", "split_index"]
+__all__ = ["MAX_PATCHES", "patch_index", "split_index"]
 
 Subset = Literal["train", "validation", "all"]
+MAX_PATCHES: Final = 10**8  # (n, 3) int64: 2.4 GB; checked from the counts before anything is built
 
 
 def _origins(size: int, patch: int, step: int) -> npt.NDArray[np.int64]:
@@ -54,7 +56,8 @@ def patch_index(
     Raises
     ------
     BatchError
-        When the patch does not fit the grid or the time window is longer than the cube.
+        When the patch does not fit the grid, the time window is longer than the cube, or there would be more
+        than :data:`MAX_PATCHES` patches.
     """
     n_time, rows, cols = shape
     if spec.size[0] > rows or spec.size[1] > cols:
@@ -63,13 +66,20 @@ def patch_index(
         raise BatchError(f"patch time_window {spec.time_window} is longer than the cube's {n_time} time steps")
     r0 = _origins(rows, spec.size[0], spec.step[0])
     c0 = _origins(cols, spec.size[1], spec.step[1])
-    times = [t for t in range(spec.time_window - 1, n_time) if labelled is None or labelled[t]]
-    out = [
-        (t, r, c)
-        for t in times
-        for r, c in sorted(((r, c) for r in r0 for c in c0), key=lambda rc: (rc[0] // chunks[0], rc[1] // chunks[1]))
-    ]
-    return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+    times = np.asarray(
+        [t for t in range(spec.time_window - 1, n_time) if labelled is None or labelled[t]], dtype=np.int64
+    )
+    total = len(times) * len(r0) * len(c0)
+    if total > MAX_PATCHES:
+        raise BatchError(
+            f"{total:,} patches ({len(times)} time steps x {len(r0)} x {len(c0)} origins) for patch size {spec.size} "
+            f"and stride {spec.step} on a ({rows}, {cols}) grid: at most {MAX_PATCHES:,}: use a larger size or stride"
+        )
+    rr, cc = (a.ravel() for a in np.meshgrid(r0, c0, indexing="ij"))
+    # Chunk row, then chunk column; within a chunk the row-major order (lexsort: the last key is the first).
+    order = np.lexsort((cc, rr, cc // chunks[1], rr // chunks[0]))
+    rr, cc = rr[order], cc[order]
+    return np.column_stack((np.repeat(times, len(rr)), np.tile(rr, len(times)), np.tile(cc, len(times))))
 
 
 def split_index(
@@ -85,13 +95,13 @@ def split_index(
     Raises
     ------
     BatchError
-        For an unknown subset or split, or a fraction outside (0, 1).
+        For an unknown subset or split, or a fraction that is not a real number in (0, 1) (bools refused).
     """
     if subset == "all":
         return index
     if subset not in ("train", "validation") or split_by not in ("time", "space"):
         raise BatchError(f"split {split_by!r}/{subset!r}: expected split_by time or space, subset train or validation")
-    if not 0 < fraction < 1:
+    if not isinstance(fraction, Real) or isinstance(fraction, bool) or not 0 < fraction < 1:
         raise BatchError(f"validation fraction {fraction!r}: expected a number between 0 and 1 (exclusive)")
     n_time, _, cols = shape
     if split_by == "time":
