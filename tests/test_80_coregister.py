@@ -410,3 +410,6 @@ def test_options_built_directly_are_bounded_like_json() -> None:
             rule.check("coregister", bad)
         with pytest.raises(ConfigError, match=message):
             load_config().replace(coregister=bad)
+    # coregister_cube checks options handed to it directly too, before reading or allocating anything.
+    with pytest.raises(ConfigError, match=r"'coregister\.grid': got 1000000"):
+        coregister_cube(xr.Dataset(), CoregisterOptions(enabled=True, grid=(10**6, 10**6)))

@@ -21,7 +21,7 @@ import xarray as xr
 from dask.base import compute
 from dask.delayed import delayed
 
-from icecube_stac._config_coregister import CoregisterOptions
+from icecube_stac._config_coregister import CoregisterOptions, CoregisterRule
 from icecube_stac._encoding import SOURCE_DTYPE_ATTR
 from icecube_stac.coregister._estimate import SliceOffsets, measure_slice, reference_windows, window_origins
 from icecube_stac.coregister._geometry import COARSE_THRESHOLD, ProductGeometry, coarse_offset, product_geometry
@@ -155,7 +155,10 @@ def coregister_cube(ds: xr.Dataset, options: CoregisterOptions) -> xr.Dataset:
     ------
     LoadError
         When the cube has no slice with data, the reference item is not in it, or a product cannot be read.
+    ConfigError
+        When options built in Python are out of bounds (checked like the config key, before any allocation).
     """
+    options = CoregisterRule().check("coregister", options)
     if not options.enabled:
         return ds
     name = _variable(ds)
