@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ PRODUCT_ITEM: Final = "icecube:product_item"
 """... and the id of the product's side-car item, when it was read."""
 _WORKERS: Final = 8
 _STRUCTURAL: Final = frozenset({"self", "root", "parent", "collection"})
+# RFC 3339 as the store can hold it (pyarrow: upper-case T and Z, at most microseconds).
+_RFC3339: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
 
 
 def _skip(href: str, reason: str) -> None:
@@ -98,9 +101,14 @@ def _times_problem(properties: Mapping[str, Any]) -> str | None:
         if value is None:
             continue
         try:
+            # Only the form the store takes: pyarrow refuses other ISO 8601 forms that dateutil would parse.
+            if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
+                raise ValueError(value)
             pystac.utils.str_to_datetime(value)
         except (ValueError, TypeError, OverflowError):
-            return f"{key} {str(value)[:40]!r} is not an RFC 3339 date and time"
+            return (
+                f"{key} {str(value)[:40]!r} is not an RFC 3339 date and time (YYYY-MM-DDTHH:MM:SS[.ffffff]Z or ±HH:MM)"
+            )
     return None
 
 

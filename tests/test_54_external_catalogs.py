@@ -537,6 +537,8 @@ def test_items_with_unusable_geometry_bbox_or_times_are_skipped_and_the_others_f
         "huge_bbox": {"bbox": [1.0, 2.0, 10**400, 2.0]},
         "bad_start": {"properties": {"datetime": None, "start_datetime": "x", "end_datetime": "2024-05-01T00:00:00Z"}},
         "bad_datetime": {"properties": {"datetime": "yesterday"}},
+        "date_only": {"properties": {"datetime": "2024-05-01"}},  # ISO 8601 that dateutil takes, pyarrow not
+        "nanoseconds": {"properties": {"datetime": "2024-05-01T00:00:00.123456789Z"}},
         "blob": {"geometry": {"type": "Blob"}},
     }
     folder = tmp_path / "hostile"
