@@ -13,7 +13,8 @@ process (:class:`_Server`), sent each path over a pipe: the same isolation (the 
 process, with the same time limit; a child that loops is killed, one that dies is reported) for a pipe
 round trip per file. After any failed or interrupted read the child is replaced, so a file that made
 the library fail never shares a library state with the next one, and an answer nobody waited for is
-never read as the next file's; a process forked from this one (worker pools) starts its own child. Readers that cannot be pickled (lambdas, local functions) get a child of their own.
+never read as the next file's; a process forked from this one (worker pools) starts its own child.
+Readers that cannot be pickled (lambdas, local functions) get a child of their own.
 """
 
 from __future__ import annotations
