@@ -10,7 +10,7 @@ ordinary float variables.
 
 ``layout="icecube"`` writes the names of ICEYE's icecube 1.x: dims ``Band``/``Azimuth``/``Range``, GRD
 variable ``Intensity`` (the DN, as icecube's ``Intensity`` held them), SLC variables ``Real`` (``s_i``) and
-``Complex`` (``s_q``: icecube's misleading name for the imaginary part). The attribute
+``Complex`` (``s_q``: icecube's misleading name for the imaginary part), labels ``Labels``. The attribute
 ``icecube_stac_layout = "icecube"`` lets :func:`open_cube` map such a file back to the native layout.
 
 Targets and atomicity
@@ -88,6 +88,7 @@ _SLC: Final = CUBE_VARIABLES[ProductLevel.SLC]
 _ICECUBE_GRD: Final = "Intensity"
 _ICECUBE_REAL: Final = "Real"
 _ICECUBE_IMAG: Final = "Complex"
+_LABELS, _ICECUBE_LABELS = "labels", "Labels"  # icecube 1.x's labels cube variable
 _HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
 _DRAIN_SECONDS: Final = 30.0
 
@@ -111,6 +112,8 @@ def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
         ds = complex_to_parts(ds, (_ICECUBE_REAL, _ICECUBE_IMAG))
     if _GRD in ds.data_vars:
         ds = ds.rename_vars({_GRD: _ICECUBE_GRD})
+    if _LABELS in ds.data_vars:
+        ds = ds.rename_vars({_LABELS: _ICECUBE_LABELS})
     ds = ds.rename({old: new for old, new in ICECUBE_DIMS.items() if old in ds.dims})
     return ds.assign_attrs({LAYOUT_ATTR: "icecube"})
 
@@ -130,6 +133,8 @@ def _from_icecube(ds: xr.Dataset) -> xr.Dataset:
     ds = ds.rename({new: old for old, new in ICECUBE_DIMS.items() if new in ds.dims})
     if _ICECUBE_GRD in ds.data_vars:
         ds = ds.rename_vars({_ICECUBE_GRD: _GRD})
+    if _ICECUBE_LABELS in ds.data_vars:
+        ds = ds.rename_vars({_ICECUBE_LABELS: _LABELS})
     return ds
 
 

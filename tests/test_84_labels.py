@@ -186,6 +186,11 @@ def test_labels_round_trip_through_zarr_and_netcdf(tmp_path: Path) -> None:
         assert str(back["label_object_wkt"].values[0]) == "POLYGON ((5.5 1.5, 5.5 2.5, 0.5 2.5, 0.5 1.5, 5.5 1.5))"
         assert str(back["label_object_wkt"].values[2]) == "POINT (40 60)"
         assert str(back["label_object_wkt_lonlat"].values[2]).startswith("POINT (102.6")
+    # icecube's own layout names the variable as icecube 1.x's labels cube does; open_cube maps it back.
+    write_cube(out, tmp_path / "icecube.nc", layout="icecube")
+    with xr.open_dataset(tmp_path / "icecube.nc") as raw:
+        assert "Labels" in raw.data_vars and "labels" not in raw.data_vars
+    np.testing.assert_array_equal(open_cube(tmp_path / "icecube.nc")["labels"].values, out["labels"].values)
     mask = out["labels"].values[1]
     assert mask[60, 40] == 1 and mask[2, 1:6].tolist() == [3] * 5  # buoy=1, oil=2, ship=3 (sorted)
     assert mask[15, 25] == 2 and mask[35, 12] == 0  # inside / outside the triangle
