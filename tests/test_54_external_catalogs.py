@@ -11,7 +11,6 @@ import copy
 import dataclasses
 import json
 import os
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from icecube_stac.formats.cog import item_from_cog_product
 from icecube_stac.iceye_items import IceyeSchemaWarning
 from icecube_stac.search import LocalCatalog, StacApi, open_backend, to_search_body
 from icecube_stac.testing.cog import CogProductSpec, daily_stack_specs, write_opendata_catalog
-from tests.test_64_remote_assets import _RangeHandler
+from tests.support.http_files import RangeHandler, serving
 
 ALL_DATES = {"start_date": 20000101, "end_date": 20991231}
 VAR = {"GRD": "amplitude", "SLC": "slc"}
@@ -44,15 +43,8 @@ VAR = {"GRD": "amplitude", "SLC": "slc"}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("served54")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_RangeHandler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))) as base:
+        yield base, root
 
 
 def _specs() -> list[CogProductSpec]:
@@ -455,17 +447,10 @@ class _BadLengthHandler(BaseHTTPRequestHandler):
 
 
 def test_a_content_length_that_is_not_a_number_is_an_error_naming_the_href() -> None:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BadLengthHandler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        href = f"http://127.0.0.1:{httpd.server_address[1]}/odd/catalog.json"
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _BadLengthHandler)) as base:
+        href = f"{base}/odd/catalog.json"
         with pytest.raises(SearchError, match=r"odd/catalog\.json: invalid Content-Length 'abc'"):
             crawl(href, Fetcher(None, 5))
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 def test_api_landing_pages_and_plain_urls_route_to_the_api(served: tuple[str, Path]) -> None:
@@ -582,7 +567,7 @@ def test_a_raw_scene_item_is_not_guessed_into_a_product(opendata: Any) -> None:
         parse_item(raw)
 
 
-class _Guarded(_RangeHandler):
+class _Guarded(RangeHandler):
     """Answers only requests carrying the right header; one path never answers within the timeout."""
 
     def do_GET(self) -> None:
@@ -601,11 +586,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 def test_headers_are_sent_never_shown_and_timeouts_bound_each_request(opendata: Any, served: tuple[str, Path]) -> None:
     _, root = served
-    httpd = _QuietServer(("127.0.0.1", 0), partial(_Guarded, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with serving(_QuietServer(("127.0.0.1", 0), partial(_Guarded, directory=str(root)))) as base:
         url = f"{base}/{opendata.catalog.relative_to(root).as_posix()}"
         with pytest.raises(SearchError, match="401") as denied:
             search(load_config({"catalog": url, "headers": {"X-Token": "wrong"}}))
@@ -615,10 +596,6 @@ def test_headers_are_sent_never_shown_and_timeouts_bound_each_request(opendata: 
         _write(root / "slow" / "slow.json", _catalog([]))
         with pytest.raises(SearchError, match=r"slow\.json.*ReadTimeout"):  # the server answers after 3 s
             open_backend(f"{base}/slow/slow.json", headers={"X-Token": "s3cret"}, timeout=0.5)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 def test_a_scene_without_a_usable_side_car_is_described_by_its_own_properties(opendata: Any, tmp_path: Path) -> None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import threading
 import warnings
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pystac
@@ -30,65 +28,16 @@ from icecube_stac.iceye_items import IceyeSchemaWarning
 from icecube_stac.stac import item_from_product
 from icecube_stac.testing import ProductSpec, write_product
 from icecube_stac.testing.cog import CogProductSpec, write_cog_product
-
-_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
-
-
-class _RangeHandler(SimpleHTTPRequestHandler):
-    """Static files with single byte-range support (206 Partial Content); counts the ranges it served."""
-
-    ranges: ClassVar[list[str]] = []
-    timeout = 10
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Stay quiet."""
-
-    def send_head(self):  # type: ignore[no-untyped-def]
-        """Serve ``Range: bytes=a-b`` requests as 206; anything else as the base class does."""
-        match = _RANGE.match(self.headers.get("Range", "").strip())
-        path = Path(self.translate_path(self.path))
-        if match is None or not path.is_file():
-            return super().send_head()
-        size = path.stat().st_size
-        start = int(match.group(1))
-        stop = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
-        if start >= size:
-            self.send_error(416)
-            return None
-        handle = path.open("rb")
-        handle.seek(start)
-        self.send_response(206)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Range", f"bytes {start}-{stop}/{size}")
-        self.send_header("Content-Length", str(stop - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        type(self).ranges.append(f"{path.name}:{start}-{stop}")
-        self._remaining = stop - start + 1
-        return handle
-
-    def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
-        """Copy only the requested range."""
-        remaining = getattr(self, "_remaining", None)
-        if remaining is None:
-            super().copyfile(source, outputfile)
-            return
-        outputfile.write(source.read(remaining))
+from tests.support.http_files import RangeHandler, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("served")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_RangeHandler, directory=str(root)))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
     httpd.timeout = 10
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serving(httpd) as base:
+        yield base, root
 
 
 def _remote(item: pystac.Item, base: str, root: Path) -> pystac.Item:
@@ -112,11 +61,11 @@ def test_cog_over_http_range_requests(server: tuple[str, Path], level: str) -> N
     local = _cog_item(product.tif)
     remote = _remote(local, base, root)
     assert parse_href(remote).startswith("http://127.0.0.1:")
-    _RangeHandler.ranges.clear()
+    RangeHandler.ranges.clear()
     name = "amplitude" if level == "GRD" else "slc"
     got = build_cube([remote], chunks={"azimuth": 40})[name].values
     np.testing.assert_array_equal(got, build_cube([local])[name].values)
-    assert any(r.startswith(product.tif.name) for r in _RangeHandler.ranges)  # GDAL read byte ranges
+    assert any(r.startswith(product.tif.name) for r in RangeHandler.ranges)  # GDAL read byte ranges
 
 
 def parse_href(item: pystac.Item) -> str:
@@ -129,10 +78,10 @@ def test_legacy_grd_over_http(server: tuple[str, Path]) -> None:
     base, root = server
     product = write_product(ProductSpec(level="GRD", shape=(80, 60), xml=False, quicklook=False), root / "legacy-grd")
     local = item_from_product(product.raster)
-    _RangeHandler.ranges.clear()
+    RangeHandler.ranges.clear()
     got = build_cube([_remote(local, base, root)])["amplitude"].values
     np.testing.assert_array_equal(got, build_cube([local])["amplitude"].values)
-    assert _RangeHandler.ranges
+    assert RangeHandler.ranges
 
 
 def test_legacy_slc_hdf5_over_http(server: tuple[str, Path]) -> None:
