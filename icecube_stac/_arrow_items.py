@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from icecube_stac._wkb import wkb_to_geojson
 
-__all__ = ["TOP_LEVEL", "table_to_items"]
+__all__ = ["TOP_LEVEL", "array_values", "column_values", "drop_nulls", "row_dicts", "table_to_items"]
 
 TOP_LEVEL: Final = (
     *("type", "stac_version", "stac_extensions", "id", "geometry", "bbox", "links", "assets", "collection"),
@@ -49,18 +49,31 @@ def table_to_items(table: pa.Table) -> list[dict[str, Any]]:
     properties: dict[str, tuple[list[Any], bool]] = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        values = _column(name, array)
+        values = column_values(name, array)
         (top if name in TOP_LEVEL else properties)[name] = (values, array.null_count > 0)
-    rows = _dicts(list(properties), [v for v, _ in properties.values()], table.num_rows)
-    _drop_nulls(rows, properties)
-    items = _dicts(list(top), [v for v, _ in top.values()], table.num_rows)
-    _drop_nulls(items, top)
+    rows = row_dicts(list(properties), [v for v, _ in properties.values()], table.num_rows)
+    drop_nulls(rows, properties)
+    items = row_dicts(list(top), [v for v, _ in top.values()], table.num_rows)
+    drop_nulls(items, top)
     for item, props in zip(items, rows, strict=True):
         item["properties"] = props
     return items
 
 
-def _dicts(names: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+def row_dicts(names: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+    """Return one dict per row with the columns' values under their names, keys in column order.
+
+    Parameters
+    ----------
+    names, columns
+        Column names and their values (one list per column, ``count`` values each).
+    count
+        The number of rows.
+
+    Returns
+    -------
+    list of dict
+    """
     # Copies of one template (the keys in column order), then filled column by column: 1.5x faster than a
     # dict(zip(...)) per row, which transposes every row into a tuple first.
     template: dict[str, Any] = dict.fromkeys(names)
@@ -71,7 +84,16 @@ def _dicts(names: list[str], columns: list[list[Any]], count: int) -> list[dict[
     return rows
 
 
-def _drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], bool]]) -> None:
+def drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], bool]]) -> None:
+    """Delete the keys whose value is None from the rows of :func:`row_dicts` (a null is a missing key).
+
+    Parameters
+    ----------
+    rows
+        The row dicts.
+    columns
+        ``{name: (values, has_nulls)}``: only columns with nulls are looked at.
+    """
     for name, (values, has_nulls) in columns.items():
         if has_nulls:
             for row, value in zip(rows, values, strict=True):
@@ -79,21 +101,44 @@ def _drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], 
                     del row[name]
 
 
-def _column(name: str, array: pa.Array) -> list[Any]:
+def column_values(name: str, array: pa.Array) -> list[Any]:
+    """Return the Python values of one column of an item table (``geometry`` and ``bbox`` as GeoJSON has them).
+
+    Parameters
+    ----------
+    name
+        The column name.
+    array
+        Its values.
+
+    Returns
+    -------
+    list
+    """
     if name == _GEOMETRY and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
         return [None if data is None else wkb_to_geojson(data) for data in array.to_pylist()]
     if name == _BBOX and pa.types.is_struct(array.type):
         return _bboxes(array)
-    return _values(array)
+    return array_values(array)
 
 
-def _values(array: pa.Array) -> list[Any]:
-    """Return the Python values of one Arrow array, as the JSON of an item holds them."""
+def array_values(array: pa.Array) -> list[Any]:
+    """Return the Python values of one Arrow array, as the JSON of an item holds them.
+
+    Parameters
+    ----------
+    array
+        Any Arrow array.
+
+    Returns
+    -------
+    list
+    """
     kind = array.type
     if pa.types.is_null(kind):
         return [None] * len(array)
     if pa.types.is_dictionary(kind):
-        return _values(array.dictionary_decode())
+        return array_values(array.dictionary_decode())
     converter = _CONVERTERS.get(_family(kind))
     if converter is not None:
         return converter(array)
@@ -123,7 +168,8 @@ def _timestamps(array: pa.Array) -> list[Any]:
     numbers = np.array([tick or 0 for tick in ticks] if valid else ticks, dtype=np.int64)
     moments: NDArray[np.datetime64] = (numbers * scale).astype(f"datetime64[{precision}]")
     suffix = "" if array.type.tz is None else "+00:00"
-    out = [_trim_fraction(text) + suffix for text in np.datetime_as_string(moments, unit=precision).tolist()]
+    texts = np.datetime_as_string(moments, unit=precision).tolist()
+    out = [(_trim_fraction(text) if text.endswith("000") else text) + suffix for text in texts]
     return out if valid is None else [text if ok else None for text, ok in zip(out, valid, strict=True)]
 
 
@@ -144,9 +190,9 @@ def _structs(array: pa.Array) -> list[Any]:
     kind = array.type
     names = [kind.field(i).name for i in range(kind.num_fields)]
     children = array.flatten()  # with the struct's own nulls applied to every field
-    fields = {name: (_values(child), child.null_count > 0) for name, child in zip(names, children, strict=True)}
-    rows = _dicts(names, [values for values, _ in fields.values()], len(array))
-    _drop_nulls(rows, fields)
+    fields = {name: (array_values(child), child.null_count > 0) for name, child in zip(names, children, strict=True)}
+    rows = row_dicts(names, [values for values, _ in fields.values()], len(array))
+    drop_nulls(rows, fields)
     if array.null_count:
         valid = array.is_valid().to_pylist()
         return [row if ok else None for row, ok in zip(rows, valid, strict=True)]
@@ -159,7 +205,7 @@ def _lists(array: pa.Array) -> list[Any]:
         offsets = [array.offset * size + i * size for i in range(len(array) + 1)]
     else:
         offsets = array.offsets.to_pylist()
-    values = _values(array.values)
+    values = array_values(array.values)
     lists = [values[start:stop] for start, stop in itertools.pairwise(offsets)]
     if array.null_count:
         valid = array.is_valid().to_pylist()
@@ -170,7 +216,7 @@ def _lists(array: pa.Array) -> list[Any]:
 def _bboxes(array: pa.Array) -> list[Any]:
     """``{xmin, ymin, [zmin,] xmax, ymax, [zmax]}`` structs → ``[xmin, ymin, (zmin,) xmax, ymax, (zmax)]``."""
     children = array.flatten()
-    columns = [_values(child) for child in children]
+    columns = [array_values(child) for child in children]
     boxes: list[Any] = [list(values) for values in zip(*columns, strict=True)]
     if array.null_count:
         valid = array.is_valid().to_pylist()

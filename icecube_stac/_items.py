@@ -4,7 +4,8 @@
 ``datetime`` with dateutil (here: :meth:`datetime.fromisoformat` for RFC 3339 UTC text, with dateutil's own
 UTC object, and dateutil for anything else) and asking every registered extension hook for a
 deprecation message (here: only the hooks that can give one). The item is built with pystac's public
-constructors (``Item``, ``Asset``, ``Link``), from the dict itself, which it then owns.
+builders of ``Item``, ``Asset`` and ``Link``, from the dict itself, which it then owns.
+The objects themselves are made by :mod:`icecube_stac._pystac_objects` (the constructors' work, without them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from typing import Any, Final
 import pystac
 from pystac.extensions.hooks import ExtensionHooks
 
-__all__ = ["item_from_dict"]
+from icecube_stac._pystac_objects import new_asset, new_item, new_link
+
+__all__ = [
+    "deprecation_message",
+    "item_from_dict",
+    "may_be_deprecated",
+    "parse_datetime",
+    "utc",
+]
 
 _RFC3339: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
 _PASS_THROUGH: Final = ("id", "geometry", "bbox", "stac_extensions", "collection")
@@ -47,20 +56,21 @@ def item_from_dict(data: dict[str, Any]) -> pystac.Item:
         return pystac.Item.from_dict(data, preserve_dict=False, migrate=False)  # its own error message
     properties = data.get("properties", {})
     moment = properties.get("datetime")
-    item = pystac.Item(
-        id=data.get("id"),  # type: ignore[arg-type]  # as from_dict passes it
+    if moment is None and not ("start_datetime" in properties and "end_datetime" in properties):
+        return pystac.Item.from_dict(data, preserve_dict=False, migrate=False)  # pystac's own STACError
+    item = new_item(
+        data.get("id"),  # type: ignore[arg-type]  # as from_dict passes it
         geometry=data.get("geometry"),
         bbox=data.get("bbox"),
-        datetime=None if moment is None else parse_datetime(moment),
+        moment=None if moment is None else parse_datetime(moment),
         properties=properties,
         stac_extensions=data.get("stac_extensions"),
         collection=data.get("collection"),
         extra_fields=_without(data, _NOT_EXTRA),
         assets={key: _asset(value) for key, value in data.get("assets", {}).items()},
     )
-    for link in data.get("links", []):
-        item.add_link(_link(link))
-    message = _deprecation_message(item)
+    item.links = [_link(link, item) for link in data.get("links", [])]
+    message = deprecation_message(item)
     if message is not None:
         warnings.warn(message, pystac.DeprecatedWarning, stacklevel=2)
     return item
@@ -83,18 +93,23 @@ def parse_datetime(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.utcoffset():
         return pystac.utils.str_to_datetime(text)  # rare: dateutil's own offset object
-    return value.replace(tzinfo=_utc())
+    return value.replace(tzinfo=utc())
 
 
 @functools.cache
-def _utc() -> tzinfo | None:
-    """Return the UTC object dateutil (hence pystac) puts on UTC timestamps."""
+def utc() -> tzinfo | None:
+    """Return the UTC object dateutil (hence pystac) puts on UTC timestamps.
+
+    Returns
+    -------
+    datetime.tzinfo
+    """
     return pystac.utils.str_to_datetime("2000-01-01T00:00:00Z").tzinfo
 
 
 def _asset(data: dict[str, Any]) -> pystac.Asset:
-    return pystac.Asset(
-        href=data["href"],
+    return new_asset(
+        data["href"],
         media_type=data.get("type"),
         title=data.get("title"),
         description=data.get("description"),
@@ -103,10 +118,11 @@ def _asset(data: dict[str, Any]) -> pystac.Asset:
     )
 
 
-def _link(data: dict[str, Any]) -> pystac.Link:
-    return pystac.Link(
-        rel=data["rel"],
-        target=data["href"],
+def _link(data: dict[str, Any], owner: pystac.Item) -> pystac.Link:
+    return new_link(
+        data["rel"],
+        data["href"],
+        owner,
         media_type=data.get("type"),
         title=data.get("title"),
         extra_fields=_without(data, _LINK_KEYS),
@@ -123,8 +139,18 @@ def _without(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return rest
 
 
-def _deprecation_message(item: pystac.Item) -> str | None:
-    """Return what ``pystac.EXTENSION_HOOKS.get_deprecation_message`` says, asking only hooks that can speak."""
+def deprecation_message(item: pystac.Item) -> str | None:
+    """Return what ``pystac.EXTENSION_HOOKS.get_deprecation_message`` says, asking only hooks that can speak.
+
+    Parameters
+    ----------
+    item
+        An item.
+
+    Returns
+    -------
+    str or None
+    """
     registry = pystac.EXTENSION_HOOKS
     discover = getattr(registry, "_discover", None)
     hooks = getattr(registry, "hooks", None)
@@ -136,6 +162,28 @@ def _deprecation_message(item: pystac.Item) -> str | None:
         if message is not None:
             return message
     return None
+
+
+def may_be_deprecated(extensions: tuple[str, ...]) -> bool:
+    """Tell whether :func:`deprecation_message` can say anything of an item declaring ``extensions``.
+
+    Parameters
+    ----------
+    extensions
+        The item's ``stac_extensions``.
+
+    Returns
+    -------
+    bool
+        False when no registered hook that can speak applies (asked once per distinct tuple by a search).
+    """
+    registry = pystac.EXTENSION_HOOKS
+    discover = getattr(registry, "_discover", None)
+    hooks = getattr(registry, "hooks", None)
+    if not callable(discover) or not isinstance(hooks, dict):  # pragma: no cover - another pystac
+        return True
+    discover()
+    return bool(_speaking(tuple(hooks.values()), extensions))
 
 
 @functools.lru_cache(maxsize=64)

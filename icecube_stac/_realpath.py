@@ -10,6 +10,7 @@ batch (one search): the file system is assumed not to change meanwhile.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 __all__ = ["RealPaths"]
@@ -61,6 +62,32 @@ class RealPaths:
         if "://" in href or (os.path.isabs(href) if _POSIX else Path(href).is_absolute()):
             return href
         return self.resolve(os.path.join(os.fspath(base), href))
+
+    def existing_file(self, path: str) -> str | None:
+        """Return ``os.path.realpath(path)`` if ``path`` is a file (``os.path.isfile``), else None.
+
+        Parameters
+        ----------
+        path
+            An absolute path.
+
+        Returns
+        -------
+        str or None
+            One ``lstat`` for a plain file in a known folder (isfile and resolve would take two).
+        """
+        try:
+            status = os.lstat(path)
+        except OSError:
+            return None  # isfile's answer too (it follows links: an lstat error is a stat error)
+        if stat.S_ISREG(status.st_mode) and path.startswith("/"):
+            head, _, name = path.rpartition("/")
+            if name not in ("", ".", ".."):
+                try:
+                    return os.path.join(self._real(head or "/"), name)
+                except _LinkLoop:
+                    pass
+        return self.resolve(path) if os.path.isfile(path) else None
 
     def _real(self, path: str) -> str:
         known = self._known.get(path)

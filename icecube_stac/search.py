@@ -20,12 +20,11 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pystac
 
 from icecube_stac._items import item_from_dict
-from icecube_stac._realpath import RealPaths
 from icecube_stac._selection import apply_selection_rules, has_selection_rules
 from icecube_stac._stac_api import StacApi
 from icecube_stac.config import CubeConfig
@@ -44,8 +43,6 @@ __all__ = [
     "search",
     "to_search_body",
 ]
-
-_POSIX: Final = os.name == "posix"
 
 # pgstac sorts "datetime" by start_datetime whenever an item has one, DuckDB by the item datetime: sorting
 # explicitly by start_datetime (then id) gives one order on every backend.
@@ -193,68 +190,33 @@ class LocalCatalog:
         Returns
         -------
         list of pystac.Item
-            The items of :meth:`search`, in the same order.
+            The items of :meth:`search`, in the same order, equal to ``Item.from_dict`` of its dicts;
+            built straight from the Arrow rows (:mod:`icecube_stac._arrow_pystac`) when they allow it.
         """
+        if not self.parquet.is_file():
+            return []  # an indexed catalog without any product
+        from icecube_stac._arrow_items import table_to_items
+        from icecube_stac._arrow_pystac import table_to_pystac
+        from icecube_stac._duckdb_search import query_parquet
+        from icecube_stac._rebase import Rebase
+
         with _without_gc():
-            return _to_items(self._dicts(body))
+            table = query_parquet(self.parquet, body)
+            rebase = Rebase(self.root, self.parquet)
+            items = table_to_pystac(table, rebase)
+            if items is None:  # rows of another STAC version, or columns of other kinds
+                items = _to_items([rebase.item(item) for item in table_to_items(table)])
+            return items
 
     def _dicts(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not self.parquet.is_file():
             return []  # an indexed catalog without any product
         from icecube_stac._arrow_items import table_to_items
         from icecube_stac._duckdb_search import query_parquet
-        from icecube_stac._parquet import legacy_item_hrefs
+        from icecube_stac._rebase import Rebase
 
-        items = table_to_items(query_parquet(self.parquet, body))
-        # A catalog indexed before state version 2 wrote hrefs relative to each item's JSON file.
-        legacy = legacy_item_hrefs(self.parquet)
-        # Joined to the working directory once (not per path, as RealPaths would); nothing is normalised.
-        root = os.fspath(self.root)
-        rebase = _Rebase(os.path.join(os.getcwd(), root) if not root.startswith("/") else root, legacy, RealPaths())
-        return [rebase.item(item) for item in items]
-
-
-class _Rebase:
-    """Make item hrefs absolute and give each item two links: its collection and its own JSON file (self).
-
-    items.parquet writes every href relative to the parquet's folder (the catalog root). Paths are resolved
-    as ``Path.resolve`` does, through one :class:`~icecube_stac._realpath.RealPaths` per search: each
-    folder is resolved once, a file then costs one ``lstat`` (``Path.resolve`` per item cost 0.1-0.3 s per
-    1,500 items); per collection the collection file and the hrefs' base are found once.
-    """
-
-    def __init__(self, root: str, legacy: bool, paths: RealPaths) -> None:
-        self.root = root
-        self.legacy = legacy
-        self.paths = paths
-        self.folders: dict[str, tuple[str, str, str]] = {}
-
-    def _collection(self, collection: str) -> tuple[str, str, str]:
-        known = self.folders.get(collection)
-        if known is None:
-            items = os.path.join(self.root, collection, "items")
-            base = items if self.legacy else self.root
-            # Without an items folder (a parquet on its own) no item has a JSON file: no stat per item.
-            folder = items if os.path.isdir(items) else ""
-            known = base, self.paths.resolve(os.path.join(self.root, collection, "collection.json")), folder
-            self.folders[collection] = known
-        return known
-
-    def item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Rebase one item dict in place and return it."""
-        base, collection_json, folder = self._collection(str(item.get("collection", "")))
-        links = [{"rel": "collection", "href": collection_json, "type": "application/json"}]
-        # The item's own JSON file (its self href outside the catalog), where our indexer writes it; the parquet's
-        # links column is not read (it is the slowest to decode), and a foreign parquet may have no JSON files.
-        own = os.path.join(folder, f"{item.get('id', '')}.json") if folder else ""
-        if own and os.path.isfile(own):
-            links.append({"rel": "self", "href": self.paths.resolve(own), "type": "application/json"})
-        item["links"] = links
-        for asset in item.get("assets", {}).values():
-            href = str(asset.get("href", ""))
-            # An absolute POSIX path stays as it is: resolve_href's answer, without a Path object per asset.
-            asset["href"] = href if _POSIX and href.startswith("/") else self.paths.href(href, base)
-        return item
+        rebase = Rebase(self.root, self.parquet)
+        return [rebase.item(item) for item in table_to_items(query_parquet(self.parquet, body))]
 
 
 @contextlib.contextmanager
