@@ -54,6 +54,14 @@ def test_same_answers_as_realpath(tmp_path: Path, seed: int) -> None:
         assert paths.resolve(path) == os.path.realpath(path), path
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_existing_file_is_isfile_then_realpath(tmp_path: Path, seed: int) -> None:
+    _tree(tmp_path, seed)
+    paths = RealPaths()
+    for path in _paths(tmp_path, seed, 400):
+        assert paths.existing_file(path) == (os.path.realpath(path) if os.path.isfile(path) else None), path
+
+
 def test_relative_paths_and_hrefs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path, 0)
     monkeypatch.chdir(tmp_path / "a")
