@@ -193,7 +193,7 @@ def _patch(module):
             setattr(module, name, _search(value))
 
 class _Finder:
-    WATCH = {"icecube_stac.cube._graph", "icecube_stac.cube", "icecube_stac.pipeline"}
+    WATCH = {"icecube_stac._block_reads", "icecube_stac.cube._graph", "icecube_stac.cube", "icecube_stac.pipeline"}
     def find_spec(self, name, path=None, target=None):
         if name not in self.WATCH:
             return None
