@@ -27,6 +27,7 @@ from icecube_stac._cli_commands import (
     cmd_search,
     cmd_validate,
 )
+from icecube_stac._cli_process import tune_process
 from icecube_stac._cube_target import SUFFIX_RULES
 from icecube_stac._redact import redact_text
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
@@ -238,42 +239,6 @@ def _error(text: str) -> None:
     print(f"error: {redact_text(text)}", file=sys.stderr)
 
 
-class _ScipyHiddenFromDask:
-    """A meta-path finder that hides scipy from ``dask.array``'s import-time probes only, then forgets it.
-
-    ``import dask.array`` probes the optional scipy (sparse chunk types, ``scipy.fftpack``), which costs about
-    0.25 s of start-up where scipy is installed, and the cube stage never hands dask a scipy object. While
-    ``dask.array`` itself executes, ``sys.modules["scipy"]`` is None (the probes see scipy as absent); right
-    after, the entry is removed, so any later ``import scipy`` (geocoding, coregistration) works as usual and
-    pays its own import only. Nothing is hidden if scipy was imported before dask.array.
-    """
-
-    def find_spec(self, name: str, path: Sequence[str] | None = None, target: Any = None) -> Any:
-        """Wrap the loader of ``dask.array`` (every other name is left to the next finders)."""
-        if name != "dask.array":
-            return None
-        import importlib.machinery
-
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        loader = getattr(spec, "loader", None)
-        run = getattr(loader, "exec_module", None)
-        if run is None:
-            return spec
-
-        def exec_module(module: Any) -> None:
-            hide = "scipy" not in sys.modules
-            if hide:
-                sys.modules["scipy"] = None  # type: ignore[assignment]
-            try:
-                run(module)
-            finally:
-                if hide and sys.modules.get("scipy", 0) is None:
-                    del sys.modules["scipy"]
-
-        loader.exec_module = exec_module  # type: ignore[union-attr]
-        return spec
-
-
 _EXIT_STATUS: list[int] = []  # the status main() returned when called as the process's command (_fast_exit)
 
 
@@ -313,11 +278,12 @@ def _is_the_command() -> bool:
 def _process_start_up() -> None:
     """Tune a process whose entry point is this command line (never done when ``main`` is called with args).
 
-    scipy is hidden from dask's import probes (:class:`_ScipyHiddenFromDask`), and a process that is the
-    command itself ends without interpreter finalisation once the command returned (:func:`_fast_exit`).
+    Its start-up is made cheaper (:func:`icecube_stac._cli_process.tune_process`: scipy hidden from dask's
+    probes, boto3 imported on first use, the garbage collector run less often, entry points scanned once), and
+    a process that is the command itself ends without interpreter finalisation once the command returned
+    (:func:`_fast_exit`).
     """
-    if not any(isinstance(finder, _ScipyHiddenFromDask) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _ScipyHiddenFromDask())
+    tune_process()
     if _is_the_command():
         atexit.register(_fast_exit)
 
