@@ -78,7 +78,7 @@ class RealPaths:
         """
         try:
             status = os.lstat(path)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the path, for which isfile says False too
             return None  # isfile's answer too (it follows links: an lstat error is a stat error)
         if stat.S_ISREG(status.st_mode) and path.startswith("/"):
             head, _, name = path.rpartition("/")

@@ -92,3 +92,10 @@ def test_each_folder_is_resolved_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [paths.href(h, catalog) for h in hrefs] == expected
     # One look per file (600) and per folder (300 products, data, and the components of tmp_path), never more.
     assert len(looked_at) == len(set(looked_at)) <= 600 + 300 + 1 + len(tmp_path.parts) + 1
+
+
+def test_existing_file_of_a_path_with_a_nul_is_none_as_isfile(tmp_path: Path) -> None:
+    # An item id may hold a NUL (Arrow strings can): isfile says False, lstat raises ValueError.
+    path = f"{tmp_path}/a\x00b.json"
+    assert RealPaths().existing_file(path) is None
+    assert not os.path.isfile(path)
