@@ -65,11 +65,14 @@ def table_to_pystac(table: pa.Table, rebase: Rebase) -> list[pystac.Item] | None
     items = []
     may_speak: dict[tuple[str, ...], bool] = {}  # per distinct stac_extensions: can a hook call it deprecated?
     for row in range(count):
+        moment = moments[row]
+        if moment.__class__ is str:  # parsed here, not before: from_dict's errors come in row order
+            moment = parse_datetime(moment)
         item = new_item(
             ids[row],
             geometry=geometries[row],
             bbox=boxes[row],
-            moment=moments[row],
+            moment=moment,
             properties=rows[row],
             stac_extensions=extensions[row],
             collection=collections[row],
@@ -100,7 +103,8 @@ def _covered(arrays: dict[str, pa.Array]) -> bool:
         return False
     for name, expected in (("type", "Feature"), ("stac_version", pystac.get_stac_version())):
         array = arrays.get(name)
-        if array is None or array.null_count or set(column_values(name, array)) != {expected}:
+        # Compared one by one, not as a set: a column of lists or structs is unhashable (from_dict's error).
+        if array is None or array.null_count or any(value != expected for value in column_values(name, array)):
             return False  # from_dict's own errors and migrations happen on the dict path
     assets = arrays.get("assets")
     return assets is None or (
@@ -109,20 +113,21 @@ def _covered(arrays: dict[str, pa.Array]) -> bool:
 
 
 def _moments(array: pa.Array | None, rows: list[dict[str, Any]]) -> list[Any]:
-    """Each row's ``datetime`` as :func:`icecube_stac._items.parse_datetime` makes it of the property text."""
+    """Each row's ``datetime`` as :func:`icecube_stac._items.parse_datetime` makes it of the property text.
+
+    Rows numpy cannot convert keep their text (the caller parses it, raising dateutil's error in row order).
+    """
     if array is not None and pa.types.is_timestamp(array.type) and array.type.unit == "us" and array.type.tz:
         ticks = array.view(pa.int64()).to_pylist()
         valid = [tick is not None for tick in ticks]
         naive = np.array([tick or 0 for tick in ticks], dtype=np.int64).astype("datetime64[us]").tolist()
         zone = utc()
-        # Outside datetime's years numpy gives ints: those rows are parsed from their text (as before).
+        # Outside datetime's years numpy gives ints: those rows keep their text.
         return [
-            (moment.replace(tzinfo=zone) if type(moment) is not int else parse_datetime(row["datetime"]))
-            if ok
-            else None
+            (moment.replace(tzinfo=zone) if type(moment) is not int else row["datetime"]) if ok else None
             for moment, ok, row in zip(naive, valid, rows, strict=True)
         ]
-    return [parse_datetime(row["datetime"]) if row.get("datetime") is not None else None for row in rows]
+    return [row.get("datetime") for row in rows]
 
 
 def _assets(array: pa.Array | None, collections: list[str], rebase: Rebase, count: int) -> list[dict[str, Any]]:
@@ -138,6 +143,8 @@ def _assets(array: pa.Array | None, collections: list[str], rebase: Rebase, coun
         extra_names = [name for name in names if name not in _ASSET_KEYS]
         extras = row_dicts(extra_names, [values[name] for name in extra_names], count)
         drop_nulls(extras, {name: (values[name], parts[name].null_count > 0) for name in extra_names})
+        if "" in extra_names:  # Asset.from_dict keeps extra fields only if a key is truthy (``any(d)``)
+            extras = [extra if any(extra) else {} for extra in extras]
         present = child.is_valid().to_pylist() if child.null_count else [True] * count
         empty: list[Any] = [None] * count
         hrefs = values.get("href", empty)

@@ -29,7 +29,8 @@ __all__ = [
     "utc",
 ]
 
-_RFC3339: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+# ASCII digits only (``\d`` alone takes any script's digits, which dateutil rejects with its own error).
+_RFC3339: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
 _PASS_THROUGH: Final = ("id", "geometry", "bbox", "stac_extensions", "collection")
 _NOT_EXTRA: Final = (*_PASS_THROUGH, "links", "assets", "properties", "type", "stac_version")
 _ASSET_KEYS: Final = ("href", "type", "title", "description", "roles")
@@ -90,7 +91,10 @@ def parse_datetime(text: str) -> datetime:
     """
     if not _RFC3339.fullmatch(text):
         return pystac.utils.str_to_datetime(text)
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return pystac.utils.str_to_datetime(text)  # invalid (month 13, offset 25:00...): dateutil's own error
     if value.utcoffset():
         return pystac.utils.str_to_datetime(text)  # rare: dateutil's own offset object
     return value.replace(tzinfo=utc())
@@ -114,7 +118,7 @@ def _asset(data: dict[str, Any]) -> pystac.Asset:
         title=data.get("title"),
         description=data.get("description"),
         roles=data.get("roles"),
-        extra_fields=_without(data, _ASSET_KEYS),
+        extra_fields=_extra_fields(data, _ASSET_KEYS),
     )
 
 
@@ -125,8 +129,14 @@ def _link(data: dict[str, Any], owner: pystac.Item) -> pystac.Link:
         owner,
         media_type=data.get("type"),
         title=data.get("title"),
-        extra_fields=_without(data, _LINK_KEYS),
+        extra_fields=_extra_fields(data, _LINK_KEYS),
     )
+
+
+def _extra_fields(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Return an asset's or link's extra fields as its ``from_dict`` keeps them: only if a key is truthy."""
+    rest = _without(data, keys)
+    return rest if any(rest) else {}
 
 
 def _without(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ import pystac
 
 __all__ = ["new_asset", "new_item", "new_link"]
 
-_URL_SYNTAX: Final = frozenset(";?#:\\")  # characters urlparse/make_absolute_href may rewrite in a path
+# Characters urlparse/make_absolute_href may rewrite in a path (tab, CR and LF it drops, as WHATWG says).
+_URL_SYNTAX: Final = frozenset(";?#:\\\t\r\n")
 
 
 def new_asset(

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pystac
 import pytest
 import stac_geoparquet.arrow
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from icecube_stac._arrow_items import table_to_items
 from icecube_stac._arrow_pystac import table_to_pystac
 from icecube_stac._duckdb_search import query_parquet
+from icecube_stac._items import item_from_dict, parse_datetime
 from icecube_stac._pystac_objects import _fast, new_asset, new_item, new_link
 from icecube_stac._rebase import Rebase
 from icecube_stac.config import load_config
@@ -27,6 +32,7 @@ from tests.test_59_embedded_search import SORTBY, _item_state, _odd_item, catalo
 __all__ = ["catalog"]  # the indexed catalog fixture of test_59_embedded_search, shared
 
 VERSION_EXTENSION = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
+_HREF_PARTS = (*"/a.;?#:\\ \t\n\r%@[]&=+~é\x1f", "//", "..", "file:", "http://", "C:")
 
 
 def _reference(local: LocalCatalog, body: dict[str, Any], *, migrate: bool = False) -> list[pystac.Item]:
@@ -156,3 +162,200 @@ def test_search_returns_the_direct_items(catalog: Path) -> None:
     assert all(type(item) is pystac.Item and all(a.owner is item for a in item.assets.values()) for item in found)
     assert json.loads(json.dumps([item.to_dict() for item in found]))  # serialisable as pystac writes them
     assert all(os.path.isabs(a.href) for item in found for a in item.assets.values())
+
+
+# --------------------------------------------------------------------------- adversarial: foreign rows, odd values
+
+_WKB = bytes.fromhex("0101000000000000000000f03f0000000000000040")  # POINT (1 2)
+_MOMENTS = (1_700_000_000_123_456, 0, -62_135_596_800_000_000, 253_402_300_800_000_000, 1)  # ..., year 10000
+_TEXT = st.sampled_from(["a", "é", ";", "?", "\n", "\t", " ", "/", "\\", "", "#", ":", "%20"])
+_NAMES = st.sampled_from(["data", "geometry", "bbox", "href", "", "x:y"])
+_FIELDS = st.sampled_from(["href", "type", "title", "description", "roles", "", "geometry", "proj:shape"])
+
+
+def _outcome(build: Any) -> tuple[Any, list[tuple[type[Warning], str]]]:
+    """The items' states (or the error's type and text) and the warnings, in order."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result: Any = _states(build())
+        except Exception as error:  # the error itself is what is compared
+            result = (type(error), str(error))
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _same_as_from_dict(root: Path, table: pa.Table, files: list[str] = []) -> None:  # noqa: B006 - read only
+    (root / "odd" / "items").mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (root / "odd" / "items" / f"{name}.json").write_text("{}", encoding="utf-8")
+    pq.write_table(table, root / "items.parquet")
+    local = LocalCatalog(root)
+    assert _outcome(lambda: local.search_items({})) == _outcome(lambda: _reference(local, {}))
+
+
+def _table(rows: int, **columns: Any) -> pa.Table:
+    data: dict[str, Any] = {
+        "type": ["Feature"] * rows,
+        "stac_version": [pystac.get_stac_version()] * rows,
+        "id": [f"i{row}" for row in range(rows)],
+        "geometry": pa.array([_WKB] * rows, pa.binary()),
+        "collection": ["odd"] * rows,
+        "datetime": pa.array([_MOMENTS[0]] * rows, pa.timestamp("us", tz="UTC")),
+    }
+    data.update(columns)
+    return pa.table({name: value for name, value in data.items() if value is not None})
+
+
+@st.composite
+def _assets(draw: st.DrawFn, rows: int) -> pa.Array:
+    """An assets struct column: odd asset and field names, nulls anywhere, values of other types."""
+    assets = []
+    for name in draw(st.lists(_NAMES, min_size=1, max_size=3, unique=True)):
+        fields = draw(st.lists(_FIELDS, min_size=1, max_size=4, unique=True))
+        kinds = {f: pa.list_(pa.string()) if f in ("roles", "proj:shape") else pa.string() for f in fields}
+        if draw(st.booleans()):
+            kinds[fields[0]] = pa.int64()
+        values = [
+            None if draw(st.integers(0, 4)) == 0 else {f: draw(st.none() | _value(kinds[f])) for f in fields}
+            for _ in range(rows)
+        ]
+        assets.append((name, pa.struct(list(kinds.items())), values))
+    kind = pa.struct([(name, struct) for name, struct, _ in assets])
+    cells = [{name: values[row] for name, _, values in assets} for row in range(rows)]
+    return pa.array([None if draw(st.integers(0, 5)) == 0 else cell for cell in cells], kind)
+
+
+def _value(kind: pa.DataType) -> st.SearchStrategy[Any]:
+    if kind == pa.int64():
+        return st.integers(-3, 3)
+    if pa.types.is_list(kind):
+        return st.lists(st.none() | _TEXT, max_size=2)
+    return st.lists(_TEXT, max_size=3).map("".join)
+
+
+@st.composite
+def _foreign(draw: st.DrawFn) -> tuple[pa.Table, list[str]]:
+    """A stac-geoparquet table as other writers make them, and the ids that get a JSON file."""
+    rows = draw(st.integers(1, 4))
+    ids = [draw(st.lists(_TEXT, min_size=1, max_size=3).map("".join)) + str(row) for row in range(rows)]
+    unit, zone = draw(st.sampled_from(["s", "ms", "us", "ns"])), draw(st.sampled_from(["UTC", "Europe/Berlin", None]))
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]  # ns: the same ticks (years 1970 ± 292)
+    ticks = [draw(st.none() | st.sampled_from(_MOMENTS)) for _ in range(rows)]
+    moments = pa.array([None if t is None else t // scale for t in ticks], pa.timestamp(unit, tz=zone))
+    interval = draw(st.booleans())
+    stamps = pa.array([_MOMENTS[0]] * rows, pa.timestamp("us", tz="UTC")) if interval else None
+    extensions = draw(st.sampled_from([None, [], [VERSION_EXTENSION], ["x", VERSION_EXTENSION]]))
+    table = _table(
+        rows,
+        id=ids,
+        collection=[draw(st.sampled_from(["odd", None, "o;d"])) for _ in range(rows)],
+        datetime=moments,
+        start_datetime=stamps,
+        end_datetime=stamps,
+        stac_extensions=None if extensions is None else pa.array([extensions] * rows, pa.list_(pa.string())),
+        deprecated=[draw(st.none() | st.booleans()) for _ in range(rows)],
+        assets=draw(_assets(rows)) if draw(st.integers(0, 5)) else None,
+        tags=pa.array([draw(st.none() | st.lists(st.none() | _TEXT, max_size=2)) for _ in range(rows)]),
+    )
+    return table, [name for name in ids if "/" not in name and draw(st.booleans())]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_foreign())
+def test_foreign_tables_equal_from_dict_with_their_errors_and_warnings(case: tuple[pa.Table, list[str]]) -> None:
+    table, files = case
+    with tempfile.TemporaryDirectory() as folder:
+        _same_as_from_dict(Path(folder), table, files)
+
+
+def test_an_asset_field_without_a_name_is_no_extra_field(tmp_path: Path) -> None:
+    # Asset.from_dict keeps extra fields only if any key is truthy (``any(d)``): {"": 1} leaves none.
+    kind = pa.struct([("data", pa.struct([("href", pa.string()), ("", pa.int64())]))])
+    _same_as_from_dict(tmp_path, _table(1, assets=pa.array([{"data": {"href": "a.tif", "": 1}}], kind)))
+
+
+def test_link_and_asset_fields_without_a_name_in_item_dicts() -> None:
+    data = _odd_item("a", {"type": "Point", "coordinates": [0.5, 0.5]}, "2024-01-01T00:00:00Z")
+    data["assets"]["data"][""] = 1
+    data["links"] = [{"rel": "collection", "href": "/c.json", "": 2}, {"rel": "x", "href": "/x", "": 3, "k": 4}]
+    reference = pystac.Item.from_dict(json.loads(json.dumps(data)), preserve_dict=False, migrate=False)
+    assert _item_state(item_from_dict(data)) == _item_state(reference)
+
+
+def test_self_links_to_json_files_with_tabs_and_newlines_in_their_names(tmp_path: Path) -> None:
+    # Link("self", ...) parses the target as a URL, which drops tabs and newlines (WHATWG): as the constructor.
+    ids = ["a\tb", "c\nd", "e\rf"]
+    _same_as_from_dict(tmp_path, _table(3, id=ids), files=ids)
+
+
+def test_errors_come_in_row_order(tmp_path: Path) -> None:
+    # Row 0: no datetime and no interval (STACError); row 1: year 10000 (dateutil's ValueError). from_dict
+    # meets row 0 first.
+    moments = pa.array([None, _MOMENTS[3]], pa.timestamp("us", tz="UTC"))
+    _same_as_from_dict(tmp_path, _table(2, datetime=moments))
+
+
+def test_a_type_column_of_lists_fails_as_from_dict(tmp_path: Path) -> None:
+    _same_as_from_dict(tmp_path, _table(1, type=pa.array([["Feature"]])))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["self", "collection", "item", "root"]), st.lists(st.sampled_from(_HREF_PARTS)).map("".join))
+def test_links_equal_the_constructors_for_any_href(rel: str, href: str) -> None:
+    owner = new_item("i", geometry=None, bbox=None, moment=None, properties={"start_datetime": 1, "end_datetime": 2})
+
+    def expected() -> pystac.Link:
+        link = pystac.Link(rel, href, "application/json")
+        link.owner = owner
+        return link
+
+    made = _made(lambda: new_link(rel, href, owner, media_type="application/json"))
+    assert made == _made(expected)  # the same attributes, or the same error (urlparse's "Invalid IPv6 URL")
+
+
+def _made(make: Any) -> Any:
+    try:
+        return vars(make())
+    except ValueError as error:
+        return str(error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_HREF_PARTS)).map("".join))
+def test_assets_equal_the_constructor_for_any_href(href: str) -> None:
+    assert _made(lambda: new_asset(href, roles=["data"])) == _made(lambda: pystac.Asset(href, roles=["data"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"[0-9٣]{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|z|[+-]\d\d:\d\d)", fullmatch=True))
+def test_parse_datetime_is_str_to_datetime(text: str) -> None:
+    """Same value and tzinfo type, or the same error (dateutil's), for RFC 3339-like text, valid or not."""
+
+    def outcome(parse: Any) -> Any:
+        try:
+            value = parse(text)
+        except ValueError as error:
+            return str(error)
+        return value, type(value.tzinfo), value.utcoffset()
+
+    assert outcome(parse_datetime) == outcome(pystac.utils.str_to_datetime)
+
+
+def test_self_links_through_linked_folders_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog reached through a linked folder by a relative path; JSON files that are links (one dangling),
+    a folder named like one: self links are the realpath of what isfile accepts, as before."""
+    real = tmp_path / "real"
+    (real / "odd" / "items" / "d.json").mkdir(parents=True)  # a folder: no self link
+    (tmp_path / "elsewhere.json").write_text("{}", encoding="utf-8")
+    (real / "odd" / "items" / "a.json").write_text("{}", encoding="utf-8")
+    (real / "odd" / "items" / "b.json").symlink_to(tmp_path / "elsewhere.json")
+    (real / "odd" / "items" / "c.json").symlink_to("nowhere.json")
+    (tmp_path / "link").symlink_to(real)
+    pq.write_table(_table(4, id=["a", "b", "c", "d"]), real / "items.parquet")
+    monkeypatch.chdir(tmp_path)
+    local = LocalCatalog("link")
+    found = local.search_items({})
+    assert _states(found) == _states(_reference(local, {}))
+    selves = [[link.href for link in item.links if link.rel == "self"] for item in found]
+    assert selves == [[str(real / "odd" / "items" / "a.json")], [str(tmp_path / "elsewhere.json")], [], []]
+    assert found[0].links[0].href == str(real / "odd" / "collection.json")
