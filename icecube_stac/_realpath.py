@@ -93,18 +93,22 @@ class RealPaths:
         known = self._known.get(path)
         if known is not None:
             return known
-        head, _, name = path.rpartition("/")
-        parent = "/" if head == "" else head
-        if path == "/":
-            result = "/"
-        elif name in ("", "."):
-            result = self._real(parent)
-        elif name == "..":
-            result = os.path.dirname(self._real(parent))
-        else:
-            candidate = os.path.join(self._real(parent), name)
-            result = _link_target(candidate) if os.path.islink(candidate) else candidate
-        self._known[path] = result
+        # Up to the nearest folder already resolved, then forward one component at a time, remembering each
+        # prefix: a loop, not a recursion (a path of 1,000 components, "./" repeated, is a valid href).
+        pending: list[tuple[str, str]] = []
+        prefix = path
+        while prefix != "/" and prefix not in self._known:
+            head, _, name = prefix.rpartition("/")
+            pending.append((prefix, name))
+            prefix = "/" if head == "" else head
+        result = self._known.get(prefix, "/")
+        for prefix, name in reversed(pending):
+            if name == "..":
+                result = os.path.dirname(result)
+            elif name not in ("", "."):
+                candidate = os.path.join(result, name)
+                result = _link_target(candidate) if os.path.islink(candidate) else candidate
+            self._known[prefix] = result
         return result
 
 

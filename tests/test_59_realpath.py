@@ -99,3 +99,14 @@ def test_existing_file_of_a_path_with_a_nul_is_none_as_isfile(tmp_path: Path) ->
     path = f"{tmp_path}/a\x00b.json"
     assert RealPaths().existing_file(path) is None
     assert not os.path.isfile(path)
+
+
+@pytest.mark.parametrize(
+    "inner", ["./" * 1200, "a/../" * 700, "la/" + "./" * 1100, "/" * 1500], ids=["dots", "a-up", "link-dots", "slashes"]
+)
+def test_paths_of_many_components_as_realpath(tmp_path: Path, inner: str) -> None:
+    # A foreign parquet may hold such an href (or item id): realpath answers it, so must RealPaths.
+    _tree(tmp_path, 0)
+    path = f"{tmp_path}/{inner}f"
+    assert RealPaths().resolve(path) == os.path.realpath(path)
+    assert RealPaths().existing_file(path) == (os.path.realpath(path) if os.path.isfile(path) else None)
