@@ -89,8 +89,8 @@ def parse_datetime(text: str) -> datetime:
     -------
     datetime.datetime
     """
-    if not _RFC3339.fullmatch(text):
-        return pystac.utils.str_to_datetime(text)
+    if text.__class__ is not str or not _RFC3339.fullmatch(text):
+        return pystac.utils.str_to_datetime(text)  # dateutil's answer, or its error (for what is no text too)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -112,6 +112,8 @@ def utc() -> tzinfo | None:
 
 
 def _asset(data: dict[str, Any]) -> pystac.Asset:
+    if data.__class__ is not dict:
+        return pystac.Asset.from_dict(data)  # its own error (null, a list...), or another mapping's asset
     return new_asset(
         data["href"],
         media_type=data.get("type"),
@@ -123,6 +125,10 @@ def _asset(data: dict[str, Any]) -> pystac.Asset:
 
 
 def _link(data: dict[str, Any], owner: pystac.Item) -> pystac.Link:
+    if data.__class__ is not dict:
+        link = pystac.Link.from_dict(data)  # its own error, or another mapping's link
+        link.owner = owner
+        return link
     return new_link(
         data["rel"],
         data["href"],

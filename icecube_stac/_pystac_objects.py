@@ -43,7 +43,8 @@ def new_asset(
     -------
     pystac.Asset
     """
-    if "\\" in href or not _fast():  # make_posix_style would rewrite a backslash
+    # make_posix_style would rewrite a backslash (and fail on what is no text, as it should).
+    if href.__class__ is not str or "\\" in href or not _fast():
         return pystac.Asset(href, title, description, media_type, roles, extra_fields)
     return _made_asset(href, title, description, media_type, roles, extra_fields)
 
@@ -70,13 +71,26 @@ def new_link(
     -------
     pystac.Link
     """
+    if href.__class__ is not str:  # a STAC object, or what is no href: the constructor's own handling
+        return _constructed_link(rel, href, owner, media_type, title, extra_fields)
     # A self link's target goes through make_absolute_href: only an absolute plain path is left as it is.
     plain = href.startswith("/") and not href.startswith("//") and _URL_SYNTAX.isdisjoint(href)
     if not (plain if rel == "self" else "\\" not in href) or not _fast():
-        link = pystac.Link(rel, href, media_type, title, extra_fields)
-        link.owner = owner
-        return link
+        return _constructed_link(rel, href, owner, media_type, title, extra_fields)
     return _made_link(rel, href, media_type, title, extra_fields, owner)
+
+
+def _constructed_link(
+    rel: str,
+    href: Any,
+    owner: pystac.Item | None,
+    media_type: str | None,
+    title: str | None,
+    extra_fields: dict[str, Any] | None,
+) -> pystac.Link:
+    link = pystac.Link(rel, href, media_type, title, extra_fields)
+    link.owner = owner
+    return link
 
 
 def new_item(

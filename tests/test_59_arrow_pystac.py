@@ -359,3 +359,63 @@ def test_self_links_through_linked_folders_and_files(tmp_path: Path, monkeypatch
     selves = [[link.href for link in item.links if link.rel == "self"] for item in found]
     assert selves == [[str(real / "odd" / "items" / "a.json")], [str(tmp_path / "elsewhere.json")], [], []]
     assert found[0].links[0].href == str(real / "odd" / "collection.json")
+
+
+_ODD = st.sampled_from(["a", "", "/x", "rel/x", "C:\\x", "a\nb", "/a;b", "http://h/x", "2024-01-01T00:00:00Z"])
+_JSON = st.none() | _ODD | st.integers(-2, 2) | st.lists(_ODD, max_size=2) | st.dictionaries(_ODD, _ODD, max_size=2)
+_WHEN = st.integers() | st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01T00:00:00+02:00", "2024-13-01T00:00:00Z"])
+_LINK = st.dictionaries(
+    st.sampled_from(["rel", "href", "type", "title", "", "x"]), st.sampled_from(["self", "item"]) | _JSON
+)
+_ASSET = st.none() | st.dictionaries(st.sampled_from(["href", "type", "title", "roles", "", "x"]), _JSON, max_size=5)
+
+
+@st.composite
+def _item_dicts(draw: st.DrawFn) -> dict[str, Any]:
+    """Item dicts of the current version as a STAC API may send them: valid or not, nulls and odd types anywhere."""
+    names = draw(st.lists(st.sampled_from(["datetime", "start_datetime", "end_datetime", "deprecated"]), unique=True))
+    data: dict[str, Any] = {
+        "type": draw(st.sampled_from(["Feature", "Collection", None])),
+        "stac_version": pystac.get_stac_version(),
+        "id": draw(_ODD | st.none()),
+        "properties": {name: draw(_WHEN if "datetime" in name else _JSON) for name in names},
+    }
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "geometry": _JSON,
+        "stac_extensions": st.lists(_ODD | st.just(VERSION_EXTENSION), max_size=2),
+        "collection": _ODD | st.none(),
+        "links": st.lists(_LINK, max_size=3),
+        "assets": st.dictionaries(_ODD, _ASSET, max_size=3),
+        "extra": _JSON,
+    }
+    return data | {key: draw(value) for key, value in optional.items() if draw(st.booleans())}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_item_dicts())
+def test_item_dicts_of_any_shape_as_from_dict(data: dict[str, Any]) -> None:
+    """item_from_dict (the dict path, and STAC API results) gives from_dict's item, its error, its warning."""
+
+    def reference() -> list[pystac.Item]:
+        return [pystac.Item.from_dict(json.loads(json.dumps(data)), preserve_dict=False, migrate=False)]
+
+    assert _outcome(lambda: [item_from_dict(json.loads(json.dumps(data)))]) == _outcome(reference)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"properties": {"datetime": 66}},  # dateutil's TypeError, not the regular expression's
+        {"assets": {"a": None}},  # Asset.from_dict's AttributeError
+        {"assets": {"a": {"href": ["x"]}}},  # make_posix_style's TypeError, not an asset with a list href
+        {"links": [{"rel": "item", "href": 5}]},  # a Link whose target is no text: its target object
+        {"links": [["rel", "href"]]},  # Link.from_dict's error
+    ],
+)
+def test_invalid_item_dicts_as_from_dict(change: dict[str, Any]) -> None:
+    data = _odd_item("a", {"type": "Point", "coordinates": [0.5, 0.5]}, "2024-01-01T00:00:00Z") | change
+
+    def reference() -> list[pystac.Item]:
+        return [pystac.Item.from_dict(json.loads(json.dumps(data)), preserve_dict=False, migrate=False)]
+
+    assert _outcome(lambda: [item_from_dict(json.loads(json.dumps(data)))]) == _outcome(reference)
