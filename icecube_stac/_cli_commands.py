@@ -10,12 +10,9 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from icecube_stac._redact import redact_url
-
-if TYPE_CHECKING:
-    from icecube_stac.cube import OnMissing
 
 __all__ = [
     "cmd_check_config",
@@ -251,33 +248,14 @@ def _with_geocode(config: Any, flag: str | None) -> Any:
 def cmd_cube(args: argparse.Namespace) -> int:
     """``icecube-stac cube``: search, build and write the cube (and its STAC item)."""
     from icecube_stac._cube_target import check_cube_target
-    from icecube_stac._prefetch import Prefetch, read_plan
+    from icecube_stac.output import write_cube
     from icecube_stac.pipeline import load_cube
 
     config = _with_geocode(load_args_config(args), getattr(args, "geocode", None))
     if getattr(args, "coregister", False) and not config.coregister.enabled:
         config = config.replace(coregister=True)  # a coregister object in the config keeps its options
     check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
-    # The first blocks are read in a background thread while the cube stage is imported and set up; only for
-    # the local scheduler (workers of a cluster read in their own processes) and the native layout (the
-    # icecube layout writes float blocks, which the read-ahead does not read).
-    on_missing: OnMissing = "skip" if args.skip_missing else "raise"
-    with Prefetch() as prefetch:
-
-        def read_ahead(items: Iterable[Any]) -> None:
-            if not args.scheduler and args.layout == "native":
-                prefetch.start(read_plan(items, config, args.chunks))
-
-        cube = load_cube(config, chunks=args.chunks, on_missing=on_missing, on_items=read_ahead)
-        out = _write(args, cube)
-    print(f"wrote {out}")
-    return 0
-
-
-def _write(args: argparse.Namespace, cube: Any) -> Any:
-    """Print the cube's summary and write it as ``icecube-stac cube`` is asked to."""
-    from icecube_stac.output import write_cube
-
+    cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
     variable = next(iter(cube.data_vars.values()))
     dims = ", ".join(f"{name}={size}" for name, size in cube.sizes.items())
     print(f"cube: {variable.name} {variable.dtype} ({dims}), {variable.nbytes / 1e6:.1f} MB uncompressed")
@@ -287,7 +265,7 @@ def _write(args: argparse.Namespace, cube: Any) -> Any:
 
         client = Client(args.scheduler)  # type: ignore[no-untyped-call]
     try:
-        return write_cube(
+        out = write_cube(
             cube,
             args.output,
             format=args.format,
@@ -302,6 +280,8 @@ def _write(args: argparse.Namespace, cube: Any) -> Any:
     finally:
         if client is not None:
             client.close()
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

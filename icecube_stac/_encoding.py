@@ -37,7 +37,6 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from icecube_stac._block_reads import INT16_FILL
 from icecube_stac.errors import OutputError
 
 __all__ = [
@@ -67,6 +66,7 @@ COMPLEX_ATTR: Final = "icecube_stac_complex"
 SOURCE_DTYPE_ATTR: Final = "source_dtype"
 DEFAULT_COMPRESSION: Final[dict[str, str]] = {"zarr": "lz4", "netcdf": "zlib:1"}
 _INT16_ZARR_DEFAULT: Final = "none"  # int16 SLC parts in Zarr: see default_compression
+INT16_FILL: Final = -32768
 _STORED_CACHE: Final = 64  # cubes whose stored form is remembered (an evicted one is cast back, as before)
 _STORED: OrderedDict[str, tuple[tuple[Any, ...], bool]] = OrderedDict()  # name -> (parts, every block holds data)
 _CODECS: Final[dict[str, tuple[str, ...]]] = {"zarr": ("none", "lz4", "zstd", "blosc-zstd"), "netcdf": ("none", "zlib")}

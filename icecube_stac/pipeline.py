@@ -8,19 +8,18 @@ CLI's ``cube`` command, which calls it) that chains them.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import xarray as xr
+
 from icecube_stac.config import CubeConfig
+from icecube_stac.cube import OnMissing, build_cube
 from icecube_stac.errors import LoadError
 from icecube_stac.search import SearchBackend, search
 
 if TYPE_CHECKING:
-    import pystac
-    import xarray as xr
-
-    from icecube_stac.cube import OnMissing
     from icecube_stac.labels import LabelSet
 
 __all__ = ["load_cube"]
@@ -34,7 +33,6 @@ def load_cube(
     fill_value: float | None = None,
     on_missing: OnMissing = "raise",
     labels: str | Path | LabelSet | None = None,
-    on_items: Callable[[Iterable[pystac.Item]], object] | None = None,
 ) -> xr.Dataset:
     """Search a config's catalog, apply icecube's selection rules, and build the lazy cube of the matches.
 
@@ -52,9 +50,6 @@ def load_cube(
     labels
         Labels to attach (a file/folder, ``"catalog"`` or a parsed set); default ``config.labels``
         (:mod:`icecube_stac.labels`). ``config.labelled`` keeps only the labelled products.
-    on_items
-        Called with the matched items right after the search, before the cube stage (xarray, dask) is
-        imported: the command line starts reading the first blocks there (:mod:`icecube_stac._prefetch`).
 
     Notes
     -----
@@ -89,16 +84,12 @@ def load_cube(
             f"no items matched the search in {config.catalog}: check the dates, incidence range, product "
             "type and filters of the config (`icecube-stac search CONFIG` lists the matches)"
         )
-    if on_items is not None:
-        on_items(items)
     if config.geocode:
         # A map-grid cube (config key geocode): the same items warped from their own RPC/GCPs.
         from icecube_stac.geocode import geocode_cube
 
         ds = geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
     else:
-        from icecube_stac.cube import build_cube  # xarray, pandas and dask: after the search (see on_items)
-
         ds = build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
         ds = _coregister(ds, config)
     if label_set is None or (config.labelled and labels is None and config.labels is None):

@@ -19,7 +19,6 @@ import pystac
 import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on every cube
-from icecube_stac._block_reads import source_dtype_of
 from icecube_stac._encoding import SOURCE_DTYPE_ATTR
 from icecube_stac.config import CubeConfig
 from icecube_stac.cube._coords import VARIABLE_ATTRS, dataset_attrs, pixel_coords, time_coords
@@ -29,7 +28,7 @@ from icecube_stac.cube._warnings import ShapeMismatchWarning, SkippedItemWarning
 from icecube_stac.errors import IcecubeStacError, LoadError
 from icecube_stac.item import ParsedItem, parse_item
 from icecube_stac.readers import get_reader
-from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel, local_path
+from icecube_stac.vocabulary import CUBE_VARIABLES, Container, ProductLevel, local_path
 
 __all__ = ["DTYPES", "OnMissing", "build_cube", "source_dtype_attrs", "with_band_scale"]
 
@@ -37,6 +36,15 @@ OnMissing = Literal["raise", "skip"]
 
 # The cube's in-memory dtype by product level.
 DTYPES: Final = {ProductLevel.GRD: "float32", ProductLevel.SLC: "complex64"}
+# (container, STAC data_type) -> the dtype the samples are stored in; legacy GeoTIFFs are always uint16 DN.
+_SOURCE_DTYPES: Final[dict[tuple[str, str], str]] = {
+    **{(Container.LEGACY_GEOTIFF, t): "uint16" for t in ("", "uint16")},
+    (Container.LEGACY_HDF5, "cint16"): "int16",
+    (Container.LEGACY_HDF5, "cfloat32"): "float32",
+    # COG GRD DN as stored; COG SLC amplitude/phase become complex64 (float32 parts).
+    (Container.COG_GRD, "uint16"): "uint16",
+    (Container.COG_SLC, "cfloat32"): "float32",
+}
 _CHOOSE_PRODUCT: Final = (
     'choose one with "product_type": "GRD" or "product_type": "SLC" in config.json '
     "(or --product-type GRD|SLC on the command line)"
@@ -159,7 +167,8 @@ def _grid_shape(present: Sequence[RasterSource], coregistered: bool) -> tuple[in
 
 def source_dtype_attrs(present: Sequence[ParsedItem]) -> dict[str, str]:
     """Return the ``source_dtype`` attr: the sample dtype all products share (writers store the cube in it)."""
-    dtype = source_dtype_of((p.container, p.data_type) for p in present)
+    dtypes = {_SOURCE_DTYPES.get((p.container, p.data_type or "")) for p in present}
+    dtype = dtypes.pop() if len(dtypes) == 1 else None
     return {} if dtype is None else {SOURCE_DTYPE_ATTR: dtype}
 
 
