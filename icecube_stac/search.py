@@ -3,7 +3,8 @@
 :func:`to_search_body` is the only place that turns a config into a query. Two backends execute the
 very same body: :class:`LocalCatalog` (the catalog's stac-geoparquet file, searched in-process by
 DuckDB, fully offline: :mod:`icecube_stac._duckdb_search` writes the SQL, :mod:`icecube_stac._cql2_sql`
-the filter, :mod:`icecube_stac._arrow_items` turns the rows into item dicts) and :class:`StacApi` (any
+the filter, :mod:`icecube_stac._arrow_items` turns the rows into item dicts and
+:mod:`icecube_stac._arrow_pystac` straight into pystac items) and :class:`StacApi` (any
 STAC API through pystac-client). Everything a CQL2 filter can express is sent as CQL2; only the icecube
 rules that compare items with each other (:func:`apply_selection_rules`) run afterwards.
 
