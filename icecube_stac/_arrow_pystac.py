@@ -48,10 +48,10 @@ def table_to_pystac(table: pa.Table, rebase: Rebase) -> list[pystac.Item] | None
     if table.num_rows == 0:
         return []
     arrays = {name: _whole(column) for name, column in zip(table.column_names, table.columns, strict=True)}
-    if not _covered(arrays):
+    top = {name: column_values(name, array) for name, array in arrays.items() if name in _ITEM_COLUMNS}
+    if not _covered(arrays, top):
         return None
     count = table.num_rows
-    top = {name: column_values(name, array) for name, array in arrays.items() if name in _ITEM_COLUMNS}
     properties = {n: (column_values(n, a), a.null_count > 0) for n, a in arrays.items() if n not in TOP_LEVEL}
     rows = row_dicts(list(properties), [values for values, _ in properties.values()], count)
     drop_nulls(rows, properties)
@@ -97,14 +97,17 @@ def _whole(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _covered(arrays: dict[str, pa.Array]) -> bool:
-    """Tell whether every row is a Feature of the current STAC version with columns this path builds."""
+def _covered(arrays: dict[str, pa.Array], top: dict[str, list[Any]]) -> bool:
+    """Tell whether every row is a Feature of the current STAC version with columns this path builds.
+
+    ``top`` holds the values of the item-level columns (``type`` and ``stac_version`` among them).
+    """
     if "id" not in arrays or _NOT_HERE & arrays.keys():
         return False
     for name, expected in (("type", "Feature"), ("stac_version", pystac.get_stac_version())):
         array = arrays.get(name)
         # Compared one by one, not as a set: a column of lists or structs is unhashable (from_dict's error).
-        if array is None or array.null_count or any(value != expected for value in column_values(name, array)):
+        if array is None or array.null_count or any(value != expected for value in top[name]):
             return False  # from_dict's own errors and migrations happen on the dict path
     assets = arrays.get("assets")
     return assets is None or (
