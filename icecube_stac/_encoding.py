@@ -30,13 +30,23 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from icecube_stac._codecs import (
+    COMPLEX_ATTR,
+    DEFAULT_COMPRESSION,
+    INT16_FILL,
+    INT16_ZARR_DEFAULT,
+    SOURCE_DTYPE_ATTR,
+    Compression,
+    Format,
+    parse_compression,
+    zarr_compressors,
+)
 from icecube_stac.errors import OutputError
 
 __all__ = [
@@ -60,76 +70,14 @@ __all__ = [
     "variable_encodings",
 ]
 
-Format = Literal["zarr", "netcdf"]
 
-COMPLEX_ATTR: Final = "icecube_stac_complex"
-SOURCE_DTYPE_ATTR: Final = "source_dtype"
-DEFAULT_COMPRESSION: Final[dict[str, str]] = {"zarr": "lz4", "netcdf": "zlib:1"}
-_INT16_ZARR_DEFAULT: Final = "none"  # int16 SLC parts in Zarr: see default_compression
-INT16_FILL: Final = -32768
 _STORED_CACHE: Final = 64  # cubes whose stored form is remembered (an evicted one is cast back, as before)
 _STORED: OrderedDict[str, tuple[tuple[Any, ...], bool]] = OrderedDict()  # name -> (parts, every block holds data)
-_CODECS: Final[dict[str, tuple[str, ...]]] = {"zarr": ("none", "lz4", "zstd", "blosc-zstd"), "netcdf": ("none", "zlib")}
-_DEFAULT_LEVEL: Final = {"lz4": 5, "zstd": 1, "blosc-zstd": 1, "zlib": 1}
-_LEVELS: Final = {"lz4": (1, 9), "zstd": (-7, 22), "blosc-zstd": (1, 9), "zlib": (1, 9)}
-
-
-@dataclass(frozen=True)
-class Compression:
-    """A codec name and level (level None for ``none``)."""
-
-    name: str
-    level: int | None
-
-
-def parse_compression(text: str | None, fmt: Format) -> Compression:
-    """Parse ``NAME[:LEVEL]`` for a format; None gives the format's default.
-
-    Raises
-    ------
-    OutputError
-        For an unknown codec or a level out of range (the message lists what is allowed).
-    """
-    name, _, level_text = (text or DEFAULT_COMPRESSION[fmt]).strip().lower().partition(":")
-    allowed = ", ".join(_CODECS[fmt])
-    if name not in _CODECS[fmt]:
-        raise OutputError(f"compression {text!r} for {fmt}: expected one of {allowed} (optionally NAME:LEVEL)")
-    if name == "none":
-        return Compression("none", None)
-    low, high = _LEVELS[name]
-    try:
-        level = int(level_text) if level_text else _DEFAULT_LEVEL[name]
-    except ValueError:
-        raise OutputError(f"compression {text!r}: the level must be a whole number from {low} to {high}") from None
-    if not low <= level <= high:
-        raise OutputError(f"compression {text!r}: the level must be a whole number from {low} to {high}")
-    return Compression(name, level)
-
-
-def _zarr_compressors(compression: Compression, zarr_format: int) -> Any:
-    if compression.name == "none" or compression.level is None:
-        return None
-    level = compression.level
-    cname: Literal["lz4", "zstd"] = "lz4" if compression.name == "lz4" else "zstd"
-    if zarr_format == 2:
-        import numcodecs
-
-        if compression.name == "zstd":
-            return [numcodecs.Zstd(level=level)]
-        shuffle_v2 = numcodecs.Blosc.BITSHUFFLE if cname == "lz4" else numcodecs.Blosc.SHUFFLE
-        return [numcodecs.Blosc(cname=cname, clevel=level, shuffle=shuffle_v2)]
-    from zarr.codecs import BloscCodec, ZstdCodec
-
-    if compression.name == "zstd":
-        return [ZstdCodec(level=level)]
-    # Bit shuffle for LZ4: on ICEYE DN and int16 SLC samples it stores 0.70/0.77 of the bytes against
-    # 0.86/0.93 with byte shuffle, at the same speed (benchmarks/bench_codecs.py).
-    return [BloscCodec(cname=cname, clevel=level, shuffle="bitshuffle" if cname == "lz4" else "shuffle")]
 
 
 def _codec_encoding(compression: Compression, fmt: Format, zarr_format: int) -> dict[str, Any]:
     if fmt == "zarr":
-        return {"compressors": _zarr_compressors(compression, zarr_format)}
+        return {"compressors": zarr_compressors(compression, zarr_format)}
     if compression.name == "none":
         return {}
     return {"zlib": True, "complevel": compression.level, "shuffle": True}
@@ -188,7 +136,7 @@ def default_compression(store: xr.Dataset, fmt: Format, complete: bool) -> str:
     """
     parts = [v for v in store.data_vars.values() if COMPLEX_ATTR in v.attrs]
     if fmt == "zarr" and complete and parts and all(v.dtype == np.int16 for v in parts):
-        return _INT16_ZARR_DEFAULT
+        return INT16_ZARR_DEFAULT
     return DEFAULT_COMPRESSION[fmt]
 
 

@@ -10,9 +10,10 @@ for left-looking ones: rows are range, columns azimuth, and left-looking azimuth
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import xarray as xr
+if TYPE_CHECKING:  # annotations only: the cube's plan quotes ORIENTATION_NOTE without importing xarray
+    import xarray as xr
 
 from icecube_stac.errors import LoadError
 

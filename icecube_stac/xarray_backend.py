@@ -22,7 +22,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
@@ -118,7 +117,7 @@ def open_product(path: str | os.PathLike[str], *, fill_value: float = math.nan) 
     """
     parsed = _product_item(Path(path))
     source = _source(parsed)
-    axis = TimeAxis(pd.DatetimeIndex([utc_naive(parsed.time)]), [parsed], 0)
+    axis = TimeAxis(np.array([utc_naive(parsed.time)], dtype="datetime64[ns]"), [parsed], 0)
     data = indexing.LazilyIndexedArray(IceyeBackendArray(source, DTYPES[parsed.level], fill_value))
     attrs = {**VARIABLE_ATTRS[parsed.level], **source_dtype_attrs([parsed])}
     variable = xr.Variable(("azimuth", "range"), data, attrs=attrs)

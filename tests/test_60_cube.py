@@ -145,7 +145,7 @@ def test_building_opens_no_file(grd_items: list[pystac.Item], monkeypatch: pytes
     monkeypatch.setattr("rasterio.open", forbidden)
     monkeypatch.setattr("h5py.File", forbidden)
     monkeypatch.setattr("icecube_stac.readers.get_reader", forbidden)
-    monkeypatch.setattr("icecube_stac.cube._graph.get_reader", forbidden)
+    monkeypatch.setattr("icecube_stac.cube._blocks.get_reader", forbidden)
     ds = build_cube(grd_items)
     assert calls == [] and ds["amplitude"].sizes["time"] == 3
 

@@ -28,8 +28,8 @@ from icecube_stac.coregister._geometry import COARSE_THRESHOLD, ProductGeometry,
 from icecube_stac.coregister._model import fit_model
 from icecube_stac.coregister._record import SliceRecord, coregistration_attrs, record_coords
 from icecube_stac.coregister._resample import resample_slice
-from icecube_stac.cube._build import _probe_shape
 from icecube_stac.cube._graph import RasterSource, dask_array
+from icecube_stac.cube._plan import _probe_shape
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning, LoadError
 from icecube_stac.item import parse_item
 from icecube_stac.vocabulary import ProductLevel

@@ -165,7 +165,7 @@ def time_coords(
         "long_name": "time slot start (UTC)" if axis.resolution else "acquisition time (UTC)",
     }
     coords: dict[str, tuple[str, npt.NDArray[Any], Mapping[str, str]]] = {
-        "time": ("time", axis.times.to_numpy(dtype="datetime64[ns]"), time_attrs)
+        "time": ("time", axis.times.astype("datetime64[ns]"), time_attrs)
     }
     rows = [
         item_coords(item, shape) for item, shape in zip(axis.slots, shapes or [None] * len(axis.slots), strict=True)

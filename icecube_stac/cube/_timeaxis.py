@@ -13,9 +13,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-import pandas as pd
+import numpy as np
+import numpy.typing as npt
 
 from icecube_stac.config import CubeConfig
 from icecube_stac.cube._warnings import TimeSlotWarning
@@ -29,7 +30,7 @@ __all__ = ["TimeAxis", "time_axis", "utc_naive"]
 class TimeAxis:
     """The time steps of a cube and the item of each (None for an empty slot)."""
 
-    times: pd.DatetimeIndex
+    times: npt.NDArray[np.datetime64]  # datetime64[ns], timezone-naive UTC
     slots: list[ParsedItem | None]
     resolution: int  # days per slot; 0 = natural timeline
 
@@ -39,12 +40,19 @@ class TimeAxis:
         return [item for item in self.slots if item is not None]
 
 
-def utc_naive(value: datetime) -> pd.Timestamp:
-    """Return a timezone-naive UTC nanosecond timestamp (what xarray and CF store)."""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(UTC).tz_localize(None)
-    return stamp.as_unit("ns")
+def utc_naive(value: datetime) -> np.datetime64:
+    """Return a timezone-naive UTC nanosecond ``datetime64`` (what xarray and CF store).
+
+    numpy, not pandas: the cube's plan is made before (and, written by the command line, without) pandas.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    stamp: np.datetime64 = np.datetime64(value, "us").astype("datetime64[ns]")
+    return stamp
+
+
+def _stamps(values: Sequence[np.datetime64]) -> npt.NDArray[np.datetime64]:
+    return np.array(values, dtype="datetime64[ns]")
 
 
 def _latest(members: Sequence[ParsedItem]) -> tuple[ParsedItem, list[str]]:
@@ -52,17 +60,17 @@ def _latest(members: Sequence[ParsedItem]) -> tuple[ParsedItem, list[str]]:
     return ordered[-1], [m.id for m in ordered[:-1]]
 
 
-def _warn_dropped(dropped: Sequence[str], period: str) -> None:
+def _warn_dropped(dropped: Sequence[str], period: str, stacklevel: int) -> None:
     if dropped:
         warnings.warn(
             f"temporal_overlap is false: kept the latest acquisition of each {period} and left out "
             + ", ".join(dropped),
             TimeSlotWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
 
 
-def _natural(items: Sequence[ParsedItem], temporal_overlap: bool) -> TimeAxis:
+def _natural(items: Sequence[ParsedItem], temporal_overlap: bool, stacklevel: int) -> TimeAxis:
     ordered = sorted(items, key=lambda i: (i.time, i.id))
     if not temporal_overlap:
         by_day: dict[date, list[ParsedItem]] = {}
@@ -73,25 +81,26 @@ def _natural(items: Sequence[ParsedItem], temporal_overlap: bool) -> TimeAxis:
             latest, others = _latest(members)
             kept.append(latest)
             dropped += others
-        _warn_dropped(dropped, "day")
+        _warn_dropped(dropped, "day", stacklevel)
         ordered = sorted(kept, key=lambda i: (i.time, i.id))
-    times = pd.DatetimeIndex([utc_naive(i.time) for i in ordered])
+    times = _stamps([utc_naive(i.time) for i in ordered])
     return TimeAxis(times, list(ordered), 0)
 
 
-def _warn_outside(outside: Sequence[str], start: date, end: date) -> None:
+def _warn_outside(outside: Sequence[str], start: date, end: date, stacklevel: int) -> None:
     if outside:
         warnings.warn(
             f"{len(outside)} item(s) acquired outside start_date {start.isoformat()} .. end_date {end.isoformat()} "
             "are not in the time grid: " + "; ".join(outside),
             TimeSlotWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
 
 
-def _slot_grid(items: Sequence[ParsedItem], config: CubeConfig) -> TimeAxis:
+def _slot_grid(items: Sequence[ParsedItem], config: CubeConfig, stacklevel: int) -> TimeAxis:
     days, start, end = config.temporal_resolution, config.start_date, config.end_date
-    slots = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=f"{days}D", unit="ns")
+    # Every `days` days from start_date, end_date included when it falls on a slot (as pandas' date_range).
+    slots = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1, days).astype("datetime64[ns]")
     by_slot: dict[int, list[ParsedItem]] = {}
     outside: list[str] = []
     for item in sorted(items, key=lambda i: (i.time, i.id)):
@@ -99,7 +108,7 @@ def _slot_grid(items: Sequence[ParsedItem], config: CubeConfig) -> TimeAxis:
             outside.append(f"{item.id} ({item.acquired.isoformat()})")
             continue
         by_slot.setdefault((item.acquired - start).days // days, []).append(item)
-    _warn_outside(outside, start, end)
+    _warn_outside(outside, start, end, stacklevel)
     if not by_slot:
         raise LoadError(
             f"none of the {len(items)} item(s) was acquired between start_date {start.isoformat()} and "
@@ -111,16 +120,16 @@ def _slot_grid(items: Sequence[ParsedItem], config: CubeConfig) -> TimeAxis:
         if len(members) > 1 and config.temporal_overlap:
             raise LoadError(
                 f"{len(members)} acquisitions fall into the {days}-day time slot starting "
-                f"{slots[slot].date().isoformat()}: {', '.join(m.id for m in members)}; set "
+                f"{(start + timedelta(days=slot * days)).isoformat()}: {', '.join(m.id for m in members)}; set "
                 '"temporal_overlap": false to keep the latest of each slot, or use a smaller temporal_resolution'
             )
         chosen[slot], others = _latest(members)
         dropped += others
-    _warn_dropped(dropped, f"{days}-day slot")
-    return TimeAxis(pd.DatetimeIndex(slots), chosen, days)
+    _warn_dropped(dropped, f"{days}-day slot", stacklevel)
+    return TimeAxis(slots, chosen, days)
 
 
-def time_axis(items: Sequence[ParsedItem], config: CubeConfig | None) -> TimeAxis:
+def time_axis(items: Sequence[ParsedItem], config: CubeConfig | None, *, stacklevel: int = 5) -> TimeAxis:
     """Lay items out along the cube's time axis.
 
     Parameters
@@ -130,6 +139,8 @@ def time_axis(items: Sequence[ParsedItem], config: CubeConfig | None) -> TimeAxi
     config
         ``temporal_resolution``, ``start_date``/``end_date`` and ``temporal_overlap``; None = natural
         timeline, overlaps kept.
+    stacklevel
+        Of the :class:`TimeSlotWarning` raised here: 5 points at the caller of the function that called this.
 
     Returns
     -------
@@ -141,5 +152,5 @@ def time_axis(items: Sequence[ParsedItem], config: CubeConfig | None) -> TimeAxi
         Two acquisitions in one slot while ``temporal_overlap`` is true; no item inside the grid's dates.
     """
     if config is not None and config.temporal_resolution > 0:
-        return _slot_grid(items, config)
-    return _natural(items, temporal_overlap=config is None or config.temporal_overlap)
+        return _slot_grid(items, config, stacklevel)
+    return _natural(items, config is None or config.temporal_overlap, stacklevel)

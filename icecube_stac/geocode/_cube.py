@@ -24,8 +24,8 @@ from dask.highlevelgraph import HighLevelGraph
 
 from icecube_stac._config_geocode import COMPLEX_REFUSED, GeocodeOptions
 from icecube_stac.config import CubeConfig
-from icecube_stac.cube._build import OnMissing, _check_single_level, _fill, _items, _readable, with_band_scale
 from icecube_stac.cube._coords import dataset_attrs, time_coords
+from icecube_stac.cube._plan import OnMissing, _check_single_level, _fill, _items, _readable, with_band_scale
 from icecube_stac.cube._timeaxis import time_axis
 from icecube_stac.cube._warnings import CubeWarning
 from icecube_stac.errors import LoadError
