@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from icecube_stac._redact import redact_url
 
@@ -245,20 +245,69 @@ def _with_geocode(config: Any, flag: str | None) -> Any:
     return config.replace(geocode=value)
 
 
+def _plain_cube(args: argparse.Namespace, config: Any) -> bool:
+    """Tell whether the cube is a plain one the direct Zarr writer may store (still to be checked on its plan)."""
+    coregister = config.coregister.enabled and not config.coregistered
+    return not (args.scheduler or config.geocode or coregister or config.labels is not None or config.labelled)
+
+
+def _print_cube(name: str, dtype: str, sizes: dict[str, int], nbytes: int) -> None:
+    dims = ", ".join(f"{dim}={size}" for dim, size in sizes.items())
+    print(f"cube: {name} {dtype} ({dims}), {nbytes / 1e6:.1f} MB uncompressed")
+
+
+def _direct_cube(args: argparse.Namespace, config: Any, on_missing: Any) -> Any:
+    """Write a plain cube straight from its plan; return None when written, else the lazy cube of the plan.
+
+    The plan (search, time axis, grid) is made without xarray, pandas or dask; only a cube the direct writer
+    cannot store exactly as ``write_cube`` would (:func:`~icecube_stac.cube._direct.direct_writable`) imports them.
+    """
+    import numpy as np
+
+    from icecube_stac.cube._direct import direct_writable, write_plan
+    from icecube_stac.cube._plan import plan_cube
+    from icecube_stac.pipeline import matching_items
+
+    plan = plan_cube(matching_items(config), config=config, chunks=args.chunks, on_missing=on_missing)
+    if not direct_writable(plan, args.output, format=args.format, layout=args.layout, zarr_format=args.zarr_format):
+        from icecube_stac.cube._build import cube_of_plan
+
+        return cube_of_plan(plan)
+    sizes = dict(zip(("time", "azimuth", "range"), (len(plan.sources), *plan.grid), strict=True))
+    _print_cube(plan.name, plan.dtype, sizes, int(np.prod(list(sizes.values()))) * np.dtype(plan.dtype).itemsize)
+    out = write_plan(
+        plan,
+        args.output,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        compression=args.compression,
+        stac_item=not args.no_item,
+    )
+    print(f"wrote {out}")
+    return None
+
+
 def cmd_cube(args: argparse.Namespace) -> int:
     """``icecube-stac cube``: search, build and write the cube (and its STAC item)."""
     from icecube_stac._cube_target import check_cube_target
-    from icecube_stac.output import write_cube
-    from icecube_stac.pipeline import load_cube
 
     config = _with_geocode(load_args_config(args), getattr(args, "geocode", None))
     if getattr(args, "coregister", False) and not config.coregister.enabled:
         config = config.replace(coregister=True)  # a coregister object in the config keeps its options
     check_cube_target(args.output, args.format, args.overwrite)  # a bad -o fails before the search, not after
-    cube = load_cube(config, chunks=args.chunks, on_missing="skip" if args.skip_missing else "raise")
+    on_missing: Literal["raise", "skip"] = "skip" if args.skip_missing else "raise"
+    if _plain_cube(args, config):
+        cube = _direct_cube(args, config, on_missing)
+        if cube is None:
+            return 0
+    else:
+        from icecube_stac.pipeline import load_cube
+
+        cube = load_cube(config, chunks=args.chunks, on_missing=on_missing)
+    from icecube_stac.output import write_cube
+
     variable = next(iter(cube.data_vars.values()))
-    dims = ", ".join(f"{name}={size}" for name, size in cube.sizes.items())
-    print(f"cube: {variable.name} {variable.dtype} ({dims}), {variable.nbytes / 1e6:.1f} MB uncompressed")
+    _print_cube(str(variable.name), str(variable.dtype), dict(cube.sizes), variable.nbytes)
     client: Any = None
     if args.scheduler:
         from distributed import Client

@@ -21,6 +21,7 @@ __all__ = [
     "SOURCE_DTYPE_ATTR",
     "Compression",
     "Format",
+    "default_codec",
     "parse_compression",
     "zarr_compressors",
 ]
@@ -89,3 +90,13 @@ def zarr_compressors(compression: Compression, zarr_format: int) -> Any:
     # Bit shuffle for LZ4: on ICEYE DN and int16 SLC samples it stores 0.70/0.77 of the bytes against
     # 0.86/0.93 with byte shuffle, at the same speed (benchmarks/bench_codecs.py).
     return [BloscCodec(cname=cname, clevel=level, shuffle="bitshuffle" if cname == "lz4" else "shuffle")]
+
+
+def default_codec(fmt: Format, *, int16_parts: bool, complete: bool) -> str:
+    """Return the default codec name: ``none`` for int16 SLC parts in Zarr when every chunk holds data, else lz4/zlib.
+
+    See :func:`icecube_stac._encoding.default_compression` for the measurements behind the rule.
+    """
+    if fmt == "zarr" and int16_parts and complete:
+        return INT16_ZARR_DEFAULT
+    return DEFAULT_COMPRESSION[fmt]

@@ -40,10 +40,10 @@ from icecube_stac._codecs import (
     COMPLEX_ATTR,
     DEFAULT_COMPRESSION,
     INT16_FILL,
-    INT16_ZARR_DEFAULT,
     SOURCE_DTYPE_ATTR,
     Compression,
     Format,
+    default_codec,
     parse_compression,
     zarr_compressors,
 )
@@ -135,9 +135,7 @@ def default_compression(store: xr.Dataset, fmt: Format, complete: bool) -> str:
     them in a few bytes. ``--compression lz4`` gives the smaller SLC cube.
     """
     parts = [v for v in store.data_vars.values() if COMPLEX_ATTR in v.attrs]
-    if fmt == "zarr" and complete and parts and all(v.dtype == np.int16 for v in parts):
-        return INT16_ZARR_DEFAULT
-    return DEFAULT_COMPRESSION[fmt]
+    return default_codec(fmt, int16_parts=bool(parts) and all(v.dtype == np.int16 for v in parts), complete=complete)
 
 
 def source_precision(ds: xr.Dataset) -> bool:

@@ -12,18 +12,23 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
-import pandas as pd
-import xarray as xr
+import numpy.typing as npt
 from shapely.geometry import mapping, shape
 from shapely.ops import unary_union
 
 from icecube_stac._atomic import write_bytes
 
-__all__ = ["CUBE_EXTENSIONS", "cube_item", "cube_item_path", "write_cube_item"]
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["CUBE_EXTENSIONS", "CubeSummary", "cube_item", "cube_item_path", "summary_item", "write_cube_item"]
 
 CUBE_EXTENSIONS: Final = [
     "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
@@ -47,14 +52,65 @@ def cube_item_path(target: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".json")
 
 
+@dataclass(frozen=True)
+class CubeSummary:
+    """What the STAC item says of a cube, taken from the cube (:func:`_summary`) or from its plan.
+
+    Attributes
+    ----------
+    attrs
+        The cube's global attributes.
+    sizes
+        Length of each dim.
+    times
+        The ``time`` coordinate (datetime64, NaT for none).
+    stac_items, item_hrefs, platforms
+        The per-item coordinates of those names ("" for an empty slot).
+    variables
+        ``name -> (dims, attrs)`` of each data variable, as a user opens it.
+    spatial
+        The ``x``/``y`` dimensions of a map-grid cube (datacube extension); empty in sensor geometry.
+    """
+
+    attrs: Mapping[str, Any]
+    sizes: Mapping[str, int]
+    times: npt.NDArray[np.datetime64]
+    stac_items: Sequence[str]
+    item_hrefs: Sequence[str]
+    platforms: Sequence[str]
+    variables: Mapping[str, tuple[tuple[str, ...], Mapping[str, Any]]]
+    spatial: Mapping[str, Any]
+
+
 def _iso(value: Any) -> str | None:
-    stamp = pd.Timestamp(value)
-    return None if pd.isna(stamp) else stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = np.datetime64(value, "us")
+    return None if np.isnat(stamp) else f"{np.datetime_as_string(stamp, unit='us')}Z"
 
 
-def _sources(ds: xr.Dataset) -> list[dict[str, Any]]:
-    texts = [str(t) for t in np.asarray(ds.coords["stac_item"].values)] if "stac_item" in ds.coords else []
-    return [json.loads(text) for text in texts if text]
+def _texts(ds: xr.Dataset, name: str) -> list[str]:
+    return [str(t) for t in np.asarray(ds.coords[name].values)] if name in ds.coords else []
+
+
+def _summary(ds: xr.Dataset) -> CubeSummary:
+    spatial: dict[str, Any] = {}
+    if "spatial_ref" in ds.coords and {"x", "y"} <= set(ds.dims):  # a geocoded (map-grid) cube
+        from icecube_stac.geocode._cf import spatial_dimensions
+
+        spatial = spatial_dimensions(ds)
+    return CubeSummary(
+        attrs=dict(ds.attrs),
+        sizes={str(k): int(v) for k, v in ds.sizes.items()},
+        times=np.asarray(ds["time"].values),
+        stac_items=_texts(ds, "stac_item"),
+        item_hrefs=_texts(ds, "item_href"),
+        platforms=[str(p) for p in np.asarray(ds.coords["platform"].values)] if "platform" in ds.coords else [],
+        variables={str(n): (tuple(str(d) for d in v.dims), dict(v.attrs)) for n, v in ds.data_vars.items()},
+        spatial=spatial,
+    )
+
+
+def _sources(summary: CubeSummary) -> list[dict[str, Any]]:
+    return [json.loads(text) for text in summary.stac_items if text]
 
 
 def _footprint(sources: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list[float] | None]:
@@ -65,39 +121,35 @@ def _footprint(sources: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, li
     return dict(mapping(union)), [float(v) for v in union.bounds]
 
 
-def _dimensions(ds: xr.Dataset) -> dict[str, Any]:
-    times = [_iso(t) for t in np.asarray(ds["time"].values)]
+def _dimensions(summary: CubeSummary) -> dict[str, Any]:
+    times = [_iso(t) for t in summary.times]
     present = [t for t in times if t is not None]
     time: dict[str, Any] = {"type": "temporal", "extent": [min(present, default=None), max(present, default=None)]}
     if len(times) <= _MAX_TIME_VALUES and all(t is not None for t in times):
         time["values"] = times
     dims: dict[str, Any] = {"time": time}
     for name, description in _PIXEL_DIMS.items():
-        if name in ds.dims:
-            dims[name] = {"type": name, "extent": [0, int(ds.sizes[name]) - 1], "step": 1, "description": description}
-    if "spatial_ref" in ds.coords and {"x", "y"} <= set(ds.dims):  # a geocoded (map-grid) cube
-        from icecube_stac.geocode._cf import spatial_dimensions
-
-        dims.update(spatial_dimensions(ds))
+        if name in summary.sizes:
+            dims[name] = {"type": name, "extent": [0, summary.sizes[name] - 1], "step": 1, "description": description}
+    dims.update(summary.spatial)
     return dims
 
 
-def _variables(ds: xr.Dataset) -> dict[str, Any]:
+def _variables(summary: CubeSummary) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, variable in ds.data_vars.items():
-        entry: dict[str, Any] = {"dimensions": [str(d) for d in variable.dims], "type": "data"}
-        if variable.attrs.get("long_name"):
-            entry["description"] = str(variable.attrs["long_name"])
-        if variable.attrs.get("units"):
-            entry["unit"] = str(variable.attrs["units"])
-        out[str(name)] = entry
+    for name, (dims, attrs) in summary.variables.items():
+        entry: dict[str, Any] = {"dimensions": list(dims), "type": "data"}
+        if attrs.get("long_name"):
+            entry["description"] = str(attrs["long_name"])
+        if attrs.get("units"):
+            entry["unit"] = str(attrs["units"])
+        out[name] = entry
     return out
 
 
-def _derived_from(ds: xr.Dataset, base: Path) -> list[dict[str, str]]:
-    hrefs = [str(h) for h in np.asarray(ds.coords["item_href"].values)] if "item_href" in ds.coords else []
+def _derived_from(summary: CubeSummary, base: Path) -> list[dict[str, str]]:
     links = []
-    for href in dict.fromkeys(h for h in hrefs if h):
+    for href in dict.fromkeys(h for h in summary.item_hrefs if h):
         shown = href if "://" in href else os.path.relpath(href, base)
         links.append({"rel": "derived_from", "href": shown, "type": "application/geo+json"})
     return links
@@ -120,22 +172,29 @@ def cube_item(ds: xr.Dataset, target: str | os.PathLike[str], fmt: Literal["zarr
     dict
         A STAC 1.1 item whose ``data`` asset href is relative to the item file.
     """
+    return summary_item(_summary(ds), target, fmt)
+
+
+def summary_item(
+    summary: CubeSummary, target: str | os.PathLike[str], fmt: Literal["zarr", "netcdf"]
+) -> dict[str, Any]:
+    """Return the STAC item of the cube a :class:`CubeSummary` describes (see :func:`cube_item`)."""
     path = Path(target)
-    sources = _sources(ds)
+    sources = _sources(summary)
     geometry, bbox = _footprint(sources)
     starts = [s["properties"].get("start_datetime") for s in sources if s.get("properties")]
     ends = [s["properties"].get("end_datetime") for s in sources if s.get("properties")]
     properties: dict[str, Any] = {
         "datetime": None,
-        "start_datetime": min((s for s in starts if s), default=_iso(ds["time"].values.min())),
-        "end_datetime": max((e for e in ends if e), default=_iso(ds["time"].values.max())),
-        "title": str(ds.attrs.get("title", "ICEYE time-series cube")),
-        "product:type": str(ds.attrs.get("product_type", "")) or None,
-        "cube:dimensions": _dimensions(ds),
-        "cube:variables": _variables(ds),
-        "created": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start_datetime": min((s for s in starts if s), default=_iso(summary.times.min())),
+        "end_datetime": max((e for e in ends if e), default=_iso(summary.times.max())),
+        "title": str(summary.attrs.get("title", "ICEYE time-series cube")),
+        "product:type": str(summary.attrs.get("product_type", "")) or None,
+        "cube:dimensions": _dimensions(summary),
+        "cube:variables": _variables(summary),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    platforms = sorted({str(p) for p in np.asarray(ds.coords.get("platform", xr.DataArray([])).values) if p})
+    platforms = sorted({p for p in summary.platforms if p})
     if platforms:
         properties["platform"] = platforms[0] if len(platforms) == 1 else ", ".join(platforms)
     item: dict[str, Any] = {
@@ -145,7 +204,7 @@ def cube_item(ds: xr.Dataset, target: str | os.PathLike[str], fmt: Literal["zarr
         "id": path.name,
         "geometry": geometry,
         "properties": {k: v for k, v in properties.items() if v is not None or k == "datetime"},
-        "links": _derived_from(ds, path.parent.resolve()),
+        "links": _derived_from(summary, path.parent.resolve()),
         "assets": {
             "data": {
                 "href": f"./{path.name}",
@@ -161,9 +220,12 @@ def cube_item(ds: xr.Dataset, target: str | os.PathLike[str], fmt: Literal["zarr
     return item
 
 
-def write_cube_item(ds: xr.Dataset, target: str | os.PathLike[str], fmt: Literal["zarr", "netcdf"]) -> Path:
-    """Write :func:`cube_item` to ``<target>.json`` (atomically) and return its path."""
+def write_cube_item(
+    ds: xr.Dataset | CubeSummary, target: str | os.PathLike[str], fmt: Literal["zarr", "netcdf"]
+) -> Path:
+    """Write :func:`cube_item` (of a cube, or of a :class:`CubeSummary`) to ``<target>.json`` atomically."""
     where = cube_item_path(target)
-    text = json.dumps(cube_item(ds, target, fmt), indent=2, allow_nan=False) + "\n"
+    item = summary_item(ds if isinstance(ds, CubeSummary) else _summary(ds), target, fmt)
+    text = json.dumps(item, indent=2, allow_nan=False) + "\n"
     write_bytes(str(where), text.encode("utf-8"))
     return where

@@ -65,7 +65,6 @@ from icecube_stac._encoding import (
     variable_encodings,
 )
 from icecube_stac._progress import DaskProgress
-from icecube_stac._writeback import early_writeback
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
@@ -342,11 +341,7 @@ def write_cube(
     # Uncompressed, the test saves writing whole chunks of empty time slots: it is made only where there are some.
     scan = codec.name == "none" and not complete
     options = {"zarr_format": zarr_format, "write_empty_chunks": not scan} if fmt == "zarr" else {}
-    with (
-        atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging,
-        _scheduler(client),
-        early_writeback(enabled=client is None),  # a cluster's workers write on their own machines
-    ):
+    with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
         if client is None:
             # Computed by xarray itself: compute=False would wrap the writes in dask.delayed, whose graph
             # conversion imports distributed (~0.3 s) to look for its barrier tasks.

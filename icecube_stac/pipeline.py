@@ -12,17 +12,44 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import xarray as xr
+import pystac
 
 from icecube_stac.config import CubeConfig
-from icecube_stac.cube import OnMissing, build_cube
+from icecube_stac.cube._plan import OnMissing
 from icecube_stac.errors import LoadError
 from icecube_stac.search import SearchBackend, search
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from icecube_stac.labels import LabelSet
 
-__all__ = ["load_cube"]
+__all__ = ["load_cube", "matching_items"]
+
+
+def matching_items(
+    config: CubeConfig, *, backend: SearchBackend | None = None, labels: LabelSet | None = None
+) -> pystac.ItemCollection:
+    """Search a config's catalog (or ``backend``) and return the matches; none is an error naming the catalog.
+
+    The command line's direct Zarr writer (:mod:`icecube_stac.cube._direct`) starts here too, without the
+    imports of :func:`load_cube`'s xarray stage.
+
+    Raises
+    ------
+    LoadError
+        When nothing matches.
+    SearchError
+        When the search itself fails.
+    """
+    # The search selects products only (never label items) and, with labelled: true, the labelled ones.
+    items = search(config, backend=backend, labels=labels)
+    if not items:
+        raise LoadError(
+            f"no items matched the search in {config.catalog}: check the dates, incidence range, product "
+            "type and filters of the config (`icecube-stac search CONFIG` lists the matches)"
+        )
+    return items
 
 
 def load_cube(
@@ -77,19 +104,15 @@ def load_cube(
         from icecube_stac.labels._pipeline import labels_for
 
         label_set = labels_for(config, labels)
-    # The search selects products only (never label items) and, with labelled: true, the labelled ones.
-    items = search(config, backend=backend, labels=label_set)
-    if not items:
-        raise LoadError(
-            f"no items matched the search in {config.catalog}: check the dates, incidence range, product "
-            "type and filters of the config (`icecube-stac search CONFIG` lists the matches)"
-        )
+    items = matching_items(config, backend=backend, labels=label_set)
     if config.geocode:
         # A map-grid cube (config key geocode): the same items warped from their own RPC/GCPs.
         from icecube_stac.geocode import geocode_cube
 
         ds = geocode_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
     else:
+        from icecube_stac.cube._build import build_cube
+
         ds = build_cube(items, config=config, chunks=chunks, fill_value=fill_value, on_missing=on_missing)
         ds = _coregister(ds, config)
     if label_set is None or (config.labelled and labels is None and config.labels is None):

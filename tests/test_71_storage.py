@@ -238,9 +238,13 @@ def test_a_selection_is_never_given_the_source_blocks(
     np.testing.assert_array_equal(back["slc"].values, cube["slc"].values[:, :20, 3:30])
 
 
-def test_cube_command_start_up_imports(tmp_path: Path, stacks: dict[str, list[GeneratedProduct]]) -> None:
-    """The cube command to Zarr imports neither distributed nor scipy (~0.3 s each, neither is used).
+@pytest.mark.parametrize(("zarr_format", "dask_imported"), [("3", False), ("2", True)])
+def test_cube_command_start_up_imports(
+    tmp_path: Path, stacks: dict[str, list[GeneratedProduct]], zarr_format: str, dask_imported: bool
+) -> None:
+    """The cube command imports neither distributed nor scipy (~0.3 s each, neither is used).
 
+    A plain Zarr v3 cube is written without dask (the direct writer); a Zarr v2 one through xarray and dask, where
     scipy is hidden from dask.array's import probes only: no placeholder is left, so a later import works.
     """
     import subprocess
@@ -257,7 +261,7 @@ def test_cube_command_start_up_imports(tmp_path: Path, stacks: dict[str, list[Ge
         "import sys\n"
         "from icecube_stac.cli import main\n"
         f"sys.argv = ['icecube-stac', 'cube', {str(config)!r}, '--catalog', {str(catalog)!r}, '-o', {str(out)!r},"
-        " '-q', '--chunks', '32,16']\n"
+        f" '-q', '--chunks', '32,16', '--zarr-format', {zarr_format!r}]\n"
         "rc = main()\n"
         "print('dask.array' in sys.modules, 'scipy' in sys.modules)\n"
         "print(sorted(m for m in ('distributed', 'scipy') if sys.modules.get(m) is not None))\n"
@@ -268,7 +272,7 @@ def test_cube_command_start_up_imports(tmp_path: Path, stacks: dict[str, list[Ge
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=root, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-2:] == ["True False", "[]"]
+    assert result.stdout.strip().splitlines()[-2:] == [f"{dask_imported} False", "[]"]
     np.testing.assert_array_equal(
         open_cube(out)["amplitude"].values[1], read_grd(stacks["GRD"][1].raster)
     )  # a range split (rechunk) on the way, values as read

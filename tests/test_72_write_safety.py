@@ -187,10 +187,13 @@ def test_help_documents_the_suffixes(capsys: pytest.CaptureFixture[str]) -> None
 def test_disk_full_names_the_path(
     tmp_path: Path, cube: xr.Dataset, monkeypatch: pytest.MonkeyPatch, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def full(self: xr.Dataset, *args: Any, **kwargs: Any) -> Any:
+    import zarr.storage
+
+    async def full(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")  # no filename, as the real one often has
 
-    monkeypatch.setattr(xr.Dataset, "to_zarr", full)
+    # Where both writers store every file (xarray's to_zarr, and the command line's direct writer).
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", full)
     target = tmp_path / "cube.zarr"
     with pytest.raises(OutputError, match="No space left on device") as info:
         write_cube(cube, target)

@@ -1,0 +1,227 @@
+"""Stage 74: the direct Zarr writer. A plain cube stored from its plan without xarray, pandas or dask is the store
+write_cube(build_cube(...)) makes, file for file. The command line uses it, imports none of the three, and keeps
+every safety of the xarray writer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import pytest
+
+from icecube_stac._writeback import start_writeback
+from icecube_stac.cli import main
+from icecube_stac.config import load_config
+from icecube_stac.cube._build import cube_of_plan
+from icecube_stac.cube._direct import _chunk_files, direct_writable, write_plan
+from icecube_stac.cube._plan import CubePlan, plan_cube
+from icecube_stac.errors import LoadError, OutputExistsError
+from icecube_stac.output import open_cube, write_cube
+from icecube_stac.pipeline import load_cube, matching_items
+from tests._cube_stacks import item_of, make_product, read_grd, read_slc
+
+_CHUNKS = {"azimuth": 16, "range": 16}
+pytestmark = pytest.mark.filterwarnings("ignore::icecube_stac.cube.ShapeMismatchWarning")  # the padded stacks
+
+
+def _tree(path: Path) -> dict[str, Any]:
+    """Every file of a store: zarr.json parsed (key order aside), chunks as bytes."""
+    return {
+        str(p.relative_to(path)): json.loads(p.read_text()) if p.name == "zarr.json" else p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _items(folder: Path, level: str, shapes: list[tuple[int, int]], days: list[int]) -> list[pystac.Item]:
+    products = [
+        make_product(folder, level=level, day=day, shape=shape, seed=70 + k)
+        for k, (shape, day) in enumerate(zip(shapes, days, strict=True))
+    ]
+    return [item_of(p) for p in products]
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[pystac.Item]]:
+    folder = tmp_path_factory.mktemp("direct-products")
+    same, mixed = [(40, 24)] * 3, [(40, 24), (33, 20), (40, 24)]
+    return {
+        "GRD": _items(folder / "grd", "GRD", same, [2, 5, 9]),
+        "GRD padded": _items(folder / "grd-padded", "GRD", mixed, [2, 5, 9]),
+        "SLC": _items(folder / "slc", "SLC", same, [3, 6, 8]),
+        "SLC padded": _items(folder / "slc-padded", "SLC", mixed, [3, 6, 8]),
+    }
+
+
+def _plan(items: list[pystac.Item], config: dict[str, Any] | None = None, **chunks: int) -> CubePlan:
+    return plan_cube(items, config=load_config(config or {}), chunks={**_CHUNKS, **chunks})
+
+
+# Empty time slots: 3-day slots over 12 days, with acquisitions on days 2, 5 and 9 of March 2024.
+_SLOTS = {"temporal_resolution": 3, "start_date": "2024-03-01", "end_date": "2024-03-12"}
+CASES = [
+    ("GRD", None, {}, {}),
+    ("GRD padded", None, {}, {}),
+    ("SLC", None, {}, {}),
+    ("SLC padded", None, {}, {}),
+    ("GRD", None, _SLOTS, {}),
+    ("SLC", None, _SLOTS, {}),
+    ("GRD", "none", _SLOTS, {}),  # uncompressed with empty slots: zarr leaves fill-only chunks out
+    ("SLC", "none", _SLOTS, {}),
+    ("GRD", "zstd:3", {}, {"time": 2}),
+    ("SLC", "lz4:1", {}, {"time": 2}),
+    ("GRD padded", "blosc-zstd", {}, {"azimuth": 32, "range": 24}),
+]
+
+
+@pytest.mark.parametrize(("stack", "compression", "config", "chunks"), CASES)
+def test_the_direct_store_is_write_cubes_file_for_file(
+    tmp_path: Path,
+    stacks: dict[str, list[pystac.Item]],
+    stack: str,
+    compression: str | None,
+    config: dict[str, Any],
+    chunks: dict[str, int],
+) -> None:
+    plan = _plan(stacks[stack], config, **chunks)
+    assert direct_writable(plan, tmp_path / "d.zarr", format=None, layout="native", zarr_format=3)
+    write_plan(plan, tmp_path / "d.zarr", compression=compression, stac_item=False)
+    write_cube(cube_of_plan(plan), tmp_path / "x.zarr", compression=compression, stac_item=False)
+    direct, reference = _tree(tmp_path / "d.zarr"), _tree(tmp_path / "x.zarr")
+    assert sorted(direct) == sorted(reference)
+    different = [name for name in direct if direct[name] != reference[name]]
+    assert different == []
+
+
+def test_the_cube_reads_back_as_the_products(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+    for level in ("GRD padded", "SLC padded"):
+        plan = _plan(stacks[level])
+        write_plan(plan, tmp_path / f"{level}.zarr", stac_item=False)
+        cube = open_cube(tmp_path / f"{level}.zarr")
+        hrefs = [str(h) for h in cube["data_href"].values]
+        for t, href in enumerate(hrefs):
+            source = read_grd(href) if level.startswith("GRD") else read_slc(href)
+            got = cube[plan.name][t].values[: source.shape[0], : source.shape[1]]
+            expected = np.where(source == 0, np.nan, source) if level.startswith("GRD") else source
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_the_stac_item_is_write_cubes(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+    plan = _plan(stacks["SLC"])
+    write_plan(plan, tmp_path / "d.zarr")
+    write_cube(cube_of_plan(plan), tmp_path / "x.zarr")
+    items = [json.loads((tmp_path / f"{n}.zarr.json").read_text()) for n in ("d", "x")]
+    for item in items:
+        item["properties"].pop("created")
+        item["id"] = item["assets"]["data"]["href"] = item["assets"]["data"]["title"] = ""
+    assert items[0] == items[1]
+
+
+@pytest.mark.parametrize(
+    ("target", "options", "config"),
+    [
+        ("cube.nc", {}, {}),
+        ("cube.zarr", {"layout": "icecube"}, {}),
+        ("cube.zarr", {"zarr_format": 2}, {}),
+        ("cube.zarr", {"format": "netcdf"}, {}),
+        ("cube.zarr", {}, {"fill_value": 0}),
+    ],
+)
+def test_other_cubes_are_left_to_xarray(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], target: str, options: dict[str, Any], config: dict[str, Any]
+) -> None:
+    plan = _plan(stacks["GRD"], config)
+    settings: dict[str, Any] = {"format": None, "layout": "native", "zarr_format": 3, **options}
+    assert not direct_writable(plan, tmp_path / target, **settings)
+
+
+def test_float32_slcs_are_left_to_xarray(tmp_path: Path) -> None:
+    items = [item_of(make_product(tmp_path, level="SLC", day=d, slc_dtype="float32", seed=d)) for d in (2, 4)]
+    plan = _plan(items)
+    assert plan.source_dtype == "float32"
+    assert not direct_writable(plan, tmp_path / "cube.zarr", format=None, layout="native", zarr_format=3)
+
+
+def test_every_chunk_file_is_handed_to_write_back(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+    plan = _plan(stacks["SLC"])
+    import zarr
+
+    write_plan(plan, tmp_path / "d.zarr", stac_item=False)
+    group = zarr.open_group(str(tmp_path / "d.zarr"), mode="r")
+    named = {
+        path
+        for name in ("slc_real", "slc_imag")
+        for t in range(3)
+        for rows in ((0, 16), (16, 32), (32, 40))
+        for path in _chunk_files(plan, group[name], (t, t + 1), rows)
+    }
+    on_disk = {
+        p for name in ("slc_real", "slc_imag") for p in (tmp_path / "d.zarr" / name / "c").rglob("*") if p.is_file()
+    }
+    assert named == on_disk
+    start_writeback([*sorted(named), tmp_path / "missing"])  # a missing file is skipped
+
+
+def _cli(config: Path, output: Path, *extra: str) -> int:
+    return main(["cube", str(config), "-o", str(output), "-q", *extra])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from icecube_stac.catalog import index
+
+    root = tmp_path_factory.mktemp("direct-project")
+    for day in (2, 5, 9):
+        make_product(root / "data", level="SLC", day=day, shape=(40, 24), seed=day)
+    index([root / "data"], root / "catalog", progress=False)
+    (root / "cfg.json").write_text(json.dumps({"catalog": str(root / "catalog"), "product_type": "SLC"}))
+    return root
+
+
+def test_the_command_writes_plain_cubes_without_xarray_pandas_or_dask(project: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys\nfrom icecube_stac.cli import main\n"
+        f"status = main(['cube', {str(project / 'cfg.json')!r}, '-o', {str(tmp_path / 'cube.zarr')!r}, '-q'])\n"
+        "print(status, sorted(m for m in ('xarray', 'pandas', 'dask') if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines()[-1] == "0 []", run.stdout + run.stderr
+    write_cube(load_cube(load_config(project / "cfg.json")), tmp_path / "reference.zarr")  # through xarray
+    assert _tree(tmp_path / "cube.zarr") == _tree(tmp_path / "reference.zarr")
+    assert json.loads((tmp_path / "cube.zarr.json").read_text())["properties"]["cube:variables"]["slc"]
+
+
+def test_a_product_gone_before_its_read_names_it_and_leaves_nothing(project: Path, tmp_path: Path) -> None:
+    plan = plan_cube(
+        [item_of(make_product(tmp_path / "p", level="GRD", day=d, shape=(40, 24), seed=d)) for d in (2, 4)],
+        config=load_config({}),
+        chunks=_CHUNKS,
+    )
+    gone = plan.sources[1]
+    assert gone is not None
+    Path(gone.href).unlink()
+    with pytest.raises(LoadError, match=gone.item_id):
+        write_plan(plan, tmp_path / "cube.zarr")
+    assert not (tmp_path / "cube.zarr").exists() and not (tmp_path / "cube.zarr.json").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cube.zarr")] == []
+
+
+def test_overwrite_replaces_only_our_cubes(project: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "cube.zarr"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert _cli(project / "cfg.json", foreign, "--overwrite") == 1
+    assert (foreign / "notes.txt").read_text() == "mine"
+    ours = tmp_path / "ours.zarr"
+    assert _cli(project / "cfg.json", ours) == 0
+    assert _cli(project / "cfg.json", ours) == 1  # exists, no --overwrite
+    assert _cli(project / "cfg.json", ours, "--overwrite") == 0
+    config = load_config(project / "cfg.json")
+    with pytest.raises(OutputExistsError):
+        write_plan(plan_cube(matching_items(config), config=config), foreign, overwrite=True)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
