@@ -10,10 +10,11 @@ fills and ``coordinates``) and consolidated metadata, and the same chunk bytes.
 ``tests/test_74_direct_writer.py`` compares the two file by file.
 
 Each job reads one block of full-width rows in the source dtype
-(:func:`~icecube_stac.cube._blocks.read_source_block`) and stores it. One job runs per core; each holds one
-block, so memory does not grow with the cube. The writes are atomic (:mod:`icecube_stac._atomic`), as with
-:func:`icecube_stac.output.write_cube`, and each block's chunk files start their write-back as soon as they are
-stored (:mod:`icecube_stac._writeback`), so the sync before the cube is published has little left to write.
+(:func:`~icecube_stac.cube._blocks.read_source_block`) and stores it. One job runs per core (or
+``DASK_NUM_WORKERS``, the dask writer's knob too); each holds one block, so memory does not grow with the cube.
+The writes are atomic (:mod:`icecube_stac._atomic`), as with :func:`icecube_stac.output.write_cube`, and each
+block's chunk files start their write-back as soon as they are stored (:mod:`icecube_stac._writeback`), so the
+sync before the cube is published has little left to write.
 """
 
 from __future__ import annotations
@@ -146,11 +147,17 @@ def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows
         start_writeback(_chunk_files(plan, array, times, rows))  # the disk writes them while the next are read
 
 
+def _workers() -> int:
+    # The knob of the xarray writer's dask threads too (dask reads DASK_NUM_WORKERS as config num_workers).
+    value = os.environ.get("DASK_NUM_WORKERS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
+
+
 def _write_data(plan: CubePlan, arrays: list[Any], progress: bool) -> None:
     """Read and store every block of full-width rows, one job per core; the first failure stops the rest."""
     times = block_bounds(len(plan.sources), plan.sizes["time"])
     rows = block_bounds(plan.grid[0], plan.sizes["azimuth"])
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="icecube-stac-write")
+    pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="icecube-stac-write")
     try:
         futures: list[Future[None]] = [pool.submit(_write_block, plan, arrays, t, r) for t in times for r in rows]
         for future in tracked(as_completed(futures), progress, desc="writing cube", unit="block", total=len(futures)):
