@@ -29,6 +29,7 @@ TOP_LEVEL: Final = (
 """The columns that are item keys; all others are properties."""
 
 _GEOMETRY: Final = "geometry"
+_POLYGON_HEAD: Final = b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"  # WKB: little-endian, Polygon, 1 ring
 _BBOX: Final = "bbox"
 
 
@@ -116,10 +117,46 @@ def column_values(name: str, array: pa.Array) -> list[Any]:
     list
     """
     if name == _GEOMETRY and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+        polygons = _simple_polygons(array)
+        if polygons is not None:
+            return polygons
         return [None if data is None else wkb_to_geojson(data) for data in array.to_pylist()]
     if name == _BBOX and pa.types.is_struct(array.type):
         return _bboxes(array)
     return array_values(array)
+
+
+def _simple_polygons(array: pa.Array) -> list[Any] | None:
+    """Decode WKB footprints all at once when every row is the same little-endian 2D one-ring polygon.
+
+    That is nearly every catalog (footprints of 5 corners): the doubles are viewed in place by numpy, so the
+    coordinates are wkb_to_geojson's bit for bit. None for anything else (nulls, other shapes or sizes).
+    """
+    count = len(array)
+    if not count or array.null_count:
+        return None
+    wide = pa.types.is_large_binary(array.type)
+    width = 8 if wide else 4
+    offsets = np.frombuffer(
+        array.buffers()[1], dtype=np.int64 if wide else np.int32, count=count + 1, offset=array.offset * width
+    )
+    first, size = int(offsets[0]), int(offsets[1] - offsets[0])
+    if size < len(_POLYGON_HEAD) + 4 or (size - len(_POLYGON_HEAD) - 4) % 16 or (np.diff(offsets) != size).any():
+        return None
+    points = (size - len(_POLYGON_HEAD) - 4) // 16
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8, count=count * size, offset=first).reshape(count, size)
+    head = np.frombuffer(_POLYGON_HEAD + points.to_bytes(4, "little"), dtype=np.uint8)
+    if (data[:, : head.size] != head).any():
+        return None
+    rings = np.ascontiguousarray(data[:, head.size :]).view("<f8").reshape(count, 1, points, 2).tolist()
+    return [{"type": "Polygon", "coordinates": ring} for ring in rings]
+
+
+def _doubles(array: pa.Array) -> NDArray[np.float64] | None:
+    """Return the values of a float64 array without nulls, viewed in place (None for anything else)."""
+    if array.type != pa.float64() or array.null_count:
+        return None
+    return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8)
 
 
 def array_values(array: pa.Array) -> list[Any]:
@@ -216,8 +253,12 @@ def _lists(array: pa.Array) -> list[Any]:
 def _bboxes(array: pa.Array) -> list[Any]:
     """``{xmin, ymin, [zmin,] xmax, ymax, [zmax]}`` structs → ``[xmin, ymin, (zmin,) xmax, ymax, (zmax)]``."""
     children = array.flatten()
-    columns = [array_values(child) for child in children]
-    boxes: list[Any] = [list(values) for values in zip(*columns, strict=True)]
+    doubles = [values for values in map(_doubles, children) if values is not None]
+    if children and len(doubles) == len(children):  # the usual bbox: one numpy pass
+        boxes: list[Any] = np.column_stack(doubles).tolist()
+    else:
+        columns = [array_values(child) for child in children]
+        boxes = [list(values) for values in zip(*columns, strict=True)]
     if array.null_count:
         valid = array.is_valid().to_pylist()
         return [box if ok else None for box, ok in zip(boxes, valid, strict=True)]

@@ -12,20 +12,26 @@ migrating; a ``links`` column; assets of other Arrow types) are left to the dict
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 import pystac
+from numpy.typing import NDArray
 
 from icecube_stac._arrow_items import TOP_LEVEL, array_values, column_values, drop_nulls, row_dicts
 from icecube_stac._items import deprecation_message, may_be_deprecated, parse_datetime, utc
-from icecube_stac._pystac_objects import new_asset, new_item, new_link
+from icecube_stac._pystac_objects import item_maker, link_maker, new_assets, new_item, new_link
 from icecube_stac._rebase import JSON_TYPE, Rebase
 
 __all__ = ["table_to_pystac"]
 
 _ASSET_KEYS: Final = frozenset({"href", "type", "title", "description", "roles"})
+_YEARS_END: Final = 10_000  # datetime's years are 1 to 9999
+_ASSET_FIELDS: Final = ("type", "title", "description", "roles")  # new_assets' arguments after the hrefs
 _NOT_HERE: Final = frozenset({"links"})  # columns this path does not build (the dict path does)
 _ITEM_COLUMNS: Final = frozenset(TOP_LEVEL) - {"assets"}  # assets: see _assets
 
@@ -55,40 +61,76 @@ def table_to_pystac(table: pa.Table, rebase: Rebase) -> list[pystac.Item] | None
     properties = {n: (column_values(n, a), a.null_count > 0) for n, a in arrays.items() if n not in TOP_LEVEL}
     rows = row_dicts(list(properties), [values for values, _ in properties.values()], count)
     drop_nulls(rows, properties)
-    moments = _moments(arrays.get("datetime"), rows)
-    ids = top["id"]
-    collections = top.get("collection", [None] * count)
+    nothing: list[Any] = [None] * count
+    collections = top.get("collection", nothing)
     keys = [str(c) if c is not None else "" for c in collections]
-    assets = _assets(arrays.get("assets"), keys, rebase, count)
-    geometries, boxes = top.get("geometry", [None] * count), top.get("bbox", [None] * count)
-    extensions = top.get("stac_extensions", [None] * count)
-    items = []
+    columns = _Columns(
+        ids=top["id"],
+        geometries=top.get("geometry", nothing),
+        boxes=top.get("bbox", nothing),
+        moments=_moments(arrays.get("datetime"), rows),
+        properties=rows,
+        extensions=top.get("stac_extensions", nothing),
+        collections=collections,
+        keys=keys,
+        assets=_assets(arrays.get("assets"), keys, rebase, count),
+    )
+    return _items(columns, rebase)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """What each row's item is made of, one list per attribute (row-indexed)."""
+
+    ids: list[Any]
+    geometries: list[Any]
+    boxes: list[Any]
+    moments: list[Any]
+    properties: list[dict[str, Any]]
+    extensions: list[Any]
+    collections: list[Any]
+    keys: list[str]
+    assets: list[dict[str, pystac.Asset]]
+
+
+def _items(columns: _Columns, rebase: Rebase) -> list[pystac.Item]:
+    """Build the items row by row: errors and warnings come in row order, as from_dict's."""
+    make = item_maker()
+    collection_links: dict[str, Callable[[pystac.Item], pystac.Link]] = {}
     may_speak: dict[tuple[str, ...], bool] = {}  # per distinct stac_extensions: can a hook call it deprecated?
-    for row in range(count):
-        moment = moments[row]
+    ids, properties, moments, keys = columns.ids, columns.properties, columns.moments, columns.keys
+    items = []
+    for row in range(len(ids)):
+        moment, props, key = moments[row], properties[row], keys[row]
         if moment.__class__ is str:  # parsed here, not before: from_dict's errors come in row order
             moment = parse_datetime(moment)
-        item = new_item(
-            ids[row],
-            geometry=geometries[row],
-            bbox=boxes[row],
-            moment=moment,
-            properties=rows[row],
-            stac_extensions=extensions[row],
-            collection=collections[row],
-            assets=assets[row],
-        )
-        collection_json, own = rebase.link_targets(keys[row], "" if ids[row] is None else str(ids[row]))
-        item.links = [new_link("collection", collection_json, item, media_type=JSON_TYPE)]
-        if own is not None:
-            item.links.append(new_link("self", own, item, media_type=JSON_TYPE))
+        geometry, bbox, extensions = columns.geometries[row], columns.boxes[row], columns.extensions[row]
+        collection, assets = columns.collections[row], columns.assets[row]
+        if moment is None and not ("start_datetime" in props and "end_datetime" in props):
+            item = new_item(  # the constructor: pystac's STACError
+                ids[row],
+                geometry=geometry,
+                bbox=bbox,
+                moment=None,
+                properties=props,
+                stac_extensions=extensions,
+                collection=collection,
+                assets=assets,
+            )
+        else:
+            item = make(ids[row], geometry, bbox, moment, props, extensions, collection, assets)
+        link = collection_links.get(key)
+        if link is None:
+            link = collection_links[key] = link_maker("collection", rebase.collection_href(key), JSON_TYPE)
+        own = rebase.self_href(key, "" if ids[row] is None else str(ids[row]))
+        item.links = [link(item)] if own is None else [link(item), new_link("self", own, item, media_type=JSON_TYPE)]
         declared = tuple(item.stac_extensions)
         speaks = may_speak.get(declared)
         if speaks is None:
             speaks = may_speak[declared] = may_be_deprecated(declared)
         message = deprecation_message(item) if speaks else None
         if message is not None:
-            warnings.warn(message, pystac.DeprecatedWarning, stacklevel=3)
+            warnings.warn(message, pystac.DeprecatedWarning, stacklevel=4)
         items.append(item)
     return items
 
@@ -123,14 +165,28 @@ def _moments(array: pa.Array | None, rows: list[dict[str, Any]]) -> list[Any]:
     if array is not None and pa.types.is_timestamp(array.type) and array.type.unit == "us" and array.type.tz:
         ticks = array.view(pa.int64()).to_pylist()
         valid = [tick is not None for tick in ticks]
-        naive = np.array([tick or 0 for tick in ticks], dtype=np.int64).astype("datetime64[us]").tolist()
+        stamps = np.array([tick or 0 for tick in ticks], dtype=np.int64).astype("datetime64[us]")
         zone = utc()
-        # Outside datetime's years numpy gives ints: those rows keep their text.
+        # datetime(...) from numpy's calendar fields: half the time of naive datetimes given a tzinfo by replace.
+        # Outside datetime's years (1-9999) the rows keep their text.
         return [
-            (moment.replace(tzinfo=zone) if type(moment) is not int else row["datetime"]) if ok else None
-            for moment, ok, row in zip(naive, valid, rows, strict=True)
+            (datetime(y, mo, d, h, mi, s, us, zone) if 0 < y < _YEARS_END else row["datetime"]) if ok else None
+            for (y, mo, d, h, mi, s, us), ok, row in zip(_calendar(stamps), valid, rows, strict=True)
         ]
     return [row.get("datetime") for row in rows]
+
+
+def _calendar(stamps: NDArray[np.datetime64]) -> Iterator[tuple[int, int, int, int, int, int, int]]:
+    """Year, month, day, hour, minute, second and microsecond of each microsecond timestamp (UTC)."""
+    years, months, days = (stamps.astype(f"datetime64[{unit}]") for unit in "YMD")
+    micros = (stamps - days).astype(np.int64)
+    hours, micros = np.divmod(micros, 3_600_000_000)
+    minutes, micros = np.divmod(micros, 60_000_000)
+    seconds, micros = np.divmod(micros, 1_000_000)
+    year: list[int] = (years.astype(np.int64) + 1970).tolist()
+    month: list[int] = ((months - years).astype(np.int64) + 1).tolist()
+    day: list[int] = ((days - months).astype(np.int64) + 1).tolist()
+    return zip(year, month, day, hours.tolist(), minutes.tolist(), seconds.tolist(), micros.tolist(), strict=True)
 
 
 def _assets(array: pa.Array | None, collections: list[str], rebase: Rebase, count: int) -> list[dict[str, Any]]:
@@ -148,21 +204,20 @@ def _assets(array: pa.Array | None, collections: list[str], rebase: Rebase, coun
         drop_nulls(extras, {name: (values[name], parts[name].null_count > 0) for name in extra_names})
         if "" in extra_names:  # Asset.from_dict keeps extra fields only if a key is truthy (``any(d)``)
             extras = [extra if any(extra) else {} for extra in extras]
-        present = child.is_valid().to_pylist() if child.null_count else [True] * count
+        rows = [row for row, ok in enumerate(child.is_valid().to_pylist()) if ok] if child.null_count else range(count)
         empty: list[Any] = [None] * count
-        hrefs = values.get("href", empty)
-        kinds, titles = values.get("type", empty), values.get("title", empty)
-        descriptions, roles = values.get("description", empty), values.get("roles", empty)
-        for row in range(count):
-            if not present[row]:
-                continue
-            href = "" if hrefs[row] is None else str(hrefs[row])
-            out[row][field.name] = new_asset(
-                rebase.asset_href(href, collections[row]),
-                media_type=kinds[row],
-                title=titles[row],
-                description=descriptions[row],
-                roles=roles[row],
-                extra_fields=extras[row],
-            )
+        hrefs = _pick(values.get("href", empty), rows)
+        plain = "href" in parts and pa.types.is_string(parts["href"].type) and not parts["href"].null_count
+        texts = hrefs if plain else ["" if href is None else str(href) for href in hrefs]
+        kinds, titles, descriptions, roles = (_pick(values.get(n, empty), rows) for n in _ASSET_FIELDS)
+        made = new_assets(
+            rebase.asset_hrefs(texts, _pick(collections, rows)), kinds, titles, descriptions, roles, _pick(extras, rows)
+        )
+        name = field.name
+        for row, asset in zip(rows, made, strict=True):
+            out[row][name] = asset
     return out
+
+
+def _pick(values: list[Any], rows: Sequence[int]) -> list[Any]:
+    return values if isinstance(rows, range) else [values[row] for row in rows]

@@ -5,20 +5,41 @@ href, ``add_asset``/``add_link``. :func:`new_item`, :func:`new_asset` and :func:
 attributes the constructors would set. Whether they do is checked once per process against the
 constructors themselves, on sample objects (with and without a collection id); another pystac whose objects
 differ gets its constructors. Hrefs the constructors would rewrite (a backslash; a self link that is not a
-plain absolute path) go through the constructors too.
+plain absolute path) go through the constructors too. The attributes are stored one by one (instances keep
+their inline values: no ``__dict__`` object each, fewer objects for the garbage collector), and
+:func:`new_assets`, :func:`item_maker` and :func:`link_maker` decide once for a whole search's objects.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import pystac
 
-__all__ = ["new_asset", "new_item", "new_link"]
+__all__ = ["item_maker", "link_maker", "new_asset", "new_assets", "new_item", "new_link"]
 
+ItemMaker = Callable[
+    [
+        str,
+        "dict[str, Any] | None",
+        "list[float] | None",
+        "datetime | None",
+        "dict[str, Any]",
+        "list[str] | None",
+        "str | None",
+        "dict[str, pystac.Asset]",
+    ],
+    pystac.Item,
+]
+"""``(id, geometry, bbox, moment, properties, stac_extensions, collection, assets) -> Item`` (no links yet)."""
+
+_NEW: Final = object.__new__
+_ITEM: Final = pystac.Item
+_ASSET: Final = pystac.Asset
+_LINK: Final = pystac.Link
 # Characters urlparse/make_absolute_href may rewrite in a path (tab, CR and LF it drops, as WHATWG says).
 _URL_SYNTAX: Final = frozenset(";?#:\\\t\r\n")
 
@@ -47,6 +68,84 @@ def new_asset(
     if href.__class__ is not str or "\\" in href or not _fast():
         return pystac.Asset(href, title, description, media_type, roles, extra_fields)
     return _made_asset(href, title, description, media_type, roles, extra_fields)
+
+
+def new_assets(
+    hrefs: Sequence[str],
+    media_types: Sequence[str | None],
+    titles: Sequence[str | None],
+    descriptions: Sequence[str | None],
+    roles: Sequence[list[str] | None],
+    extra_fields: Sequence[dict[str, Any]],
+) -> list[pystac.Asset]:
+    """Return :func:`new_asset` of each position of the sequences (all of one length).
+
+    Parameters
+    ----------
+    hrefs, media_types, titles, descriptions, roles, extra_fields
+        One value per asset, as for :func:`new_asset`.
+
+    Returns
+    -------
+    list of pystac.Asset
+    """
+    columns = zip(hrefs, titles, descriptions, media_types, roles, extra_fields, strict=True)
+    if not _fast():
+        return [pystac.Asset(*values) for values in columns]
+    return [
+        _made_asset(*values) if values[0].__class__ is str and "\\" not in values[0] else pystac.Asset(*values)
+        for values in columns
+    ]
+
+
+def item_maker() -> ItemMaker:
+    """Return :func:`new_item` as a function of positional arguments, for items pystac accepts.
+
+    That is, items with a ``datetime``, or none and ``start_datetime`` and ``end_datetime`` properties.
+
+    Returns
+    -------
+    ItemMaker
+        ``(id, geometry, bbox, moment, properties, stac_extensions, collection, assets) -> Item`` without
+        links (the caller sets them); the assets dict becomes the item's, which owns its assets.
+    """
+    if _fast():
+        return _bare_item
+
+    def constructed(*args: Any) -> pystac.Item:
+        item_id, geometry, bbox, moment, properties, extensions, collection, assets = args
+        return pystac.Item(
+            item_id,
+            geometry,
+            bbox,
+            moment,
+            properties,
+            stac_extensions=extensions,
+            collection=collection,
+            assets=assets or None,
+        )
+
+    return constructed
+
+
+def link_maker(rel: str, href: str, media_type: str | None = None) -> Callable[[pystac.Item], pystac.Link]:
+    """Return a function giving an item its own ``new_link(rel, href, item, media_type=...)``.
+
+    Parameters
+    ----------
+    rel, href, media_type
+        As for :func:`new_link` (no title, no extra fields).
+
+    Returns
+    -------
+    callable
+        ``owner -> Link``: whether the constructor is needed is decided here, once.
+    """
+    probe = new_link(rel, href, None, media_type=media_type)
+    made = _made_link(rel, href, media_type, None, None, None)
+    if not _fast() or probe.__class__ is not pystac.Link or vars(probe) != vars(made):
+        return lambda owner: new_link(rel, href, owner, media_type=media_type)
+    return lambda owner: _made_link(rel, href, media_type, None, None, owner)
 
 
 def new_link(
@@ -144,16 +243,15 @@ def _made_asset(
     roles: list[str] | None,
     extra_fields: dict[str, Any] | None,
 ) -> pystac.Asset:
-    asset: pystac.Asset = object.__new__(pystac.Asset)
-    vars(asset).update(
-        href=href,
-        title=title,
-        description=description,
-        media_type=media_type,
-        roles=roles,
-        extra_fields=extra_fields or {},
-        owner=None,
-    )
+    asset: pystac.Asset = _NEW(_ASSET)
+    # Attribute stores keep the instance's inline values (no __dict__ object until someone asks for one).
+    asset.href = href
+    asset.title = title
+    asset.description = description
+    asset.media_type = media_type
+    asset.roles = roles
+    asset.extra_fields = extra_fields or {}
+    asset.owner = None
     return asset
 
 
@@ -165,16 +263,14 @@ def _made_link(
     extra_fields: dict[str, Any] | None,
     owner: pystac.Item | None,
 ) -> pystac.Link:
-    link: pystac.Link = object.__new__(pystac.Link)
-    vars(link).update(
-        rel=rel,
-        _target_href=href,
-        _target_object=None,
-        media_type=media_type,
-        _title=title,
-        extra_fields=extra_fields or {},
-        owner=owner,
-    )
+    link: pystac.Link = _NEW(_LINK)
+    link.rel = rel
+    link._target_href = href
+    link._target_object = None
+    link.media_type = media_type
+    link._title = title
+    link.extra_fields = extra_fields or {}
+    link.owner = owner
     return link
 
 
@@ -189,23 +285,36 @@ def _made_item(
     extra_fields: dict[str, Any] | None,
     assets: Mapping[str, pystac.Asset] | None,
 ) -> pystac.Item:
-    item: pystac.Item = object.__new__(pystac.Item)
-    owned = dict(assets) if assets else {}
-    vars(item).update(
-        links=[],
-        stac_extensions=stac_extensions or [],
-        id=item_id,
-        geometry=geometry,
-        bbox=bbox,
-        properties=properties,
-        extra_fields={} if extra_fields is None else extra_fields,
-        assets=owned,
-        datetime=moment,
-        collection_id=collection,
-    )
+    item = _bare_item(item_id, geometry, bbox, moment, properties, stac_extensions, collection, dict(assets or {}))
+    if extra_fields is not None:
+        item.extra_fields = extra_fields
+    return item
+
+
+def _bare_item(
+    item_id: str,
+    geometry: dict[str, Any] | None,
+    bbox: list[float] | None,
+    moment: datetime | None,
+    properties: dict[str, Any],
+    stac_extensions: list[str] | None,
+    collection: str | None,
+    assets: dict[str, pystac.Asset],
+) -> pystac.Item:
+    item: pystac.Item = _NEW(_ITEM)
+    item.links = []
+    item.stac_extensions = stac_extensions or []
+    item.id = item_id
+    item.geometry = geometry
+    item.bbox = bbox
+    item.properties = properties
+    item.extra_fields = {}
+    item.assets = assets
+    item.datetime = moment
+    item.collection_id = collection
     if collection is None:
-        item.collection = None  # pystac sets the attribute only then (an id leaves the class's)
-    for asset in owned.values():
+        item.collection = None
+    for asset in assets.values():
         asset.owner = item
     return item
 

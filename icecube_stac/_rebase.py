@@ -73,6 +73,55 @@ class Rebase:
             return href
         return self.paths.href(href, self._collection(collection)[0])
 
+    def asset_hrefs(self, hrefs: list[str], collections: list[str]) -> list[str]:
+        """Return :meth:`asset_href` of each href (of the item of the same position's collection).
+
+        Parameters
+        ----------
+        hrefs, collections
+            Hrefs as in the parquet and their items' collection ids ("" for none), of equal length.
+
+        Returns
+        -------
+        list of str
+        """
+        absolute = self.asset_href
+        return [
+            href if _POSIX and href.startswith("/") else absolute(href, c)
+            for href, c in zip(hrefs, collections, strict=True)
+        ]
+
+    def collection_href(self, collection: str) -> str:
+        """Return the target of the collection link of the items of ``collection`` ("" for none).
+
+        Parameters
+        ----------
+        collection
+            The items' collection id.
+
+        Returns
+        -------
+        str
+        """
+        return self._collection(collection)[1]
+
+    def self_href(self, collection: str, item_id: str) -> str | None:
+        """Return the target of an item's self link: its JSON file, or None without one.
+
+        Parameters
+        ----------
+        collection
+            The item's collection id ("" for none).
+        item_id
+            The item's id.
+
+        Returns
+        -------
+        str or None
+        """
+        folder = self._collection(collection)[2]
+        return self.paths.existing_file(f"{folder}/{item_id}.json") if folder else None
+
     def link_targets(self, collection: str, item_id: str) -> tuple[str, str | None]:
         """Return the targets of an item's collection link and self link (None: no JSON file).
 
@@ -87,9 +136,7 @@ class Rebase:
         -------
         tuple of str and (str or None)
         """
-        _, collection_json, folder = self._collection(collection)
-        own = self.paths.existing_file(f"{folder}/{item_id}.json") if folder else None
-        return collection_json, own
+        return self.collection_href(collection), self.self_href(collection, item_id)
 
     def item(self, item: dict[str, Any]) -> dict[str, Any]:
         """Rebase one item dict in place (asset hrefs, links) and return it.

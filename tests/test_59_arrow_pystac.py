@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 import warnings
 from pathlib import Path
@@ -18,12 +19,13 @@ import stac_geoparquet.arrow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icecube_stac._arrow_items import table_to_items
+from icecube_stac._arrow_items import _simple_polygons, column_values, table_to_items
 from icecube_stac._arrow_pystac import table_to_pystac
 from icecube_stac._duckdb_search import query_parquet
 from icecube_stac._items import item_from_dict, parse_datetime
-from icecube_stac._pystac_objects import _fast, new_asset, new_item, new_link
+from icecube_stac._pystac_objects import _fast, item_maker, link_maker, new_asset, new_assets, new_item, new_link
 from icecube_stac._rebase import Rebase
+from icecube_stac._wkb import wkb_to_geojson
 from icecube_stac.config import load_config
 from icecube_stac.search import LocalCatalog, search, to_search_body
 from tests.test_56_search_backends import CONFIGS
@@ -311,19 +313,46 @@ def test_links_equal_the_constructors_for_any_href(rel: str, href: str) -> None:
 
     made = _made(lambda: new_link(rel, href, owner, media_type="application/json"))
     assert made == _made(expected)  # the same attributes, or the same error (urlparse's "Invalid IPv6 URL")
+    # The link of a whole search's items, decided once for the href (fast, or the constructor each time).
+    assert _made(lambda: link_maker(rel, href, "application/json")(owner)) == made
 
 
 def _made(make: Any) -> Any:
     try:
-        return vars(make())
+        made = make()
     except ValueError as error:
         return str(error)
+    return [vars(one) for one in made] if isinstance(made, list) else vars(made)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_HREF_PARTS)).map("".join))
 def test_assets_equal_the_constructor_for_any_href(href: str) -> None:
     assert _made(lambda: new_asset(href, roles=["data"])) == _made(lambda: pystac.Asset(href, roles=["data"]))
+    made = _made(
+        lambda: new_assets([href, "/a.tif"], ["t", None], [None, "T"], ["D", None], [["data"], None], [{}, {}])
+    )
+    expected = [pystac.Asset(href, None, "D", "t", ["data"], {}), pystac.Asset("/a.tif", "T", None, None, None, {})]
+    assert made == _made(lambda: expected)
+
+
+def test_items_of_the_maker_equal_new_item() -> None:
+    when = parse_datetime("2024-01-02T03:04:05.000006Z")
+    for collection in ("c", None):
+        for moment, properties in ((when, {"k": 1}), (None, {"start_datetime": "a", "end_datetime": "b"})):
+            made = item_maker()("i", None, [1.0], moment, dict(properties), ["e"], collection, {"d": new_asset("/a")})
+            expected = new_item(
+                "i",
+                geometry=None,
+                bbox=[1.0],
+                moment=moment,
+                properties=dict(properties),
+                stac_extensions=["e"],
+                collection=collection,
+                assets={"d": new_asset("/a")},
+            )
+            assert _item_state(made) == _item_state(expected)
+            assert vars(made).keys() == vars(expected).keys()
 
 
 @settings(max_examples=500, deadline=None)
@@ -419,3 +448,68 @@ def test_invalid_item_dicts_as_from_dict(change: dict[str, Any]) -> None:
         return [pystac.Item.from_dict(json.loads(json.dumps(data)), preserve_dict=False, migrate=False)]
 
     assert _outcome(lambda: [item_from_dict(json.loads(json.dumps(data)))]) == _outcome(reference)
+
+
+# --------------------------------------------------------------------------- columns decoded at once
+
+
+def _polygon(points: list[tuple[float, float]], order: str = "<") -> bytes:
+    code = 1 if order == "<" else 0
+    return struct.pack(f"{order}BIII", code, 3, 1, len(points)) + b"".join(
+        struct.pack(f"{order}dd", *p) for p in points
+    )
+
+
+_ODD_FLOATS = (float("nan"), -0.0, float("inf"), -float("inf"), 5e-324, 1.7976931348623157e308)
+
+
+def _bits(value: Any) -> Any:
+    """Floats by their bits (NaN equals NaN, -0.0 differs from 0.0), the rest as it is."""
+    if isinstance(value, float):
+        return struct.pack("<d", value)
+    if isinstance(value, dict):
+        return {key: _bits(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_bits(inner) for inner in value]
+    return value
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(st.sampled_from(_ODD_FLOATS) | st.floats(), st.floats()), min_size=6, max_size=6)),
+    st.integers(4, 6),
+    st.sampled_from(["same", "sizes", "null", "big-endian", "point"]),
+    st.booleans(),
+    st.integers(0, 2),
+)
+def test_footprints_decoded_at_once_equal_wkb_to_geojson(
+    rings: list[list[tuple[float, float]]], size: int, variant: str, large: bool, start: int
+) -> None:
+    """Same-size little-endian one-ring polygons are viewed by numpy; any other column decodes row by row."""
+    sizes = [size - (row % 2 if variant == "sizes" else 0) for row in range(len(rings))]
+    cells: list[bytes | None] = [_polygon(ring[:points]) for ring, points in zip(rings, sizes, strict=True)]
+    if variant == "sizes":
+        cells += [_polygon([(0.0, 1.0)] * 4), _polygon([(0.0, 1.0)] * 5)]  # sizes differ whatever was drawn
+    if variant == "null" and cells:
+        cells[-1] = None
+    if variant == "big-endian" and cells:
+        cells[0] = _polygon(rings[0][:size], ">")
+    if variant == "point":
+        cells.append(_WKB)
+    array = pa.array([_WKB] * start + cells, pa.large_binary() if large else pa.binary()).slice(start)
+    expected = [None if cell is None else wkb_to_geojson(cell) for cell in cells]
+    assert (_simple_polygons(array) is not None) == (variant == "same" and bool(cells))  # the numpy pass or not
+    assert _bits(column_values("geometry", array)) == _bits(expected)
+
+
+@pytest.mark.parametrize("nulls", ["none", "struct", "field"])
+def test_bboxes_decoded_at_once_equal_row_by_row(nulls: str) -> None:
+    boxes: list[Any] = [{"xmin": -0.0, "ymin": 1.5, "xmax": float("nan"), "ymax": 3.0}] * 3
+    if nulls == "struct":
+        boxes[1] = None
+    if nulls == "field":
+        boxes[2] = {"xmin": 1.0, "ymin": None, "xmax": 2.0, "ymax": 3.0}
+    kind = pa.struct([(name, pa.float64()) for name in ("xmin", "ymin", "xmax", "ymax")])
+    array = pa.array([boxes[0], *boxes], kind).slice(1)
+    expected = [None if box is None else list(box.values()) for box in boxes]
+    assert _bits(column_values("bbox", array)) == _bits(expected)
