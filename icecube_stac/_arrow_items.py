@@ -12,7 +12,8 @@ property as ``null``, which the item's JSON file does not have); nulls inside li
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -21,7 +22,18 @@ from numpy.typing import NDArray
 
 from icecube_stac._wkb import wkb_to_geojson
 
-__all__ = ["TOP_LEVEL", "array_values", "column_values", "drop_nulls", "row_dicts", "table_to_items"]
+__all__ = [
+    "TOP_LEVEL",
+    "Same",
+    "array_values",
+    "column_values",
+    "drop_nulls",
+    "field_values",
+    "row_dicts",
+    "same_value",
+    "table_to_items",
+    "whole_array",
+]
 
 TOP_LEVEL: Final = (
     *("type", "stac_version", "stac_extensions", "id", "geometry", "bbox", "links", "assets", "collection"),
@@ -29,6 +41,7 @@ TOP_LEVEL: Final = (
 """The columns that are item keys; all others are properties."""
 
 _GEOMETRY: Final = "geometry"
+_WORD_TYPES: Final = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
 _POLYGON_HEAD: Final = b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"  # WKB: little-endian, Polygon, 1 ring
 _BBOX: Final = "bbox"
 
@@ -47,11 +60,13 @@ def table_to_items(table: pa.Table) -> list[dict[str, Any]]:
         One item dict per row; ``properties`` is always present.
     """
     top: dict[str, tuple[list[Any], bool]] = {}
-    properties: dict[str, tuple[list[Any], bool]] = {}
+    properties: dict[str, tuple[list[Any] | Same, bool]] = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        values = column_values(name, array)
-        (top if name in TOP_LEVEL else properties)[name] = (values, array.null_count > 0)
+        array = whole_array(column)
+        if name in TOP_LEVEL:
+            top[name] = (column_values(name, array), array.null_count > 0)
+        else:
+            properties[name] = (field_values(name, array), array.null_count > 0)
     rows = row_dicts(list(properties), [v for v, _ in properties.values()], table.num_rows)
     drop_nulls(rows, properties)
     items = row_dicts(list(top), [v for v, _ in top.values()], table.num_rows)
@@ -61,13 +76,38 @@ def table_to_items(table: pa.Table) -> list[dict[str, Any]]:
     return items
 
 
-def row_dicts(names: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Same:
+    """The value of every row of a column: one immutable scalar (text or a number), stored once."""
+
+    value: Any
+
+
+def whole_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Return a column as one array (a column of one chunk is that chunk: no copy).
+
+    Parameters
+    ----------
+    column
+        A table column or an array.
+
+    Returns
+    -------
+    pyarrow.Array
+    """
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    # combine_chunks copies even a single chunk (30 us a column of a search's rows, more for nested types).
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def row_dicts(names: list[str], columns: list[list[Any] | Same], count: int) -> list[dict[str, Any]]:
     """Return one dict per row with the columns' values under their names, keys in column order.
 
     Parameters
     ----------
     names, columns
-        Column names and their values (one list per column, ``count`` values each).
+        Column names and their values (one list per column, ``count`` values each, or :class:`Same`).
     count
         The number of rows.
 
@@ -75,17 +115,23 @@ def row_dicts(names: list[str], columns: list[list[Any]], count: int) -> list[di
     -------
     list of dict
     """
-    # Copies of one template (the keys in column order), then filled column by column: 1.5x faster than a
-    # dict(zip(...)) per row, which transposes every row into a tuple first.
+    # Copies of one template (the keys in column order, with the values every row shares), then filled
+    # column by column: 1.5x faster than a dict(zip(...)) per row, which transposes every row into a tuple.
     template: dict[str, Any] = dict.fromkeys(names)
-    rows = [template.copy() for _ in range(count)]
+    varying = []
     for name, values in zip(names, columns, strict=True):
+        if isinstance(values, Same):
+            template[name] = values.value
+        else:
+            varying.append((name, values))
+    rows = [template.copy() for _ in range(count)]
+    for name, values in varying:
         for row, value in zip(rows, values, strict=True):
             row[name] = value
     return rows
 
 
-def drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], bool]]) -> None:
+def drop_nulls(rows: list[dict[str, Any]], columns: Mapping[str, tuple[list[Any] | Same, bool]]) -> None:
     """Delete the keys whose value is None from the rows of :func:`row_dicts` (a null is a missing key).
 
     Parameters
@@ -96,7 +142,7 @@ def drop_nulls(rows: list[dict[str, Any]], columns: dict[str, tuple[list[Any], b
         ``{name: (values, has_nulls)}``: only columns with nulls are looked at.
     """
     for name, (values, has_nulls) in columns.items():
-        if has_nulls:
+        if has_nulls and not isinstance(values, Same):  # a Same column has no nulls
             for row, value in zip(rows, values, strict=True):
                 if value is None:
                     del row[name]
@@ -124,6 +170,74 @@ def column_values(name: str, array: pa.Array) -> list[Any]:
     if name == _BBOX and pa.types.is_struct(array.type):
         return _bboxes(array)
     return array_values(array)
+
+
+def field_values(name: str, array: pa.Array) -> list[Any] | Same:
+    """Return :func:`column_values`, or :class:`Same` when every row holds one and the same text or number.
+
+    Parameters
+    ----------
+    name
+        The column name.
+    array
+        Its values.
+
+    Returns
+    -------
+    list or Same
+    """
+    same = same_value(array)
+    return column_values(name, array) if same is None else same
+
+
+def same_value(array: pa.Array) -> Same | None:
+    """Return the value every row of a text or number array holds, if they all hold the same one.
+
+    Parameters
+    ----------
+    array
+        Any Arrow array.
+
+    Returns
+    -------
+    Same or None
+        :class:`Same` for an array of two or more rows without nulls whose values are all the same bytes
+        (numbers compared by their bits: -0.0 is not 0.0); None otherwise. Only immutable values are shared.
+    """
+    kind = array.type
+    if len(array) < 2 or array.null_count:
+        return None
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        same = _same_texts(array)
+    elif (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and kind.bit_width in _WORD_TYPES:
+        width = kind.bit_width // 8
+        words = np.frombuffer(
+            array.buffers()[1], dtype=_WORD_TYPES[kind.bit_width], count=len(array), offset=array.offset * width
+        )
+        same = not (words != words[0]).any()
+    else:
+        return None
+    return Same(array.slice(0, 1).to_pylist()[0]) if same else None
+
+
+def _same_texts(array: pa.Array) -> bool:
+    """Tell whether every value of a string array without nulls is the same text."""
+    count = len(array)
+    wide = pa.types.is_large_string(array.type)
+    offsets = np.frombuffer(
+        array.buffers()[1],
+        dtype=np.int64 if wide else np.int32,
+        count=count + 1,
+        offset=array.offset * (8 if wide else 4),
+    )
+    size = int(offsets[1] - offsets[0])
+    if (np.diff(offsets) != size).any():
+        return False
+    if not size:
+        return True
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8, count=count * size, offset=int(offsets[0]))
+    rows = data.reshape(count, size)
+    return not (rows != rows[0]).any()
 
 
 def _simple_polygons(array: pa.Array) -> list[Any] | None:
@@ -198,11 +312,15 @@ def _family(kind: pa.DataType) -> str:
 def _timestamps(array: pa.Array) -> list[Any]:
     """RFC 3339 text: ``2024-03-04T15:30:05.125+00:00`` (chrono's ``to_rfc3339``, seconds format AutoSi)."""
     unit = array.type.unit
-    ticks = array.view(pa.int64()).to_pylist()  # a view: no pyarrow.compute (50 ms to import) for a cast
-    valid = [tick is not None for tick in ticks] if array.null_count else None
+    valid = None
+    if array.null_count:
+        ticks = array.view(pa.int64()).to_pylist()  # a view: no pyarrow.compute (50 ms to import) for a cast
+        valid = [tick is not None for tick in ticks]
+        numbers = np.array([tick or 0 for tick in ticks], dtype=np.int64)
+    else:  # the ticks in place
+        numbers = np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
     precision: Literal["ns", "us"] = "ns" if unit == "ns" else "us"
     scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
-    numbers = np.array([tick or 0 for tick in ticks] if valid else ticks, dtype=np.int64)
     moments: NDArray[np.datetime64] = (numbers * scale).astype(f"datetime64[{precision}]")
     suffix = "" if array.type.tz is None else "+00:00"
     texts = np.datetime_as_string(moments, unit=precision).tolist()
@@ -227,7 +345,10 @@ def _structs(array: pa.Array) -> list[Any]:
     kind = array.type
     names = [kind.field(i).name for i in range(kind.num_fields)]
     children = array.flatten()  # with the struct's own nulls applied to every field
-    fields = {name: (array_values(child), child.null_count > 0) for name, child in zip(names, children, strict=True)}
+    fields: dict[str, tuple[list[Any] | Same, bool]] = {
+        name: (same_value(child) or array_values(child), child.null_count > 0)
+        for name, child in zip(names, children, strict=True)
+    }
     rows = row_dicts(names, [values for values, _ in fields.values()], len(array))
     drop_nulls(rows, fields)
     if array.null_count:

@@ -22,7 +22,15 @@ import pyarrow as pa
 import pystac
 from numpy.typing import NDArray
 
-from icecube_stac._arrow_items import TOP_LEVEL, array_values, column_values, drop_nulls, row_dicts
+from icecube_stac._arrow_items import (
+    TOP_LEVEL,
+    array_values,
+    column_values,
+    drop_nulls,
+    field_values,
+    row_dicts,
+    whole_array,
+)
 from icecube_stac._items import deprecation_message, may_be_deprecated, parse_datetime, utc
 from icecube_stac._pystac_objects import item_maker, link_maker, new_assets, new_item, new_link
 from icecube_stac._rebase import JSON_TYPE, Rebase
@@ -53,12 +61,12 @@ def table_to_pystac(table: pa.Table, rebase: Rebase) -> list[pystac.Item] | None
     """
     if table.num_rows == 0:
         return []
-    arrays = {name: _whole(column) for name, column in zip(table.column_names, table.columns, strict=True)}
+    arrays = {name: whole_array(column) for name, column in zip(table.column_names, table.columns, strict=True)}
     top = {name: column_values(name, array) for name, array in arrays.items() if name in _ITEM_COLUMNS}
     if not _covered(arrays, top):
         return None
     count = table.num_rows
-    properties = {n: (column_values(n, a), a.null_count > 0) for n, a in arrays.items() if n not in TOP_LEVEL}
+    properties = {n: (field_values(n, a), a.null_count > 0) for n, a in arrays.items() if n not in TOP_LEVEL}
     rows = row_dicts(list(properties), [values for values, _ in properties.values()], count)
     drop_nulls(rows, properties)
     nothing: list[Any] = [None] * count
@@ -96,19 +104,21 @@ class _Columns:
 def _items(columns: _Columns, rebase: Rebase) -> list[pystac.Item]:
     """Build the items row by row: errors and warnings come in row order, as from_dict's."""
     make = item_maker()
-    collection_links: dict[str, Callable[[pystac.Item], pystac.Link]] = {}
+    # Per collection: the maker of its collection link, and whether its items have JSON files (self links).
+    targets: dict[str, tuple[Callable[[pystac.Item], pystac.Link], bool]] = {}
     may_speak: dict[tuple[str, ...], bool] = {}  # per distinct stac_extensions: can a hook call it deprecated?
-    ids, properties, moments, keys = columns.ids, columns.properties, columns.moments, columns.keys
     items = []
-    for row in range(len(ids)):
-        moment, props, key = moments[row], properties[row], keys[row]
+    rows = zip(
+        *(columns.ids, columns.geometries, columns.boxes, columns.moments, columns.properties),
+        *(columns.extensions, columns.collections, columns.keys, columns.assets),
+        strict=True,
+    )
+    for item_id, geometry, bbox, moment, props, extensions, collection, key, assets in rows:
         if moment.__class__ is str:  # parsed here, not before: from_dict's errors come in row order
             moment = parse_datetime(moment)
-        geometry, bbox, extensions = columns.geometries[row], columns.boxes[row], columns.extensions[row]
-        collection, assets = columns.collections[row], columns.assets[row]
         if moment is None and not ("start_datetime" in props and "end_datetime" in props):
             item = new_item(  # the constructor: pystac's STACError
-                ids[row],
+                item_id,
                 geometry=geometry,
                 bbox=bbox,
                 moment=None,
@@ -118,11 +128,15 @@ def _items(columns: _Columns, rebase: Rebase) -> list[pystac.Item]:
                 assets=assets,
             )
         else:
-            item = make(ids[row], geometry, bbox, moment, props, extensions, collection, assets)
-        link = collection_links.get(key)
-        if link is None:
-            link = collection_links[key] = link_maker("collection", rebase.collection_href(key), JSON_TYPE)
-        own = rebase.self_href(key, "" if ids[row] is None else str(ids[row]))
+            item = make(item_id, geometry, bbox, moment, props, extensions, collection, assets)
+        known = targets.get(key)
+        if known is None:
+            known = targets[key] = (
+                link_maker("collection", rebase.collection_href(key), JSON_TYPE),
+                rebase.has_item_files(key),
+            )
+        link, has_files = known
+        own = rebase.self_href(key, "" if item_id is None else str(item_id)) if has_files else None
         item.links = [link(item)] if own is None else [link(item), new_link("self", own, item, media_type=JSON_TYPE)]
         declared = tuple(item.stac_extensions)
         speaks = may_speak.get(declared)
@@ -133,10 +147,6 @@ def _items(columns: _Columns, rebase: Rebase) -> list[pystac.Item]:
             warnings.warn(message, pystac.DeprecatedWarning, stacklevel=4)
         items.append(item)
     return items
-
-
-def _whole(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _covered(arrays: dict[str, pa.Array], top: dict[str, list[Any]]) -> bool:

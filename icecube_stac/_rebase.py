@@ -105,6 +105,21 @@ class Rebase:
         """
         return self._collection(collection)[1]
 
+    def has_item_files(self, collection: str) -> bool:
+        """Tell whether the items of ``collection`` can have JSON files (its ``items`` folder exists).
+
+        Parameters
+        ----------
+        collection
+            The items' collection id ("" for none).
+
+        Returns
+        -------
+        bool
+            False: no item of it has a self link (:meth:`self_href` is None).
+        """
+        return bool(self._collection(collection)[2])
+
     def self_href(self, collection: str, item_id: str) -> str | None:
         """Return the target of an item's self link: its JSON file, or None without one.
 

@@ -19,7 +19,15 @@ import stac_geoparquet.arrow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icecube_stac._arrow_items import _simple_polygons, column_values, table_to_items
+from icecube_stac._arrow_items import (
+    _simple_polygons,
+    column_values,
+    drop_nulls,
+    field_values,
+    row_dicts,
+    same_value,
+    table_to_items,
+)
 from icecube_stac._arrow_pystac import table_to_pystac
 from icecube_stac._duckdb_search import query_parquet
 from icecube_stac._items import item_from_dict, parse_datetime
@@ -513,3 +521,32 @@ def test_bboxes_decoded_at_once_equal_row_by_row(nulls: str) -> None:
     array = pa.array([boxes[0], *boxes], kind).slice(1)
     expected = [None if box is None else list(box.values()) for box in boxes]
     assert _bits(column_values("bbox", array)) == _bits(expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "shared"),
+    [
+        (["a", "a", "a"], pa.string(), True),
+        (["", "", ""], pa.large_string(), True),
+        (["ab", "ab", "ba"], pa.string(), False),  # one length, other bytes
+        (["a", "a", None], pa.string(), False),  # a null is a missing key, not a shared value
+        ([0.0, 0.0, -0.0], pa.float64(), False),  # equal numbers, other bits: -0.0 stays -0.0
+        ([float("nan")] * 3, pa.float64(), True),
+        ([1.5, 1.5, 1.5], pa.float32(), True),
+        ([-3, -3, -3], pa.int8(), True),
+        ([7, 7, 8], pa.uint64(), False),
+        ([True, True, True], pa.bool_(), False),  # bits, not bytes: no shared value (every row converted)
+        ([[1], [1], [1]], pa.list_(pa.int64()), False),  # a list is mutable: never shared
+    ],
+)
+def test_a_column_of_one_value_is_shared_only_when_it_is_the_same_immutable_value(
+    values: list[Any], kind: pa.DataType, shared: bool
+) -> None:
+    array = pa.array([values[-1], *values, values[0]], kind).slice(1, len(values))  # an offset into the buffers
+    found = same_value(array)
+    assert (found is not None) == shared
+    if found is not None:
+        assert _bits([found.value] * len(values)) == _bits(array.to_pylist())
+    rows = row_dicts(["k"], [field_values("k", array)], len(values))
+    drop_nulls(rows, {"k": (field_values("k", array), array.null_count > 0)})
+    assert _bits(rows) == _bits([{} if value is None else {"k": value} for value in array.to_pylist()])
