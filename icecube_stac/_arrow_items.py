@@ -6,31 +6,32 @@ geometry, ``bbox`` (a struct) a list, timestamp columns RFC 3339 text in UTC (``
 wherever it stands for a missing key (a column, a struct field; rustac alone kept a missing struct-valued
 property as ``null``, which the item's JSON file does not have); nulls inside lists stay. The columns
 ``type``, ``stac_version``, ``stac_extensions``, ``id``, ``geometry``, ``bbox``, ``links``, ``assets`` and
-``collection`` are the item's own keys, every other column is one of its ``properties``.
+``collection`` are the item's own keys, every other column is one of its ``properties``. Columns of the
+usual shapes are read from their buffers at once (:mod:`icecube_stac._arrow_buffers`): one-ring polygon
+footprints, float64 bboxes, number lists of one length, and text or number columns of one value, which
+the row dicts share (:class:`~icecube_stac._arrow_buffers.Same`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from icecube_stac._arrow_buffers import Same, doubles, equal_number_lists, one_length, same_value, simple_polygons
 from icecube_stac._wkb import wkb_to_geojson
 
 __all__ = [
     "TOP_LEVEL",
-    "Same",
     "array_values",
     "column_values",
     "drop_nulls",
     "field_values",
     "row_dicts",
-    "same_value",
     "table_to_items",
     "whole_array",
 ]
@@ -41,8 +42,6 @@ TOP_LEVEL: Final = (
 """The columns that are item keys; all others are properties."""
 
 _GEOMETRY: Final = "geometry"
-_WORD_TYPES: Final = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-_POLYGON_HEAD: Final = b"\x01\x03\x00\x00\x00\x01\x00\x00\x00"  # WKB: little-endian, Polygon, 1 ring
 _BBOX: Final = "bbox"
 
 
@@ -74,13 +73,6 @@ def table_to_items(table: pa.Table) -> list[dict[str, Any]]:
     for item, props in zip(items, rows, strict=True):
         item["properties"] = props
     return items
-
-
-@dataclass(frozen=True)
-class Same:
-    """The value of every row of a column: one immutable scalar (text or a number), stored once."""
-
-    value: Any
 
 
 def whole_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -163,7 +155,7 @@ def column_values(name: str, array: pa.Array) -> list[Any]:
     list
     """
     if name == _GEOMETRY and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
-        polygons = _simple_polygons(array)
+        polygons = simple_polygons(array)
         if polygons is not None:
             return polygons
         return [None if data is None else wkb_to_geojson(data) for data in array.to_pylist()]
@@ -188,89 +180,6 @@ def field_values(name: str, array: pa.Array) -> list[Any] | Same:
     """
     same = same_value(array)
     return column_values(name, array) if same is None else same
-
-
-def same_value(array: pa.Array) -> Same | None:
-    """Return the value every row of a text or number array holds, if they all hold the same one.
-
-    Parameters
-    ----------
-    array
-        Any Arrow array.
-
-    Returns
-    -------
-    Same or None
-        :class:`Same` for an array of two or more rows without nulls whose values are all the same bytes
-        (numbers compared by their bits: -0.0 is not 0.0); None otherwise. Only immutable values are shared.
-    """
-    kind = array.type
-    if len(array) < 2 or array.null_count:
-        return None
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        same = _same_texts(array)
-    elif (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and kind.bit_width in _WORD_TYPES:
-        width = kind.bit_width // 8
-        words = np.frombuffer(
-            array.buffers()[1], dtype=_WORD_TYPES[kind.bit_width], count=len(array), offset=array.offset * width
-        )
-        same = not (words != words[0]).any()
-    else:
-        return None
-    return Same(array.slice(0, 1).to_pylist()[0]) if same else None
-
-
-def _same_texts(array: pa.Array) -> bool:
-    """Tell whether every value of a string array without nulls is the same text."""
-    count = len(array)
-    wide = pa.types.is_large_string(array.type)
-    offsets = np.frombuffer(
-        array.buffers()[1],
-        dtype=np.int64 if wide else np.int32,
-        count=count + 1,
-        offset=array.offset * (8 if wide else 4),
-    )
-    size = int(offsets[1] - offsets[0])
-    if (np.diff(offsets) != size).any():
-        return False
-    if not size:
-        return True
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8, count=count * size, offset=int(offsets[0]))
-    rows = data.reshape(count, size)
-    return not (rows != rows[0]).any()
-
-
-def _simple_polygons(array: pa.Array) -> list[Any] | None:
-    """Decode WKB footprints all at once when every row is the same little-endian 2D one-ring polygon.
-
-    That is nearly every catalog (footprints of 5 corners): the doubles are viewed in place by numpy, so the
-    coordinates are wkb_to_geojson's bit for bit. None for anything else (nulls, other shapes or sizes).
-    """
-    count = len(array)
-    if not count or array.null_count:
-        return None
-    wide = pa.types.is_large_binary(array.type)
-    width = 8 if wide else 4
-    offsets = np.frombuffer(
-        array.buffers()[1], dtype=np.int64 if wide else np.int32, count=count + 1, offset=array.offset * width
-    )
-    first, size = int(offsets[0]), int(offsets[1] - offsets[0])
-    if size < len(_POLYGON_HEAD) + 4 or (size - len(_POLYGON_HEAD) - 4) % 16 or (np.diff(offsets) != size).any():
-        return None
-    points = (size - len(_POLYGON_HEAD) - 4) // 16
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8, count=count * size, offset=first).reshape(count, size)
-    head = np.frombuffer(_POLYGON_HEAD + points.to_bytes(4, "little"), dtype=np.uint8)
-    if (data[:, : head.size] != head).any():
-        return None
-    rings = np.ascontiguousarray(data[:, head.size :]).view("<f8").reshape(count, 1, points, 2).tolist()
-    return [{"type": "Polygon", "coordinates": ring} for ring in rings]
-
-
-def _doubles(array: pa.Array) -> NDArray[np.float64] | None:
-    """Return the values of a float64 array without nulls, viewed in place (None for anything else)."""
-    if array.type != pa.float64() or array.null_count:
-        return None
-    return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8)
 
 
 def array_values(array: pa.Array) -> list[Any]:
@@ -363,8 +272,14 @@ def _lists(array: pa.Array) -> list[Any]:
         offsets = [array.offset * size + i * size for i in range(len(array) + 1)]
     else:
         offsets = array.offsets.to_pylist()
-    values = array_values(array.values)
-    lists = [values[start:stop] for start, stop in itertools.pairwise(offsets)]
+    width, count, start = one_length(offsets), len(array), offsets[0]
+    lists = None if width is None else equal_number_lists(array.values, start, width, count)
+    if lists is None:
+        values = array_values(array.values)
+        if width is None:
+            lists = [values[first:stop] for first, stop in itertools.pairwise(offsets)]
+        else:  # every row's list as long (["sar"], ["VV"]): no offset pairs
+            lists = [values[first : first + width] for first in range(start, start + width * count, width)]
     if array.null_count:
         valid = array.is_valid().to_pylist()
         return [part if ok else None for part, ok in zip(lists, valid, strict=True)]
@@ -374,9 +289,9 @@ def _lists(array: pa.Array) -> list[Any]:
 def _bboxes(array: pa.Array) -> list[Any]:
     """``{xmin, ymin, [zmin,] xmax, ymax, [zmax]}`` structs → ``[xmin, ymin, (zmin,) xmax, ymax, (zmax)]``."""
     children = array.flatten()
-    doubles = [values for values in map(_doubles, children) if values is not None]
-    if children and len(doubles) == len(children):  # the usual bbox: one numpy pass
-        boxes: list[Any] = np.column_stack(doubles).tolist()
+    numbers = [values for values in map(doubles, children) if values is not None]
+    if children and len(numbers) == len(children):  # the usual bbox: one numpy pass
+        boxes: list[Any] = np.column_stack(numbers).tolist()
     else:
         columns = [array_values(child) for child in children]
         boxes = [list(values) for values in zip(*columns, strict=True)]

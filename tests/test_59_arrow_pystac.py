@@ -19,15 +19,8 @@ import stac_geoparquet.arrow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icecube_stac._arrow_items import (
-    _simple_polygons,
-    column_values,
-    drop_nulls,
-    field_values,
-    row_dicts,
-    same_value,
-    table_to_items,
-)
+from icecube_stac._arrow_buffers import same_value, simple_polygons
+from icecube_stac._arrow_items import array_values, column_values, drop_nulls, field_values, row_dicts, table_to_items
 from icecube_stac._arrow_pystac import table_to_pystac
 from icecube_stac._duckdb_search import query_parquet
 from icecube_stac._items import item_from_dict, parse_datetime
@@ -506,7 +499,7 @@ def test_footprints_decoded_at_once_equal_wkb_to_geojson(
         cells.append(_WKB)
     array = pa.array([_WKB] * start + cells, pa.large_binary() if large else pa.binary()).slice(start)
     expected = [None if cell is None else wkb_to_geojson(cell) for cell in cells]
-    assert (_simple_polygons(array) is not None) == (variant == "same" and bool(cells))  # the numpy pass or not
+    assert (simple_polygons(array) is not None) == (variant == "same" and bool(cells))  # the numpy pass or not
     assert _bits(column_values("geometry", array)) == _bits(expected)
 
 
@@ -550,3 +543,28 @@ def test_a_column_of_one_value_is_shared_only_when_it_is_the_same_immutable_valu
     rows = row_dicts(["k"], [field_values("k", array)], len(values))
     drop_nulls(rows, {"k": (field_values("k", array), array.null_count > 0)})
     assert _bits(rows) == _bits([{} if value is None else {"k": value} for value in array.to_pylist()])
+
+
+_LIST_KINDS = (pa.list_(pa.int64()), pa.large_list(pa.float64()), pa.list_(pa.string()), pa.list_(pa.int32()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(_LIST_KINDS),
+    st.integers(0, 3),
+    st.lists(st.sampled_from(["same", "other", "null list", "null value"]), max_size=6),
+    st.integers(0, 2),
+)
+def test_lists_of_one_length_are_cut_as_the_others(kind: pa.DataType, width: int, rows: list[str], start: int) -> None:
+    """Lists that all have one length are made without offset pairs; nulls and other lengths as before."""
+    sample: Any = "é" if pa.types.is_string(kind.value_type) else -0.0 if pa.types.is_floating(kind.value_type) else 7
+    lengths = {"same": width, "other": width + 1, "null value": width, "null list": 0}
+    cells = [None if row == "null list" else [None if row == "null value" else sample] * lengths[row] for row in rows]
+    array = pa.array([[sample]] * start + cells, kind).slice(start)
+    assert _bits(array_values(array)) == _bits(array.to_pylist())
+
+
+def test_timestamps_of_a_slice_are_read_from_their_own_ticks() -> None:
+    ticks = [1_700_000_000_123_000, 1_700_000_000_000_000, 1_700_000_001_000_001, 5]
+    array = pa.array(ticks, pa.timestamp("us", tz="UTC")).slice(1, 2)
+    assert array_values(array) == ["2023-11-14T22:13:20+00:00", "2023-11-14T22:13:21.000001+00:00"]
