@@ -225,3 +225,19 @@ def test_overwrite_replaces_only_our_cubes(project: Path, tmp_path: Path) -> Non
     with pytest.raises(OutputExistsError):
         write_plan(plan_cube(matching_items(config), config=config), foreign, overwrite=True)
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "num_workers", "jobs"),
+    [("synchronous", "", 1), ("Single-Threaded", "4", 1), ("sync", "3", 1), ("threads", "3", 3), ("", "2", 2)],
+)
+def test_dasks_single_threaded_scheduler_writes_one_block_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, scheduler: str, num_workers: str, jobs: int
+) -> None:
+    # DASK_SCHEDULER=synchronous made the xarray writer compute one block at a time (to bound memory, or to
+    # debug); the direct writer, which reads the dask knobs from the environment, must not start more.
+    from icecube_stac.cube._direct import _workers
+
+    monkeypatch.setenv("DASK_SCHEDULER", scheduler)
+    monkeypatch.setenv("DASK_NUM_WORKERS", num_workers)
+    assert _workers() == jobs

@@ -63,6 +63,8 @@ _STORED: Final[Mapping[str, tuple[tuple[str, Mapping[str, str], int], ...]]] = {
 _TIME_UNITS: Final = {"units": "seconds since 1970-01-01", "calendar": "standard"}
 # xarray writes a float variable's NaN _FillValue into Zarr v3 attributes as base64 of its little-endian bytes.
 _NAN_FILL: Final = base64.standard_b64encode(np.array(math.nan, "<f8").tobytes()).decode("ascii")
+# dask's names of its single-threaded scheduler (DASK_SCHEDULER, dask.base.named_schedulers).
+_ONE_THREAD: Final = frozenset({"sync", "synchronous", "single-threaded"})
 
 
 def direct_writable(
@@ -148,7 +150,10 @@ def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows
 
 
 def _workers() -> int:
-    # The knob of the xarray writer's dask threads too (dask reads DASK_NUM_WORKERS as config num_workers).
+    # The knobs of the xarray writer's dask threads too (dask reads DASK_* variables as its config): a
+    # single-threaded scheduler (chosen to bound memory or to debug) writes one block at a time there, so here too.
+    if os.environ.get("DASK_SCHEDULER", "").strip().lower() in _ONE_THREAD:
+        return 1
     value = os.environ.get("DASK_NUM_WORKERS", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
 
