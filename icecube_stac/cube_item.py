@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pystac.utils
 from shapely.geometry import mapping, shape
 from shapely.ops import unary_union
 
@@ -113,6 +114,32 @@ def _sources(summary: CubeSummary) -> list[dict[str, Any]]:
     return [json.loads(text) for text in summary.stac_items if text]
 
 
+def _moment(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = pystac.utils.str_to_datetime(text)
+    except (ValueError, OverflowError):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _moments(sources: list[dict[str, Any]], key: str) -> list[tuple[datetime, str]]:
+    """Return each source's ``key`` (else its ``datetime``) as written, with its UTC time to order them by.
+
+    Parsed, not compared as text: ``...:04Z`` sorts after ``...:04.5Z`` as text, and offsets other than ``Z``
+    do not sort at all. An item with a datetime only still spans its acquisition.
+    """
+    moments = []
+    for source in sources:
+        properties = source.get("properties") or {}
+        text = properties.get(key) or properties.get("datetime")
+        moment = _moment(text)
+        if moment is not None:
+            moments.append((moment, str(text)))
+    return moments
+
+
 def _footprint(sources: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list[float] | None]:
     shapes = [shape(s["geometry"]) for s in sources if s.get("geometry")]
     if not shapes:
@@ -182,12 +209,12 @@ def summary_item(
     path = Path(target)
     sources = _sources(summary)
     geometry, bbox = _footprint(sources)
-    starts = [s["properties"].get("start_datetime") for s in sources if s.get("properties")]
-    ends = [s["properties"].get("end_datetime") for s in sources if s.get("properties")]
+    starts = _moments(sources, "start_datetime")
+    ends = _moments(sources, "end_datetime")
     properties: dict[str, Any] = {
         "datetime": None,
-        "start_datetime": min((s for s in starts if s), default=_iso(summary.times.min())),
-        "end_datetime": max((e for e in ends if e), default=_iso(summary.times.max())),
+        "start_datetime": min(starts)[1] if starts else _iso(summary.times.min()),
+        "end_datetime": max(ends)[1] if ends else _iso(summary.times.max()),
         "title": str(summary.attrs.get("title", "ICEYE time-series cube")),
         "product:type": str(summary.attrs.get("product_type", "")) or None,
         "cube:dimensions": _dimensions(summary),
