@@ -20,10 +20,11 @@ sync before the cube is published has little left to write.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -158,15 +159,20 @@ def _workers() -> int:
     return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
 
 
-def _write_data(plan: CubePlan, arrays: list[Any], progress: bool) -> None:
-    """Read and store every block of full-width rows, one job per core; the first failure stops the rest."""
+def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
+    """Read and store every block of full-width rows, one job per core; the first failure stops the rest.
+
+    ``coords`` (the coordinates' writes) is the first job: its ~20 small arrays, one zarr round trip each, are
+    stored while the other job reads the first block, not before it.
+    """
     times = block_bounds(len(plan.sources), plan.sizes["time"])
     rows = block_bounds(plan.grid[0], plan.sizes["azimuth"])
     pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="icecube-stac-write")
     try:
-        futures: list[Future[None]] = [pool.submit(_write_block, plan, arrays, t, r) for t in times for r in rows]
-        for future in tracked(as_completed(futures), progress, desc="writing cube", unit="block", total=len(futures)):
-            future.result()  # a LoadError naming the item and href, raised here at once
+        futures: list[Future[None]] = [pool.submit(coords)]
+        futures += [pool.submit(_write_block, plan, arrays, t, r) for t in times for r in rows]
+        for future in tracked(as_completed(futures), progress, desc="writing cube", unit="job", total=len(futures)):
+            future.result()  # a LoadError naming the item and href (or an OSError), raised here at once
     finally:
         # Running jobs end before the staging folder is removed; queued ones never start.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -243,8 +249,7 @@ def write_plan(
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging:
         group = zarr.create_group(str(staging), zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
-        _write_coords(group, plan, write_empty)
-        _write_data(plan, arrays, progress)
+        _write_data(plan, arrays, progress, functools.partial(_write_coords, group, plan, write_empty))
         with warnings.catch_warnings():  # as write_cube: xarray and zarr-python readers use it (see output._store)
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             zarr.consolidate_metadata(str(staging), zarr_format=3)
