@@ -247,8 +247,10 @@ def _with_geocode(config: Any, flag: str | None) -> Any:
 
 def _plain_cube(args: argparse.Namespace, config: Any) -> bool:
     """Tell whether the cube is a plain one the direct Zarr writer may store (still to be checked on its plan)."""
-    coregister = config.coregister.enabled and not config.coregistered
-    return not (args.scheduler or config.geocode or coregister or config.labels is not None or config.labelled)
+    # coregister with coregistered: true is left to load_cube too, which warns that the key is ignored.
+    return not (
+        args.scheduler or config.geocode or config.coregister.enabled or config.labels is not None or config.labelled
+    )
 
 
 def _print_cube(name: str, dtype: str, sizes: dict[str, int], nbytes: int) -> None:

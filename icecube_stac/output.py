@@ -338,8 +338,10 @@ def write_cube(
     client = client if client is not None else _default_client()
     # zarr's test for chunks that hold only the fill value (which it then does not write) scans every chunk on
     # its one event-loop thread, costing more than LZ4 itself; compressed, such a chunk takes a few bytes anyway.
-    # Uncompressed, the test saves writing whole chunks of empty time slots: it is made only where there are some.
-    scan = codec.name == "none" and not complete
+    # Uncompressed, the test saves writing whole chunks of empty time slots: it is made only where there are some,
+    # and never for int16 SLC parts, whose empty chunks hold -32768 and so never equal zarr's fill (0).
+    int16_parts = any(v.dtype == np.int16 and COMPLEX_ATTR in v.attrs for v in store.data_vars.values())
+    scan = codec.name == "none" and not complete and not int16_parts
     options = {"zarr_format": zarr_format, "write_empty_chunks": not scan} if fmt == "zarr" else {}
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging, _scheduler(client):
         if client is None:

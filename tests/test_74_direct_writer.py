@@ -241,3 +241,15 @@ def test_dasks_single_threaded_scheduler_writes_one_block_at_a_time(
     monkeypatch.setenv("DASK_SCHEDULER", scheduler)
     monkeypatch.setenv("DASK_NUM_WORKERS", num_workers)
     assert _workers() == jobs
+
+
+def test_coregister_on_a_coregistered_stack_still_warns(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = json.loads((project / "cfg.json").read_text())
+    (tmp_path / "cfg.json").write_text(json.dumps({**config, "coregister": True, "coregistered": True}))
+    assert _cli(tmp_path / "cfg.json", tmp_path / "cube.zarr") == 0
+    assert "config key 'coregister' is ignored: coregistered: true" in capsys.readouterr().err
+    # The same store either way: the warning's path (load_cube) writes what the direct writer would.
+    assert _cli(project / "cfg.json", tmp_path / "plain.zarr") == 0
+    assert _tree(tmp_path / "cube.zarr").keys() == _tree(tmp_path / "plain.zarr").keys()

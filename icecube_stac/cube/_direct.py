@@ -244,7 +244,7 @@ def write_plan(
         compression or default_codec("zarr", int16_parts=plan.source_dtype == "int16", complete=complete), "zarr"
     )
     # As write_cube: zarr's scan for chunks holding only the fill is made only where some may (see there).
-    write_empty = not (codec.name == "none" and not complete)
+    write_empty = not (codec.name == "none" and not complete and plan.source_dtype != "int16")
     attributes = {**plan.dataset_attrs, WRITER_ATTR: writer_mark()}
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging:
         group = zarr.create_group(str(staging), zarr_format=3, attributes=attributes)
