@@ -60,6 +60,7 @@ __all__ = [
     "default_compression",
     "exact_cast",
     "holds_data",
+    "nat_times_as_floats",
     "parse_compression",
     "netcdf_char_attributes",
     "parts_to_complex",
@@ -267,6 +268,29 @@ def round_times(ds: xr.Dataset) -> xr.Dataset:
     }
     return ds.assign_coords({k: v for k, v in rounded.items() if k in ds.coords}).assign(
         {k: v for k, v in rounded.items() if k not in ds.coords}
+    )
+
+
+def nat_times_as_floats(ds: xr.Dataset) -> xr.Dataset:
+    """Store a datetime variable that holds only NaT (no item gave that time) as CF float seconds, all NaN.
+
+    xarray cannot encode such a variable with the standard calendar (its date check fails on the empty
+    range); these attributes and NaN are what it writes for the NaT of any other time variable, and readers
+    decode them back to NaT. The direct writer (:mod:`icecube_stac.cube._direct`) stores the same.
+    """
+    empty = {
+        str(name): variable
+        for name, variable in ds.variables.items()
+        if variable.dtype.kind == "M" and variable.size and bool(np.isnat(np.asarray(variable.values)).all())
+    }
+    if not empty:
+        return ds
+    units = {"units": TIME_ENCODING["units"].removesuffix(" 00:00:00"), "calendar": TIME_ENCODING["calendar"]}
+    floats = {
+        name: xr.Variable(v.dims, np.full(v.shape, np.nan), attrs={**v.attrs, **units}) for name, v in empty.items()
+    }
+    return ds.assign_coords({k: v for k, v in floats.items() if k in ds.coords}).assign(
+        {k: v for k, v in floats.items() if k not in ds.coords}
     )
 
 

@@ -57,6 +57,7 @@ from icecube_stac._encoding import (
     default_compression,
     exact_cast,
     holds_data,
+    nat_times_as_floats,
     netcdf_char_attributes,
     parse_compression,
     parts_to_complex,
@@ -119,7 +120,7 @@ def _to_icecube(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _storage_form(ds: xr.Dataset, fmt: Format, layout: Layout, exact: bool) -> xr.Dataset:
-    ds = _without_encoding(ds).assign_attrs({WRITER_ATTR: writer_mark()})  # what --overwrite looks for
+    ds = nat_times_as_floats(_without_encoding(ds).assign_attrs({WRITER_ATTR: writer_mark()}))  # the mark: --overwrite
     if layout == "icecube":
         return _to_icecube(ds)
     int16 = exact and any(v.attrs.get(SOURCE_DTYPE_ATTR) == "int16" for v in ds.data_vars.values())
