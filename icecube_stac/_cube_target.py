@@ -30,6 +30,7 @@ __all__ = [
     "format_of",
     "is_our_cube",
     "writer_mark",
+    "zarr_store",
 ]
 
 Format = Literal["zarr", "netcdf"]
@@ -184,3 +185,10 @@ def check_cube_target(path: str | os.PathLike[str], format: str | None, overwrit
     chosen = format_of(target, format)
     check_target(target, overwrite, check_replaceable)
     return chosen
+
+
+def zarr_store(path: Path, read_only: bool = False) -> Any:
+    """Return the zarr-python store of a Zarr folder (a store, not a path: zarr reads ``a::b`` as a chained URL)."""
+    from zarr.storage import LocalStore
+
+    return LocalStore(str(path), read_only=read_only)

@@ -49,7 +49,7 @@ import xarray as xr
 
 import icecube_stac.calibration  # noqa: F401 - registers the ds.iceye accessor on opened cubes
 from icecube_stac._atomic import atomic_path
-from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark
+from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark, zarr_store
 from icecube_stac._encoding import (
     COMPLEX_ATTR,
     SOURCE_DTYPE_ATTR,
@@ -266,7 +266,8 @@ def _store(store: xr.Dataset, staging: Path, fmt: Format, encoding: Any, options
         # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
         # use it to open a store in one request (and plain xr.open_zarr warns without it).
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-        return store.to_zarr(staging, mode="w-", consolidated=True, encoding=encoding, **options)
+        # A store, not a path: zarr reads "a::b" in a path as a chained URL.
+        return store.to_zarr(zarr_store(staging), mode="w-", consolidated=True, encoding=encoding, **options)
 
 
 def write_cube(
@@ -392,5 +393,5 @@ def open_cube(path: str | os.PathLike[str], *, chunks: Mapping[str, int] | None 
             raise ValueError(f"{source} is neither a Zarr folder nor a NetCDF-4/HDF5 file")
         ds = xr.open_dataset(source, engine="h5netcdf", chunks=with_chunks)
     else:
-        ds = xr.open_dataset(source, engine="zarr", chunks=with_chunks)
+        ds = xr.open_dataset(zarr_store(source, read_only=True), engine="zarr", chunks=with_chunks)
     return _native_form(ds)

@@ -253,3 +253,17 @@ def test_coregister_on_a_coregistered_stack_still_warns(
     # The same store either way: the warning's path (load_cube) writes what the direct writer would.
     assert _cli(project / "cfg.json", tmp_path / "plain.zarr") == 0
     assert _tree(tmp_path / "cube.zarr").keys() == _tree(tmp_path / "plain.zarr").keys()
+
+
+def test_a_folder_named_with_colons_is_a_folder(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+    # zarr reads "a::b" in a path string as a chained URL: both writers and open_cube hand it a store instead.
+    folder = tmp_path / "run::2"
+    folder.mkdir()
+    plan = _plan(stacks["GRD"])
+    write_plan(plan, folder / "d.zarr")
+    write_cube(cube_of_plan(plan), folder / "x.zarr")
+    assert _tree(folder / "d.zarr") == _tree(folder / "x.zarr")
+    for name in ("d.zarr", "x.zarr"):
+        np.testing.assert_array_equal(
+            open_cube(folder / name)["amplitude"].values, cube_of_plan(plan)["amplitude"].values
+        )

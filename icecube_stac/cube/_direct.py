@@ -41,7 +41,7 @@ from icecube_stac._codecs import (
     parse_compression,
     zarr_compressors,
 )
-from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark
+from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark, zarr_store
 from icecube_stac._progress import tracked
 from icecube_stac._writeback import start_writeback
 from icecube_stac.cube._blocks import DIMS, block_bounds, read_source_block
@@ -247,12 +247,13 @@ def write_plan(
     write_empty = not (codec.name == "none" and not complete and plan.source_dtype != "int16")
     attributes = {**plan.dataset_attrs, WRITER_ATTR: writer_mark()}
     with atomic_path(target, overwrite=overwrite, check=check_replaceable) as staging:
-        group = zarr.create_group(str(staging), zarr_format=3, attributes=attributes)
+        store = zarr_store(staging)
+        group = zarr.create_group(store, zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
         _write_data(plan, arrays, progress, functools.partial(_write_coords, group, plan, write_empty))
         with warnings.catch_warnings():  # as write_cube: xarray and zarr-python readers use it (see output._store)
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-            zarr.consolidate_metadata(str(staging), zarr_format=3)
+            zarr.consolidate_metadata(store, zarr_format=3)
     if stac_item:
         from icecube_stac.cube_item import write_cube_item
 
