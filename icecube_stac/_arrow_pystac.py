@@ -3,10 +3,10 @@
 The items equal ``pystac.Item.from_dict`` of the dicts :func:`icecube_stac._arrow_items.table_to_items`
 makes of the same rows after :class:`~icecube_stac._rebase.Rebase` (attribute for attribute), but the
 assets become :class:`pystac.Asset` objects straight from their struct columns, the ``datetime`` objects
-come from the timestamp column in one numpy conversion, and items, assets and links are made by
-:mod:`icecube_stac._pystac_objects` (without their constructors): for 1,600 search results it takes about
-70 % of the time of dicts then items. Tables it does not cover (rows of another STAC version, which need
-migrating; a ``links`` column; assets of other Arrow types) are left to the dict path: it returns None.
+are built from numpy's calendar fields of the timestamp column, and items, assets and links are made by
+:mod:`icecube_stac._pystac_objects` (without their constructors; one collection link maker a collection).
+Tables it does not cover (rows of another STAC version, which need migrating; a ``links`` column; assets
+of other Arrow types) are left to the dict path: it returns None.
 """
 
 from __future__ import annotations
