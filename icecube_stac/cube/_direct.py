@@ -19,6 +19,7 @@ sync before the cube is published has little left to write.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import math
@@ -94,10 +95,10 @@ def _attrs_of(values: npt.NDArray[Any], attrs: Mapping[str, str]) -> tuple[npt.N
     return values, dict(attrs), 0
 
 
-def _write_coords(group: Any, plan: CubePlan, write_empty: bool) -> None:
-    for name, (dim, values, attrs) in plan.coords.items():
+async def _store_coords(group: Any, plan: CubePlan, write_empty: bool) -> None:
+    async def one(name: str, dim: str, values: npt.NDArray[Any], attrs: Mapping[str, str]) -> None:
         stored, stored_attrs, fill = _attrs_of(values, attrs)
-        array = group.create_array(
+        array = await group.create_array(
             name,
             shape=stored.shape,
             dtype=str if stored.dtype.kind == "O" else stored.dtype,
@@ -106,7 +107,24 @@ def _write_coords(group: Any, plan: CubePlan, write_empty: bool) -> None:
             dimension_names=(dim,),
             config={"write_empty_chunks": write_empty},
         )
-        array[...] = stored
+        await array.setitem(Ellipsis, stored)
+
+    await asyncio.gather(*(one(name, dim, values, attrs) for name, (dim, values, attrs) in plan.coords.items()))
+
+
+def _write_coords(store: Any, plan: CubePlan, write_empty: bool) -> None:
+    """Store the coordinates: ~20 small arrays, created and written concurrently on zarr's event loop.
+
+    One after the other through zarr's synchronous API they took ~20 round trips to its loop thread, about
+    0.06 s alone and 0.17 s beside the pixel jobs (measured).
+    """
+    from zarr.api.asynchronous import open_group
+    from zarr.core.sync import sync
+
+    async def run() -> None:
+        await _store_coords(await open_group(store, mode="r+", zarr_format=3), plan, write_empty)
+
+    sync(run())
 
 
 def _create_data(group: Any, plan: CubePlan, codec: Compression, write_empty: bool) -> list[Any]:
@@ -162,20 +180,23 @@ def _workers() -> int:
 def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
     """Read and store every block of full-width rows, one job per core; the first failure stops the rest.
 
-    ``coords`` (the coordinates' writes) is the first job: its ~20 small arrays, one zarr round trip each, are
-    stored while the other job reads the first block, not before it.
+    ``coords`` (the coordinates' writes: ~20 small arrays, a few zarr round trips each) runs in a thread of its
+    own while the jobs read the first blocks. It mostly waits for zarr's event loop, and as one of the jobs it
+    kept a core from the pixels for ~0.17 s of a 0.4 s SLC write (measured).
     """
     times = block_bounds(len(plan.sources), plan.sizes["time"])
     rows = block_bounds(plan.grid[0], plan.sizes["azimuth"])
     pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="icecube-stac-write")
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icecube-stac-coords")
     try:
-        futures: list[Future[None]] = [pool.submit(coords)]
+        futures: list[Future[None]] = [side.submit(coords)]
         futures += [pool.submit(_write_block, plan, arrays, t, r) for t in times for r in rows]
         for future in tracked(as_completed(futures), progress, desc="writing cube", unit="job", total=len(futures)):
             future.result()  # a LoadError naming the item and href (or an OSError), raised here at once
     finally:
         # Running jobs end before the staging folder is removed; queued ones never start.
         pool.shutdown(wait=True, cancel_futures=True)
+        side.shutdown(wait=True, cancel_futures=True)
 
 
 def plan_summary(plan: CubePlan) -> CubeSummary:
@@ -250,7 +271,7 @@ def write_plan(
         store = zarr_store(staging)
         group = zarr.create_group(store, zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
-        _write_data(plan, arrays, progress, functools.partial(_write_coords, group, plan, write_empty))
+        _write_data(plan, arrays, progress, functools.partial(_write_coords, store, plan, write_empty))
         with warnings.catch_warnings():  # as write_cube: xarray and zarr-python readers use it (see output._store)
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             zarr.consolidate_metadata(store, zarr_format=3)
