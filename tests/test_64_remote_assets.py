@@ -13,8 +13,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +26,13 @@ from icecube_stac.iceye_items import IceyeSchemaWarning
 from icecube_stac.stac import item_from_product
 from icecube_stac.testing import ProductSpec, write_product
 from icecube_stac.testing.cog import CogProductSpec, write_cog_product
-from tests.support.http_files import RangeHandler, serving
+from tests.support.http_files import RangeHandler, serving_folder
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("served")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
-    httpd.timeout = 10
-    with serving(httpd) as base:
+    with serving_folder(root) as base:
         yield base, root
 
 

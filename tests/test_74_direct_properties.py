@@ -13,8 +13,6 @@ import threading
 import warnings
 from collections.abc import Iterator
 from datetime import datetime
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +34,7 @@ from icecube_stac.stac import item_from_product
 from icecube_stac.testing import ProductSpec, write_product
 from icecube_stac.testing.cog import CogProductSpec, write_cog_product
 from tests._cube_stacks import item_of, make_product
-from tests.support.http_files import RangeHandler, serving
+from tests.support.http_files import RangeHandler, serving_folder
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::icecube_stac.cube.ShapeMismatchWarning", "ignore::icecube_stac.cube.TimeSlotWarning"
@@ -195,9 +193,7 @@ def test_cog_grd_stacks_left_and_right_looking_and_mixed_with_legacy(tmp_path: P
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("direct-served")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
-    httpd.timeout = 10
-    with serving(httpd) as base:
+    with serving_folder(root) as base:
         yield base, root
 
 

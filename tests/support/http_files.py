@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-__all__ = ["RangeHandler", "serving"]
+__all__ = ["RangeHandler", "serving", "serving_folder"]
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
@@ -72,3 +72,14 @@ def serving(httpd: ThreadingHTTPServer) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_folder(root: Path) -> Iterator[str]:
+    """Serve ``root`` with :class:`RangeHandler` on 127.0.0.1 (a free port); yield the base URL."""
+    from functools import partial
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
+    httpd.timeout = 10
+    with serving(httpd) as base:
+        yield base
