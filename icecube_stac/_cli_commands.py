@@ -266,11 +266,10 @@ def _direct_cube(args: argparse.Namespace, config: Any, on_missing: Any) -> Any:
     """
     import numpy as np
 
+    from icecube_stac._cli_plan import planned
     from icecube_stac.cube._direct import direct_writable, write_plan
-    from icecube_stac.cube._plan import plan_cube
-    from icecube_stac.pipeline import matching_items
 
-    plan = plan_cube(matching_items(config), config=config, chunks=args.chunks, on_missing=on_missing)
+    plan = planned(args, config, on_missing)
     if not direct_writable(plan, args.output, format=args.format, layout=args.layout, zarr_format=args.zarr_format):
         from icecube_stac.cube._build import cube_of_plan
 

@@ -29,7 +29,7 @@ import types
 from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["GC_THRESHOLDS", "tune_process"]
+__all__ = ["GC_THRESHOLDS", "is_tuned", "tune_process"]
 
 # The command process's collector thresholds (default 700, 10, 10): the imports of xarray, pandas and dask
 # allocate hundreds of thousands of objects that all live on, and at the default each 700 allocations trigger a
@@ -186,8 +186,18 @@ def _entry_points_once() -> None:
     importlib.metadata.entry_points = entry_points
 
 
+# Set by tune_process: this process is the command line's own (cli.main() as its entry point).
+_TUNED: list[bool] = []
+
+
+def is_tuned() -> bool:
+    """Tell whether :func:`tune_process` ran: the process is the command's own, not a host program's."""
+    return bool(_TUNED)
+
+
 def tune_process() -> None:
     """Apply the start-up tuning of the command's process (see the module docstring); idempotent."""
+    _TUNED[:] = [True]
     gc.set_threshold(*GC_THRESHOLDS)
     for finder in (_ScipyHiddenFromDask, _DaskDocsSkipped, _Boto3OnFirstUse):
         if not any(isinstance(f, finder) for f in sys.meta_path):

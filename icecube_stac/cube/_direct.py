@@ -51,7 +51,7 @@ from icecube_stac.cube._plan import CubePlan
 if TYPE_CHECKING:
     from icecube_stac.cube_item import CubeSummary
 
-__all__ = ["direct_writable", "plan_summary", "write_plan"]
+__all__ = ["direct_writable", "plan_summary", "write_plan", "writer_workers"]
 
 # The stored variables of each source dtype: (name suffix, attrs added, CF _FillValue); uint16 DN keep the name.
 _STORED: Final[Mapping[str, tuple[tuple[str, Mapping[str, str], int], ...]]] = {
@@ -168,13 +168,20 @@ def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows
         start_writeback(_chunk_files(plan, array, times, rows))  # the disk writes them while the next are read
 
 
-def _workers() -> int:
-    # The knobs of the xarray writer's dask threads too (dask reads DASK_* variables as its config): a
-    # single-threaded scheduler (chosen to bound memory or to debug) writes one block at a time there, so here too.
+def writer_workers() -> int:
+    """Return how many blocks are written at once: ``DASK_NUM_WORKERS``, 1 for a single-threaded dask, or the cores.
+
+    The knobs of the xarray writer's dask threads too (dask reads ``DASK_*`` variables as its config): a
+    single-threaded scheduler (chosen to bound memory or to debug) writes one block at a time there, so here too.
+    The cores are those this process may run on (its CPU affinity, as a container or ``taskset`` limits it).
+    """
     if os.environ.get("DASK_SCHEDULER", "").strip().lower() in _ONE_THREAD:
         return 1
     value = os.environ.get("DASK_NUM_WORKERS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    usable = getattr(os, "sched_getaffinity", None)
+    return len(usable(0)) if usable is not None else os.cpu_count() or 1
 
 
 def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
@@ -186,7 +193,7 @@ def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Calla
     """
     times = block_bounds(len(plan.sources), plan.sizes["time"])
     rows = block_bounds(plan.grid[0], plan.sizes["azimuth"])
-    pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="icecube-stac-write")
+    pool = ThreadPoolExecutor(max_workers=writer_workers(), thread_name_prefix="icecube-stac-write")
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icecube-stac-coords")
     try:
         futures: list[Future[None]] = [side.submit(coords)]

@@ -1,0 +1,188 @@
+"""Stage 92: the cube command's plan is made in a forked child while the command imports the writer.
+
+:func:`icecube_stac._forked.run_in_child` returns the child's value, replays its warnings, raises its reported
+errors, and computes the step itself whenever the child cannot deliver (a bug, a crash, an unpicklable value);
+the child is always reaped. The ``cube`` command run as a process writes the same cube with the same output
+whether its plan is made in a child or (one worker) in-process, and its process never imports DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from icecube_stac._forked import fork_available, run_in_child
+from icecube_stac.cube._warnings import SkippedItemWarning
+from icecube_stac.errors import ConfigError
+from tests._cube_stacks import make_product
+
+pytestmark = pytest.mark.skipif(not fork_available(), reason="forking is used on Linux only")
+
+_PARENT = os.getpid()
+
+
+def _in_child() -> bool:
+    return os.getpid() != _PARENT
+
+
+def _wait_for(path: Path) -> None:
+    # Bounded: a test that went wrong ends with a failure, never hangs the suite.
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.01)
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def test_the_value_is_computed_in_the_child() -> None:
+    assert run_in_child(os.getpid) not in (_PARENT, None)
+
+
+def test_the_childs_warnings_are_issued_once_in_the_parent() -> None:
+    def step() -> str:
+        warnings.warn("2 item(s) skipped because their data are missing: a; b", SkippedItemWarning, stacklevel=1)
+        return "child" if _in_child() else "parent"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert run_in_child(step) == "child"
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (SkippedItemWarning, "2 item(s) skipped because their data are missing: a; b")
+    ]
+
+
+def test_a_reported_error_of_the_child_is_raised_in_the_parent() -> None:
+    def step() -> str:
+        if _in_child():
+            raise ConfigError("catalog", "/nowhere", "a catalog folder that exists")
+        return "computed again in the parent"
+
+    with pytest.raises(ConfigError, match="config key 'catalog': got '/nowhere'") as raised:
+        run_in_child(step)
+    assert (raised.value.key, raised.value.value) == ("catalog", "/nowhere")
+
+
+@pytest.mark.parametrize("trouble", ["bug", "unpicklable", "killed"])
+def test_the_parent_computes_the_step_when_the_child_cannot_deliver(trouble: str, tmp_path: Path) -> None:
+    def step() -> Any:
+        if not _in_child():
+            return "parent"
+        (tmp_path / "child.pid").write_text(str(os.getpid()))
+        if trouble == "bug":
+            raise ValueError("a bug keeps its real traceback: the parent runs the step again")
+        if trouble == "unpicklable":
+            return lambda: None
+        os.kill(os.getpid(), signal.SIGKILL)
+        return "never"
+
+    assert run_in_child(step) == "parent"
+    assert _gone(int((tmp_path / "child.pid").read_text())), "the child was not reaped"
+
+
+def test_warm_ups_are_imported_while_the_child_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flag = tmp_path / "imported"
+    (tmp_path / "warm_module_92.py").write_text(f"open({str(flag)!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def step() -> bool:
+        if _in_child():
+            _wait_for(flag)  # the child ends only after the parent imported the module
+        return _in_child()
+
+    assert run_in_child(step, ("no_such_module_92", "warm_module_92"))
+    assert "warm_module_92" in sys.modules
+    sys.modules.pop("warm_module_92")
+
+
+def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "interrupting_92.py").write_text("raise KeyboardInterrupt\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pid_file = tmp_path / "child.pid"
+
+    def step() -> None:
+        if _in_child():
+            pid_file.write_text(str(os.getpid()))
+            _wait_for(tmp_path / "never")  # stays busy until killed
+
+    with pytest.raises(KeyboardInterrupt):
+        run_in_child(step, ("interrupting_92",))
+    sys.modules.pop("interrupting_92", None)
+    # The parent may be interrupted before the child wrote its pid: then the child never ran that far.
+    if pid_file.exists():
+        assert _gone(int(pid_file.read_text())), "the child was left running"
+
+
+# The command as its own process (main() without argv: tuned, so the plan is made in a child), reporting what
+# it imported; run twice, forked and with one worker (in-process).
+_COMMAND = """
+import json, sys
+sys.argv = ["icecube-stac", "cube", *json.loads(sys.argv[1])]
+from icecube_stac.cli import main
+status = main()
+print(json.dumps({"status": status, "duckdb": "duckdb" in sys.modules}), file=sys.stderr)
+"""
+
+
+def _command(args: list[str], workers: str) -> tuple[dict[str, Any], str, str]:
+    env = {**os.environ, "DASK_NUM_WORKERS": workers}
+    run = subprocess.run(
+        [sys.executable, "-c", _COMMAND, json.dumps(args)], capture_output=True, text=True, env=env, timeout=300
+    )
+    *lines, last = run.stderr.splitlines()
+    return json.loads(last), run.stdout, "\n".join(lines)
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from icecube_stac.catalog import index
+
+    root = tmp_path_factory.mktemp("forked-plan")
+    for day in (2, 5, 9):
+        make_product(root / "data", level="SLC", day=day, shape=(40, 24), seed=day)
+    index([root / "data"], root / "catalog", progress=False)
+    return root / "catalog"
+
+
+def test_the_command_writes_the_same_cube_with_its_plan_made_in_a_child(catalog: Path, tmp_path: Path) -> None:
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"catalog": str(catalog), "product_type": "SLC"}))
+    forked = _command([str(config), "-o", str(tmp_path / "forked.zarr"), "-q"], "2")
+    alone = _command([str(config), "-o", str(tmp_path / "alone.zarr"), "-q"], "1")
+    assert forked[0] == {"status": 0, "duckdb": False}, forked  # the search ran in the child
+    assert alone[0] == {"status": 0, "duckdb": True}, alone
+    assert forked[1].replace("forked", "alone") == alone[1] and forked[2] == alone[2] == ""
+    assert _files(tmp_path / "forked.zarr") == _files(tmp_path / "alone.zarr")
+
+
+def test_the_command_reports_the_same_warnings_and_errors_with_a_child(catalog: Path, tmp_path: Path) -> None:
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"catalog": str(catalog), "product_type": "SLC"}))
+    data = sorted((catalog.parent / "data").rglob("*.h5"))[1]
+    moved = data.with_name(data.name + ".moved")
+    data.rename(moved)  # the item stays in the catalog, its data are gone
+    try:
+        for extra, status, said in (["--skip-missing"], 0, "warning: 1 item(s) skipped"), ([], 1, "error: item"):
+            forked = _command([str(config), "-o", str(tmp_path / "f.zarr"), "-q", "--overwrite", *extra], "2")
+            alone = _command([str(config), "-o", str(tmp_path / "a.zarr"), "-q", "--overwrite", *extra], "1")
+            assert forked[0]["status"] == alone[0]["status"] == status
+            assert not forked[0]["duckdb"] and alone[0]["duckdb"]
+            assert forked[2] == alone[2] and forked[2].startswith(said) and forked[2].count(str(data)) == 1
+    finally:
+        moved.rename(data)
