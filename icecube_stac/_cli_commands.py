@@ -267,9 +267,10 @@ def _direct_cube(args: argparse.Namespace, config: Any, on_missing: Any) -> Any:
     import numpy as np
 
     from icecube_stac._cli_plan import planned
+
+    plan = planned(args, config, on_missing)  # before the writer's import: it is imported beside the search
     from icecube_stac.cube._direct import direct_writable, write_plan
 
-    plan = planned(args, config, on_missing)
     if not direct_writable(plan, args.output, format=args.format, layout=args.layout, zarr_format=args.zarr_format):
         from icecube_stac.cube._build import cube_of_plan
 

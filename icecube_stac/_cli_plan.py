@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from icecube_stac._cli_process import is_tuned
 from icecube_stac._cube_target import format_of
+from icecube_stac._workers import writer_workers
 
 if TYPE_CHECKING:
     from icecube_stac.cube._plan import CubePlan
@@ -26,7 +27,7 @@ __all__ = ["planned", "warm_ups"]
 
 # What each writer imports first (the direct Zarr writer; the xarray one), then the likely readers, most needed
 # first: the imports stop when the plan arrives, and whatever is left is imported where it is used.
-_DIRECT: Final = ("zarr", "zarr.api.asynchronous", "zarr.core.sync", "zarr.codecs")
+_DIRECT: Final = ("icecube_stac.cube._direct", "zarr", "zarr.api.asynchronous", "zarr.core.sync", "zarr.codecs")
 _XARRAY: Final = ("xarray", "dask.array")
 _READERS: Final[Mapping[str | None, tuple[str, ...]]] = {
     "SLC": ("icecube_stac.formats.hdf5", "icecube_stac.formats.cog"),
@@ -66,8 +67,6 @@ def planned(args: argparse.Namespace, config: Any, on_missing: Literal["raise", 
     CubePlan
         The same plan either way; warnings and errors are those of the in-process step.
     """
-    from icecube_stac.cube._direct import writer_workers
-
     step = functools.partial(_plan, config, args.chunks, on_missing)
     if not is_tuned() or writer_workers() < 2:
         return step()

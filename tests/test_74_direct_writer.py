@@ -236,7 +236,7 @@ def test_dasks_single_threaded_scheduler_writes_one_block_at_a_time(
 ) -> None:
     # DASK_SCHEDULER=synchronous made the xarray writer compute one block at a time (to bound memory, or to
     # debug); the direct writer, which reads the dask knobs from the environment, must not start more.
-    from icecube_stac.cube._direct import writer_workers
+    from icecube_stac._workers import writer_workers
 
     monkeypatch.setenv("DASK_SCHEDULER", scheduler)
     monkeypatch.setenv("DASK_NUM_WORKERS", num_workers)

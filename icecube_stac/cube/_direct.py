@@ -44,6 +44,7 @@ from icecube_stac._codecs import (
 )
 from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark, zarr_store
 from icecube_stac._progress import tracked
+from icecube_stac._workers import writer_workers
 from icecube_stac._writeback import start_writeback
 from icecube_stac.cube._blocks import DIMS, block_bounds, read_source_block
 from icecube_stac.cube._plan import CubePlan
@@ -51,7 +52,7 @@ from icecube_stac.cube._plan import CubePlan
 if TYPE_CHECKING:
     from icecube_stac.cube_item import CubeSummary
 
-__all__ = ["direct_writable", "plan_summary", "write_plan", "writer_workers"]
+__all__ = ["direct_writable", "plan_summary", "write_plan"]
 
 # The stored variables of each source dtype: (name suffix, attrs added, CF _FillValue); uint16 DN keep the name.
 _STORED: Final[Mapping[str, tuple[tuple[str, Mapping[str, str], int], ...]]] = {
@@ -65,8 +66,6 @@ _STORED: Final[Mapping[str, tuple[tuple[str, Mapping[str, str], int], ...]]] = {
 _TIME_UNITS: Final = {"units": "seconds since 1970-01-01", "calendar": "standard"}
 # xarray writes a float variable's NaN _FillValue into Zarr v3 attributes as base64 of its little-endian bytes.
 _NAN_FILL: Final = base64.standard_b64encode(np.array(math.nan, "<f8").tobytes()).decode("ascii")
-# dask's names of its single-threaded scheduler (DASK_SCHEDULER, dask.base.named_schedulers).
-_ONE_THREAD: Final = frozenset({"sync", "synchronous", "single-threaded"})
 
 
 def direct_writable(
@@ -166,22 +165,6 @@ def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows
     for index, array in enumerate(arrays):
         array[where] = block if len(arrays) == 1 else block[index]
         start_writeback(_chunk_files(plan, array, times, rows))  # the disk writes them while the next are read
-
-
-def writer_workers() -> int:
-    """Return how many blocks are written at once: ``DASK_NUM_WORKERS``, 1 for a single-threaded dask, or the cores.
-
-    The knobs of the xarray writer's dask threads too (dask reads ``DASK_*`` variables as its config): a
-    single-threaded scheduler (chosen to bound memory or to debug) writes one block at a time there, so here too.
-    The cores are those this process may run on (its CPU affinity, as a container or ``taskset`` limits it).
-    """
-    if os.environ.get("DASK_SCHEDULER", "").strip().lower() in _ONE_THREAD:
-        return 1
-    value = os.environ.get("DASK_NUM_WORKERS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    usable = getattr(os, "sched_getaffinity", None)
-    return len(usable(0)) if usable is not None else os.cpu_count() or 1
 
 
 def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
