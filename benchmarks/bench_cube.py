@@ -7,7 +7,7 @@ Generation and indexing are timed and kept out of every measurement. Three secti
 
 cube (goals 1 and 2)
     For GRD and for SLC, after one untimed warm-up of each path, REPEATS rounds (default 5), interleaved
-    (cube, floor, icecube, cube, floor, icecube, ...), each a whole process:
+    (cube, floor, durable, icecube, cube, ...), each a whole process:
 
     cube      ``icecube-stac cube CONFIG --catalog CAT -o OUT.zarr -q --overwrite``, default settings: Python
               start-up and imports, the catalog search, the graph, reading, the default codec (Blosc LZ4 for
@@ -16,6 +16,8 @@ cube (goals 1 and 2)
     floor     one sequential script (this file's ``floor()``): for each product in time order, rasterio band 1
               (uint16) or h5py ``s_i``/``s_q`` (int16) read whole, written uncompressed to Zarr v3 in the source
               dtype (GRD: one uint16 array; SLC: two int16 arrays) with the cube's chunk shape; no fsync
+    durable   the floor followed by one ``os.sync()`` (``durable_floor()``): its samples are on disk when it ends,
+              as the cube's are (a reference beside the goal's floor, not the goal's baseline)
     icecube   an icecube-1.1.1-style script (``icecube_style()``): the same reads into one in-memory stack,
               one ``xarray.Dataset`` with dims ``Band``/``Azimuth``/``Range`` (``Intensity``, or ``Real`` and
               ``Complex``) in the source dtype, ``to_netcdf`` uncompressed (h5netcdf; netCDF4 is not installed)
@@ -129,6 +131,12 @@ def floor(job: dict[str, Any]) -> None:
             _mark_first_read()
         for array, part in zip(arrays, _read_source(level, path), strict=True):
             array[t] = part
+
+
+def durable_floor(job: dict[str, Any]) -> None:
+    """The floor, then one ``sync(2)``: its samples on disk before it ends, as the cube command's are."""
+    floor(job)
+    os.sync()
 
 
 def icecube_style(job: dict[str, Any]) -> None:
@@ -473,11 +481,12 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
     outs = {
         "cube": work / f"cube_{level}.zarr",
         "floor": work / f"floor_{level}.zarr",
+        "durable": work / f"durable_{level}.zarr",
         "icecube": work / f"icecube_{level}.nc",
     }
     cube_cmd = [*cli_command(), "cube", str(stack.config), "-o", str(outs["cube"]), "-q", "--overwrite"]
     commands: dict[str, list[str]] = {"cube": cube_cmd}
-    for name, func in (("floor", "floor"), ("icecube", "icecube_style")):
+    for name, func in (("floor", "floor"), ("durable", "durable"), ("icecube", "icecube_style")):
         job_file = work / f"{name}_{level}.json"
         commands[name] = [sys.executable, str(Path(__file__).resolve()), "--job", func, str(job_file)]
     envs = {name: env for name in commands}
@@ -490,7 +499,7 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
         run(commands["before"], envs["before"])  # warm-up
     fresh(outs["cube"])
     run(cube_cmd, env)  # warm-up; its chunk shape is the floor's
-    for name in ("floor", "icecube"):
+    for name in ("floor", "durable", "icecube"):
         job = {
             "level": level,
             "rasters": [str(p) for p in stack.rasters],
@@ -568,6 +577,15 @@ def report_cube(results: Sequence[CubeResult], repeats: int) -> None:
         c, f, i = (med(res.cpu[k]) for k in ("cube", "floor", "icecube"))
         rows.append((res.stack.level, f"{c:.2f}", f"{f:.2f}", f"{c / f:.2f}x", f"{i:.2f}", f"{c / i:.2f}x"))
     table("CPU time (user + system) of the same runs, medians: less sensitive to other load than wall time", rows)
+    rows = [("type", "cube s", "durable floor s", "cube/durable floor", "floor s", "the floor's sync s")]
+    for res in results:
+        c, d, f = (med(res.times[k]) for k in ("cube", "durable", "floor"))
+        rows.append((res.stack.level, f"{c:.2f}", f"{d:.2f}", f"{c / d:.2f}x", f"{f:.2f}", f"{d - f:.2f}"))
+    table(
+        "Durability: the floor followed by one sync(2), as the cube command syncs before its rename (not the goal's "
+        "baseline; it shows what the floor leaves to the disk after it ends)",
+        rows,
+    )
     if any("before" in res.times for res in results):
         rows = [("type", "before s", "before/floor", "before/icecube", "cube/before", "before CPU s", "before disk MB")]
         for res in results:
@@ -877,7 +895,7 @@ def main() -> None:
     if args.job:
         func, text = args.job
         job = json.loads(text if text.startswith("{") else Path(text).read_text(encoding="utf-8"))
-        {"floor": floor, "icecube_style": icecube_style, "reads_job": reads_job}[func](job)
+        {"floor": floor, "durable": durable_floor, "icecube_style": icecube_style, "reads_job": reads_job}[func](job)
         return
     if args.repeats < 5:
         parser.error("--repeats must be at least 5 (medians)")
