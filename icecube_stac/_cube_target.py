@@ -188,7 +188,14 @@ def check_cube_target(path: str | os.PathLike[str], format: str | None, overwrit
 
 
 def zarr_store(path: Path, read_only: bool = False) -> Any:
-    """Return the zarr-python store of a Zarr folder (a store, not a path: zarr reads ``a::b`` as a chained URL)."""
-    from zarr.storage import LocalStore
+    """Return the zarr-python store of a Zarr folder (a store, not a path: zarr reads ``a::b`` as a chained URL).
 
-    return LocalStore(str(path), read_only=read_only)
+    A writable one starts each stored file's write-back at once (:class:`icecube_stac._zarr_store.WritebackStore`).
+    """
+    if read_only:
+        from zarr.storage import LocalStore
+
+        return LocalStore(str(path), read_only=True)
+    from icecube_stac._zarr_store import WritebackStore
+
+    return WritebackStore(str(path))

@@ -4,9 +4,9 @@ A cube is moved into place only after one ``sync(2)`` (:mod:`icecube_stac._atomi
 never publishes chunks that are not on disk. Left to the end, that sync has the whole cube to write, about
 0.15-0.2 s for a 400 MB cube here, during which nothing else happens. :func:`start_writeback` asks the kernel
 to start writing a file's dirty pages now, without waiting (``posix_fadvise(POSIX_FADV_DONTNEED)``: on Linux
-it starts write-back of dirty pages; pages still being written stay cached). The direct writer
-(:mod:`icecube_stac.cube._direct`) calls it on each block's chunk files as soon as they are stored. The disk
-then writes them while the readers decode the next blocks, and the final sync has little left.
+it starts write-back of dirty pages; pages still being written stay cached). The cube writers' Zarr store
+(:class:`icecube_stac._zarr_store.WritebackStore`) calls it on each file as soon as it is stored. The disk
+then writes them while the next chunks are read and encoded, and the final sync has little left.
 
 Measured and dropped: a background thread calling ``sync(2)`` every 50 ms. A sync commits the file system's
 journal, and every chunk file is created and renamed into place (zarr's atomic writes). Renames made during a

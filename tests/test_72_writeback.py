@@ -1,15 +1,22 @@
-"""Stage 72: early write-back. Each chunk file the direct writer stores is handed to the kernel's write-back at
-once (what it writes is unchanged; the final sync before publishing stays), missing files are skipped, and no
-file descriptor is left open."""
+"""Stage 72: early write-back. Each file either cube writer stores in Zarr is handed to the kernel's write-back at
+once (what it writes is unchanged; the final sync before publishing stays), missing files are skipped, no file
+descriptor is left open, and the store still pickles for distributed workers."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from icecube_stac._writeback import start_writeback
+from icecube_stac.config import load_config
+from icecube_stac.cube._build import cube_of_plan
+from icecube_stac.cube._direct import write_plan
+from icecube_stac.cube._plan import plan_cube
+from icecube_stac.output import write_cube
+from tests._cube_stacks import item_of, make_product
 
 
 @pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="write-back hints are a POSIX (Linux) feature")
@@ -43,3 +50,58 @@ def test_a_file_system_without_hints_is_left_to_the_final_sync(tmp_path: Path, m
     monkeypatch.setattr(os, "posix_fadvise", unsupported, raising=False)
     start_writeback([file])  # no error: the sync before the cube is published makes it durable
     assert file.read_bytes() == b"x" * 100
+
+
+def _recorded_fadvise(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """Record the inode of every file handed to write-back (the writers' threads included)."""
+    seen: set[int] = set()
+    real = os.posix_fadvise
+
+    def recorded(fd: int, offset: int, length: int, advice: int) -> None:
+        seen.add(os.fstat(fd).st_ino)
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recorded)
+    return seen
+
+
+def _stored_files(cube: Path) -> set[int]:
+    return {p.stat().st_ino for p in cube.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def slc_items(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    folder = tmp_path_factory.mktemp("writeback-products")
+    return [item_of(make_product(folder, level="SLC", day=d, shape=(40, 24), seed=d)) for d in (2, 5, 9)]
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="write-back hints are a POSIX (Linux) feature")
+@pytest.mark.parametrize("writer", ["direct", "xarray v3", "xarray v2"])
+def test_every_file_a_writer_stores_starts_its_write_back(
+    writer: str, slc_items: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _recorded_fadvise(monkeypatch)
+    plan = plan_cube(slc_items, config=load_config({}), chunks={"azimuth": 16, "range": 16})
+    cube = tmp_path / "cube.zarr"
+    if writer == "direct":
+        write_plan(plan, cube, stac_item=False)
+    else:
+        write_cube(cube_of_plan(plan), cube, zarr_format=3 if writer.endswith("v3") else 2, stac_item=False)
+    chunks = {p.stat().st_ino for p in cube.rglob("*") if p.is_file() and p.name not in ("zarr.json", ".zmetadata")}
+    assert len(chunks) >= 3 * 3 * 2 * 2  # the data chunks of both parts, at least
+    assert _stored_files(cube) <= seen  # every stored file, metadata included, started its write-back
+
+
+def test_the_store_pickles_for_distributed_workers_and_reads_stay_plain(tmp_path: Path) -> None:
+    import pickle
+
+    from zarr.storage import LocalStore
+
+    from icecube_stac._cube_target import zarr_store
+    from icecube_stac._zarr_store import WritebackStore
+
+    store = zarr_store(tmp_path / "c.zarr")
+    copy = pickle.loads(pickle.dumps(store))
+    assert type(copy) is WritebackStore and copy == store and not copy.read_only
+    reader = zarr_store(tmp_path / "c.zarr", read_only=True)
+    assert type(reader) is LocalStore and reader.read_only

@@ -14,11 +14,10 @@ import numpy as np
 import pystac
 import pytest
 
-from icecube_stac._writeback import start_writeback
 from icecube_stac.cli import main
 from icecube_stac.config import load_config
 from icecube_stac.cube._build import cube_of_plan
-from icecube_stac.cube._direct import _chunk_files, direct_writable, write_plan
+from icecube_stac.cube._direct import direct_writable, write_plan
 from icecube_stac.cube._plan import CubePlan, plan_cube
 from icecube_stac.errors import LoadError, OutputExistsError
 from icecube_stac.output import open_cube, write_cube
@@ -145,26 +144,6 @@ def test_float32_slcs_are_left_to_xarray(tmp_path: Path) -> None:
     plan = _plan(items)
     assert plan.source_dtype == "float32"
     assert not direct_writable(plan, tmp_path / "cube.zarr", format=None, layout="native", zarr_format=3)
-
-
-def test_every_chunk_file_is_handed_to_write_back(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
-    plan = _plan(stacks["SLC"])
-    import zarr
-
-    write_plan(plan, tmp_path / "d.zarr", stac_item=False)
-    group = zarr.open_group(str(tmp_path / "d.zarr"), mode="r")
-    named = {
-        path
-        for name in ("slc_real", "slc_imag")
-        for t in range(3)
-        for rows in ((0, 16), (16, 32), (32, 40))
-        for path in _chunk_files(plan, group[name], (t, t + 1), rows)
-    }
-    on_disk = {
-        p for name in ("slc_real", "slc_imag") for p in (tmp_path / "d.zarr" / name / "c").rglob("*") if p.is_file()
-    }
-    assert named == on_disk
-    start_writeback([*sorted(named), tmp_path / "missing"])  # a missing file is skipped
 
 
 def _cli(config: Path, output: Path, *extra: str) -> int:

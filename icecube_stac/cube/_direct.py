@@ -13,8 +13,8 @@ Each job reads one block of full-width rows in the source dtype
 (:func:`~icecube_stac.cube._blocks.read_source_block`) and stores it. One job runs per core (or
 ``DASK_NUM_WORKERS``, the dask writer's knob too); each holds one block, so memory does not grow with the cube.
 The writes are atomic (:mod:`icecube_stac._atomic`), as with :func:`icecube_stac.output.write_cube`, and each
-block's chunk files start their write-back as soon as they are stored (:mod:`icecube_stac._writeback`), so the
-sync before the cube is published has little left to write.
+chunk file starts its write-back as soon as it is stored (the writers' store,
+:class:`icecube_stac._zarr_store.WritebackStore`), so the sync before the cube is published has little left.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from icecube_stac._codecs import (
 from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark, zarr_store
 from icecube_stac._progress import tracked
 from icecube_stac._workers import writer_workers
-from icecube_stac._writeback import start_writeback
 from icecube_stac.cube._blocks import DIMS, block_bounds, read_source_block
 from icecube_stac.cube._plan import CubePlan
 
@@ -150,21 +149,12 @@ def _create_data(group: Any, plan: CubePlan, codec: Compression, write_empty: bo
     return arrays
 
 
-def _chunk_files(plan: CubePlan, array: Any, times: tuple[int, int], rows: tuple[int, int]) -> list[Path]:
-    """Return the chunk files of one block of full-width rows of ``array`` (fill-only chunks may not exist)."""
-    first = (times[0] // plan.sizes["time"], rows[0] // plan.sizes["azimuth"])
-    columns = range(math.ceil(plan.grid[1] / plan.sizes["range"]))
-    folder = Path(array.store.root) / array.path
-    return [folder / array.metadata.encode_chunk_key((*first, column)) for column in columns]
-
-
 def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows: tuple[int, int]) -> None:
     assert plan.source_dtype is not None
     block = read_source_block(plan.sources[times[0] : times[1]], rows, (0, plan.grid[1]), plan.source_dtype)
     where = (slice(*times), slice(*rows), slice(None))
     for index, array in enumerate(arrays):
-        array[where] = block if len(arrays) == 1 else block[index]
-        start_writeback(_chunk_files(plan, array, times, rows))  # the disk writes them while the next are read
+        array[where] = block if len(arrays) == 1 else block[index]  # its files start their write-back (store)
 
 
 def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
