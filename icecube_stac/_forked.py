@@ -13,6 +13,11 @@ emits comes back with it: its warnings are issued again in the parent, and an :c
 (an error that does not survive pickling, a child that dies, ``os.fork`` refused) makes the parent compute the
 step itself, as if there had been no child, so a bug keeps its real traceback and nothing is ever lost.
 
+The child dies with the parent (``PR_SET_PDEATHSIG``): a command killed by ``kill -9`` or ``SIGTERM`` leaves
+no child holding its output pipes. An interrupt is the parent's alone: the child ignores ``SIGINT`` and the
+parent, interrupted, ends it with ``SIGTERM``, which the child takes as its one ``KeyboardInterrupt``, so its
+clean-up runs as it would in-process (a staging folder is removed) before the parent reports "interrupted".
+
 Only the command's own process forks (``cli.main()`` as the process's entry point, on Linux), never a host
 program that calls the library or ``main(argv)``: a fork copies the caller's threads and locks into a state
 only this module controls in the command.
@@ -42,6 +47,9 @@ T = TypeVar("T")
 # child raised them; any other exception is a bug whose traceback must be the parent's own (see the docstring).
 _REPORTED: tuple[type[BaseException], ...] = (IcecubeStacError, OSError)
 _READ: int = 1 << 20
+# Blocked across the fork, so that no interrupt reaches the child before its handlers are set (see _child).
+_RELAYED: frozenset[signal.Signals] = frozenset({signal.SIGINT, signal.SIGTERM})
+_PR_SET_PDEATHSIG: int = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,37 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _child(compute: Callable[[], T], write_fd: int) -> NoReturn:
+def _flushed() -> bool:
+    """Flush the standard streams before a fork; False when one cannot be flushed (then there is no fork)."""
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the command was started with the stream closed (``>&-``)
+                stream.flush()
+    except (OSError, ValueError):  # a broken pipe, a closed file: what is buffered would be written twice
+        return False
+    return True
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when ``parent`` dies, and exit at once if it is gone already."""
+    with contextlib.suppress(Exception):  # no prctl (another libc): the child then outlives a killed parent
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child(compute: Callable[[], T], write_fd: int, parent: int, mask: set[int | signal.Signals]) -> NoReturn:
     """Compute, send the pickled outcome (or nothing) and exit without clean-up: the child's whole life."""
     status = 1
     try:
+        _die_with(parent)
+        # A Ctrl-C reaches the whole process group: the parent relays it as SIGTERM (see _reap), so that the
+        # child gets one KeyboardInterrupt, not a second one in the middle of its clean-up.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         outcome = _outcome(compute)
         if outcome is not None:
             _write_all(write_fd, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
@@ -110,7 +145,9 @@ def _warm_up(modules: Sequence[str], read_fd: int) -> None:
     for name in modules:
         if select.select([read_fd], [], [], 0)[0]:
             return
-        with contextlib.suppress(ImportError):  # a missing optional module is the step's own business later
+        # Any failure (a missing optional module, a broken binary one raising ValueError) is left to the code
+        # that really needs the module, which then imports it again: a warm-up never changes the outcome.
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
 
 
@@ -121,14 +158,22 @@ def _receive(read_fd: int) -> bytes:
     return b"".join(parts)
 
 
-def _reap(pid: int) -> None:
-    """Wait for the child; kill it first when the parent leaves early (an error, Ctrl-C)."""
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+def _reap(pid: int, early: bool) -> None:
+    """Wait for the child; interrupt it first when the parent leaves ``early`` (Ctrl-C), so it cleans up.
+
+    A second Ctrl-C while the child cleans up (or is stuck in a library) kills it at once.
+    """
+    try:
+        if early:
+            os.kill(pid, signal.SIGTERM)  # the child's KeyboardInterrupt (see _child)
+        os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError):
+        pass
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+        raise
 
 
 def _replay(outcome: _Outcome[T]) -> T:
@@ -159,27 +204,31 @@ def run_in_child(compute: Callable[[], T], warm_ups: Sequence[str] = ()) -> T:
     IcecubeStacError, OSError
         What ``compute()`` raised, after the warnings it issued.
     """
-    if not fork_available():
+    if not fork_available() or not _flushed():  # what is buffered at the fork would be written twice
         return compute()
+    parent = os.getpid()
     read_fd, write_fd = os.pipe()
-    sys.stdout.flush()  # what is buffered now would be written twice: by the child's copy too
-    sys.stderr.flush()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _RELAYED)
     try:
         pid = os.fork()
     except OSError:  # a process limit, no memory for the page tables: do it here
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read_fd)
         os.close(write_fd)
         return compute()
     if pid == 0:
         os.close(read_fd)
-        _child(compute, write_fd)
-    os.close(write_fd)
+        _child(compute, write_fd, parent, mask)
+    received = False
     try:
+        os.close(write_fd)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         _warm_up(warm_ups, read_fd)
         payload = _receive(read_fd)
+        received = True
     finally:
         os.close(read_fd)
-        _reap(pid)
+        _reap(pid, early=not received)
     try:
         outcome: _Outcome[T] = pickle.loads(payload)  # our own child's bytes, through a private pipe
     except Exception:  # nothing or a part came: the child died or could not send its outcome

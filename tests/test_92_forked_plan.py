@@ -125,6 +125,130 @@ def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeyp
         assert _gone(int(pid_file.read_text())), "the child was left running"
 
 
+def test_a_warm_up_that_fails_to_import_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A broken binary module (h5py built against another numpy raises ValueError) that the step never needs
+    # must not fail the command: in-process it would never have been imported at all.
+    (tmp_path / "broken_92.py").write_text("raise ValueError('numpy.dtype size changed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def step() -> bool:
+        if _in_child():
+            time.sleep(0.2)  # the parent reaches the warm-up before the outcome (not a timing assertion)
+        return _in_child()
+
+    assert run_in_child(step, ("broken_92",)) is True
+    assert "broken_92" not in sys.modules
+
+
+class _BrokenStream:
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_or_broken_standard_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Started with stdout closed (``>&-``), Python has sys.stdout None: the step still runs, in a child.
+    monkeypatch.setattr(sys, "stdout", None)
+    assert run_in_child(os.getpid) != _PARENT
+    # A stream that cannot be flushed would leave its buffer to be written by both processes: no fork then.
+    monkeypatch.setattr(sys, "stdout", _BrokenStream())
+    assert run_in_child(os.getpid) == _PARENT
+
+
+_SCRIPT = """
+import os, signal, sys, time
+from pathlib import Path
+from icecube_stac import _forked
+folder, mode = Path(sys.argv[1]), sys.argv[2]
+parent = os.getpid()
+
+def step():
+    if os.getpid() == parent:
+        return "parent"
+    (folder / "child.pid").write_text(str(os.getpid()))
+    if mode == "kill":
+        time.sleep(120)  # until the killed parent takes it along
+    return "child"
+
+if mode == "race":
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C at the worst moment: in the child, just forked
+        return pid
+
+    os.fork = fork
+try:
+    print(_forked.run_in_child(step), flush=True)
+except KeyboardInterrupt:
+    print("interrupted in the " + ("parent" if os.getpid() == parent else "child"), flush=True)
+    os._exit(0)
+"""
+
+
+def _gone_or_zombie(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_a_killed_parent_takes_its_child_along(tmp_path: Path) -> None:
+    # kill -9 (or SIGTERM) of the command must not leave the child running, holding the command's pipes.
+    process = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(tmp_path), "kill"], stdout=subprocess.PIPE)
+    try:
+        _wait_for(tmp_path / "child.pid")
+        child = int((tmp_path / "child.pid").read_text())
+    finally:
+        process.kill()
+        process.communicate(timeout=60)
+    deadline = time.monotonic() + 60
+    while not _gone_or_zombie(child):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            raise AssertionError("the child outlived its killed parent")
+        time.sleep(0.01)
+
+
+def test_an_interrupt_right_after_the_fork_stays_out_of_the_child(tmp_path: Path) -> None:
+    # The child ignores Ctrl-C (its parent relays it); before its handlers are set it must not raise either,
+    # or it would run the command on from the fork: a second "interrupted", a second exit.
+    run = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(tmp_path), "race"], capture_output=True, text=True, timeout=120
+    )
+    assert (run.returncode, run.stdout) == (0, "child\n"), run
+
+
+def test_an_interrupted_parent_lets_the_child_clean_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In-process, Ctrl-C during a write unwinds it and removes its staging folder; the child must get the
+    # same chance (one KeyboardInterrupt), not be killed with the folder left behind.
+    from icecube_stac._atomic import atomic_path
+
+    started = tmp_path / "started"
+    (tmp_path / "interrupting_later_92.py").write_text(
+        f"import pathlib, time\nwhile not pathlib.Path({str(started)!r}).exists():\n    time.sleep(0.01)\n"
+        "raise KeyboardInterrupt\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def step() -> None:
+        if _in_child():
+            with atomic_path(tmp_path / "cache" / "entry") as staging:
+                staging.mkdir()
+                started.touch()
+                _wait_for(tmp_path / "never")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_in_child(step, ("interrupting_later_92",))
+    sys.modules.pop("interrupting_later_92", None)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == []
+
+
 # The command as its own process (main() without argv: tuned, so the plan is made in a child), reporting what
 # it imported; run twice, forked and with one worker (in-process).
 _COMMAND = """
