@@ -58,7 +58,7 @@ class _Outcome(Generic[T]):
 
     value: T | None
     error: BaseException | None
-    warned: tuple[tuple[Warning | str, type[Warning], str, int], ...]
+    warned: tuple[tuple[Warning | str, type[Warning], str, int, str | None], ...]  # ..., the issuing module
 
 
 def fork_available() -> bool:
@@ -86,8 +86,18 @@ def _outcome(compute: Callable[[], T]) -> _Outcome[T] | None:
             value, error = None, exc
         except Exception:  # a bug: computed again in the parent, for its real traceback
             return None
-    warned = tuple((w.message, w.category, w.filename, w.lineno) for w in caught)
+    files = _module_names() if caught else {}
+    warned = tuple((w.message, w.category, w.filename, w.lineno, files.get(w.filename)) for w in caught)
     return _Outcome(value, error, warned)
+
+
+def _module_names() -> dict[str, str]:
+    """Map each loaded module's file to its name: the module a warning's filters and registry go by."""
+    return {
+        file: name
+        for name, module in list(sys.modules.items())
+        if isinstance(file := getattr(module, "__file__", None), str)
+    }
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -177,8 +187,16 @@ def _reap(pid: int, early: bool) -> None:
 
 
 def _replay(outcome: _Outcome[T]) -> T:
-    for message, category, filename, lineno in outcome.warned:
-        warnings.warn_explicit(message, category, filename, lineno)
+    """Issue the child's warnings as its step issued them, then return its value or raise its error.
+
+    Each warning goes by the module that issued it, as ``warnings.warn`` does: a filter naming the module
+    matches it, and the module's registry (when loaded here too) remembers it, so the ``default`` action does
+    not show it again when this process issues it from the same line.
+    """
+    for message, category, filename, lineno, module in outcome.warned:
+        loaded = sys.modules.get(module) if module is not None else None
+        registry = None if loaded is None else vars(loaded).setdefault("__warningregistry__", {})
+        warnings.warn_explicit(message, category, filename, lineno, module=module, registry=registry)
     if outcome.error is not None:
         raise outcome.error
     return outcome.value  # type: ignore[return-value]  # None only with an error

@@ -64,6 +64,26 @@ def test_the_childs_warnings_are_issued_once_in_the_parent() -> None:
     ]
 
 
+def _warn_here() -> None:
+    warnings.warn("the same warning from the same line", SkippedItemWarning, stacklevel=1)
+
+
+def test_a_replayed_warning_goes_by_the_module_that_issued_it() -> None:
+    # A filter naming a module matches the module's warnings (warnings.warn matches __name__, not the path).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("always", module=__name__)
+        run_in_child(_warn_here)
+    assert [str(w.message) for w in caught] == ["the same warning from the same line"]
+    # And the module's registry remembers it: under "default", the same warning from the same line is shown
+    # once, whether the first was issued in the child or in-process.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        run_in_child(_warn_here)
+        _warn_here()
+    assert len(caught) == 1, [str(w.message) for w in caught]
+
+
 def test_a_reported_error_of_the_child_is_raised_in_the_parent() -> None:
     def step() -> str:
         if _in_child():
