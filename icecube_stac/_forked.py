@@ -32,6 +32,7 @@ import pickle
 import select
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -222,7 +223,10 @@ def run_in_child(compute: Callable[[], T], warm_ups: Sequence[str] = ()) -> T:
     IcecubeStacError, OSError
         What ``compute()`` raised, after the warnings it issued.
     """
-    if not fork_available() or not _flushed():  # what is buffered at the fork would be written twice
+    # Another thread may hold a lock at the fork (the stderr buffer's, logging's) that the child then waits
+    # for for ever: fork only a process whose threads are its main one (C libraries' idle pools are their own
+    # business: OpenBLAS stops its pool at a fork). What is buffered at the fork would be written twice.
+    if not fork_available() or threading.active_count() > 1 or not _flushed():
         return compute()
     parent = os.getpid()
     read_fd, write_fd = os.pipe()

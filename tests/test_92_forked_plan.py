@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -158,6 +159,19 @@ def test_a_warm_up_that_fails_to_import_changes_nothing(tmp_path: Path, monkeypa
 
     assert run_in_child(step, ("broken_92",)) is True
     assert "broken_92" not in sys.modules
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    # A thread holding a lock at the fork (writing to stderr, logging) would leave the child waiting for ever.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, name="busy-92")
+    thread.start()
+    try:
+        assert run_in_child(os.getpid) == _PARENT
+    finally:
+        stop.set()
+        thread.join()
+    assert run_in_child(os.getpid) != _PARENT
 
 
 class _BrokenStream:
