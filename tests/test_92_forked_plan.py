@@ -149,12 +149,13 @@ def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeyp
 def test_a_warm_up_that_fails_to_import_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A broken binary module (h5py built against another numpy raises ValueError) that the step never needs
     # must not fail the command: in-process it would never have been imported at all.
-    (tmp_path / "broken_92.py").write_text("raise ValueError('numpy.dtype size changed')\n")
+    tried = tmp_path / "tried"
+    (tmp_path / "broken_92.py").write_text(f"open({str(tried)!r}, 'w').close()\nraise ValueError('numpy.dtype')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
 
     def step() -> bool:
         if _in_child():
-            time.sleep(0.2)  # the parent reaches the warm-up before the outcome (not a timing assertion)
+            _wait_for(tried)  # the outcome comes only after the parent's import failed
         return _in_child()
 
     assert run_in_child(step, ("broken_92",)) is True
@@ -265,8 +266,8 @@ def test_an_interrupted_parent_lets_the_child_clean_up(tmp_path: Path, monkeypat
 
     started = tmp_path / "started"
     (tmp_path / "interrupting_later_92.py").write_text(
-        f"import pathlib, time\nwhile not pathlib.Path({str(started)!r}).exists():\n    time.sleep(0.01)\n"
-        "raise KeyboardInterrupt\n"
+        f"import pathlib, time\nfor _ in range(6000):\n    if pathlib.Path({str(started)!r}).exists():\n"
+        "        break\n    time.sleep(0.01)\nraise KeyboardInterrupt\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
 
