@@ -44,6 +44,12 @@ def _wait_for(path: Path) -> None:
         time.sleep(0.01)
 
 
+def _write_pid(path: Path) -> None:
+    # Whole or not at all: the child may be interrupted or killed while it writes (the reader sees no half).
+    path.with_suffix(".part").write_text(str(os.getpid()))
+    os.replace(path.with_suffix(".part"), path)
+
+
 def _gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
@@ -101,7 +107,7 @@ def test_the_parent_computes_the_step_when_the_child_cannot_deliver(trouble: str
     def step() -> Any:
         if not _in_child():
             return "parent"
-        (tmp_path / "child.pid").write_text(str(os.getpid()))
+        _write_pid(tmp_path / "child.pid")
         if trouble == "bug":
             raise ValueError("a bug keeps its real traceback: the parent runs the step again")
         if trouble == "unpicklable":
@@ -135,7 +141,7 @@ def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeyp
 
     def step() -> None:
         if _in_child():
-            pid_file.write_text(str(os.getpid()))
+            _write_pid(pid_file)
             _wait_for(tmp_path / "never")  # stays busy until killed
 
     with pytest.raises(KeyboardInterrupt):
@@ -202,7 +208,8 @@ parent = os.getpid()
 def step():
     if os.getpid() == parent:
         return "parent"
-    (folder / "child.pid").write_text(str(os.getpid()))
+    (folder / "child.part").write_text(str(os.getpid()))
+    os.replace(folder / "child.part", folder / "child.pid")
     if mode == "kill":
         time.sleep(120)  # until the killed parent takes it along
     return "child"
