@@ -153,8 +153,10 @@ def _child(compute: Callable[[], T], write_fd: int, parent: int, mask: set[int |
 
 def _warm_up(modules: Sequence[str], read_fd: int) -> None:
     """Import ``modules`` in order until the child's outcome starts to arrive (or all are imported)."""
+    ready = select.poll()  # not select.select, which refuses a descriptor above 1023 (many inherited fds)
+    ready.register(read_fd, select.POLLIN)
     for name in modules:
-        if select.select([read_fd], [], [], 0)[0]:
+        if ready.poll(0):
             return
         # Any failure (a missing optional module, a broken binary one raising ValueError) is left to the code
         # that really needs the module, which then imports it again: a warm-up never changes the outcome.

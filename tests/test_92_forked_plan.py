@@ -181,6 +181,21 @@ def test_no_fork_while_another_thread_runs() -> None:
     assert run_in_child(os.getpid) != _PARENT
 
 
+def test_warm_ups_with_a_pipe_above_descriptor_1023() -> None:
+    # A command started with many inherited descriptors gets its pipe above select()'s limit (FD_SETSIZE).
+    script = (
+        "import os, resource, sys\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))\n"
+        "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]\n"
+        "from icecube_stac._forked import run_in_child\n"
+        "parent = os.getpid()\n"
+        "print(run_in_child(lambda: os.getpid() != parent, ('json',)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout) == (0, "True\n"), run.stderr
+
+
 class _BrokenStream:
     def write(self, text: str) -> int:
         raise BrokenPipeError(32, "Broken pipe")
