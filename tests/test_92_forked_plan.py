@@ -367,3 +367,25 @@ def test_the_command_reports_the_same_warnings_and_errors_with_a_child(catalog: 
             assert forked[2] == alone[2] and forked[2].startswith(said) and forked[2].count(str(data)) == 1
     finally:
         moved.rename(data)
+
+
+@pytest.mark.parametrize(
+    ("output", "product_type", "first", "reader"),
+    [
+        ("c.zarr", "SLC", "icecube_stac.cube._direct", "icecube_stac.formats.hdf5"),
+        ("c.zarr", "GRD", "icecube_stac.cube._direct", "icecube_stac.formats.geotiff"),
+        ("c.nc", "SLC", "xarray", "icecube_stac.formats.hdf5"),
+    ],
+)
+def test_warm_ups_put_the_writer_and_likely_reader_before_the_speculative_one(
+    output: str, product_type: str, first: str, reader: str
+) -> None:
+    import argparse
+
+    from icecube_stac._cli_plan import warm_ups
+    from icecube_stac.config import load_config
+
+    args = argparse.Namespace(layout="native", zarr_format=3, output=output, format=None)
+    order = warm_ups(args, load_config({"product_type": product_type}))
+    assert order[0] == first
+    assert order.index(reader) < order.index("icecube_stac.cube_item") < order.index("icecube_stac.formats.cog")
