@@ -255,8 +255,9 @@ def _fast_exit() -> None:
         return  # main() did not return (an uncaught error): the interpreter reports it and finalises as usual
     logging.shutdown()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with the stream closed (``>&-``), nothing to flush
+                stream.flush()
     except (OSError, ValueError):
         return  # a closed or broken pipe: leave the reporting to the interpreter
     os._exit(_EXIT_STATUS[-1])

@@ -120,3 +120,20 @@ def test_the_command_process_builds_no_dask_docstrings() -> None:
     import dask.array as da  # this (host) process keeps dask's derived docstrings
 
     assert "This docstring was copied from numpy" in (da.sum.__doc__ or "")
+
+
+def test_the_command_ends_cleanly_with_its_output_closed() -> None:
+    # Started with stdout closed (``icecube-stac ... >&-``), Python has no sys.stdout: the fast exit must not
+    # report an AttributeError from flushing it.
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-m", "icecube_stac.cli", "config-schema"],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),  # closes the child's stdout only, before it execs
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr, result.stderr
