@@ -29,12 +29,22 @@ from icecube_stac._atomic import write_bytes
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["CUBE_EXTENSIONS", "CubeSummary", "cube_item", "cube_item_path", "summary_item", "write_cube_item"]
+__all__ = [
+    "CUBE_EXTENSIONS",
+    "PRODUCT_EXTENSION",
+    "CubeSummary",
+    "cube_item",
+    "cube_item_path",
+    "summary_item",
+    "write_cube_item",
+]
 
 CUBE_EXTENSIONS: Final = [
     "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
     "https://stac-extensions.github.io/xarray-assets/v1.0.0/schema.json",
 ]
+# Declared when the cube says its product type (``product:type``), as the catalog's items do.
+PRODUCT_EXTENSION: Final = "https://stac-extensions.github.io/product/v1.0.0/schema.json"
 _MEDIA: Final = {"zarr": "application/vnd+zarr", "netcdf": "application/x-netcdf"}
 _OPEN_KWARGS: Final[dict[str, dict[str, Any]]] = {
     "zarr": {"engine": "zarr", "consolidated": True},
@@ -224,13 +234,14 @@ def summary_item(
     platforms = sorted({p for p in summary.platforms if p})
     if platforms:
         properties["platform"] = platforms[0] if len(platforms) == 1 else ", ".join(platforms)
+    kept = {k: v for k, v in properties.items() if v is not None or k == "datetime"}
     item: dict[str, Any] = {
         "type": "Feature",
         "stac_version": "1.1.0",
-        "stac_extensions": list(CUBE_EXTENSIONS),
+        "stac_extensions": [*CUBE_EXTENSIONS, *([PRODUCT_EXTENSION] if "product:type" in kept else [])],
         "id": path.name,
         "geometry": geometry,
-        "properties": {k: v for k, v in properties.items() if v is not None or k == "datetime"},
+        "properties": kept,
         "links": _derived_from(summary, path.parent.resolve()),
         "assets": {
             "data": {

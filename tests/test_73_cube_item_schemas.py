@@ -17,7 +17,7 @@ from icecube_stac import _validation
 from icecube_stac.catalog import index
 from icecube_stac.cli import main
 from icecube_stac.config import load_config
-from icecube_stac.cube_item import CUBE_EXTENSIONS, cube_item_path
+from icecube_stac.cube_item import CUBE_EXTENSIONS, PRODUCT_EXTENSION, cube_item_path
 from icecube_stac.geocode import GeocodeOptions, geocode_cube
 from icecube_stac.output import write_cube
 from icecube_stac.pipeline import load_cube
@@ -119,7 +119,8 @@ def test_the_sensor_cube_item_validates_offline(
 ) -> None:
     path = sensor_items[suffix]
     item = _read(path)
-    assert item["stac_extensions"] == CUBE_EXTENSIONS and "x" not in item["properties"]["cube:dimensions"]
+    assert item["stac_extensions"] == [*CUBE_EXTENSIONS, PRODUCT_EXTENSION]  # it says its product:type
+    assert "x" not in item["properties"]["cube:dimensions"]
     assert _validation.problems(item) == []
     assert set(validate(item)) >= set(CUBE_EXTENSIONS)
     assert set(validate(pystac.Item.from_file(str(path)))) >= set(CUBE_EXTENSIONS)
