@@ -49,6 +49,16 @@ def make_product(
     return write_product(spec, folder / f"{level.lower()}-{spec.image_id}")
 
 
+def indexed_slc_stack(root: Path, days: tuple[int, ...] = (2, 5, 9)) -> Path:
+    """Generate one small SLC product per day under ``root/data``, index them, and return ``root/catalog``."""
+    from icecube_stac.catalog import index
+
+    for day in days:
+        make_product(root / "data", level="SLC", day=day, shape=(40, 24), seed=day)
+    index([root / "data"], root / "catalog", progress=False)
+    return root / "catalog"
+
+
 def item_of(product: GeneratedProduct) -> pystac.Item:
     return item_from_product(product.raster)
 

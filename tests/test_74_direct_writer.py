@@ -22,7 +22,7 @@ from icecube_stac.cube._plan import CubePlan, plan_cube
 from icecube_stac.errors import LoadError, OutputExistsError
 from icecube_stac.output import open_cube, write_cube
 from icecube_stac.pipeline import load_cube, matching_items
-from tests._cube_stacks import item_of, make_product, read_grd, read_slc
+from tests._cube_stacks import indexed_slc_stack, item_of, make_product, read_grd, read_slc
 
 _CHUNKS = {"azimuth": 16, "range": 16}
 pytestmark = pytest.mark.filterwarnings("ignore::icecube_stac.cube.ShapeMismatchWarning")  # the padded stacks
@@ -152,12 +152,8 @@ def _cli(config: Path, output: Path, *extra: str) -> int:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from icecube_stac.catalog import index
-
     root = tmp_path_factory.mktemp("direct-project")
-    for day in (2, 5, 9):
-        make_product(root / "data", level="SLC", day=day, shape=(40, 24), seed=day)
-    index([root / "data"], root / "catalog", progress=False)
+    indexed_slc_stack(root)
     (root / "cfg.json").write_text(json.dumps({"catalog": str(root / "catalog"), "product_type": "SLC"}))
     return root
 

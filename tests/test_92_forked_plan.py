@@ -24,7 +24,7 @@ import pytest
 from icecube_stac._forked import fork_available, run_in_child
 from icecube_stac.cube._warnings import SkippedItemWarning
 from icecube_stac.errors import ConfigError
-from tests._cube_stacks import make_product
+from tests._cube_stacks import indexed_slc_stack
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="forking is used on Linux only")
 
@@ -332,13 +332,7 @@ def _files(path: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from icecube_stac.catalog import index
-
-    root = tmp_path_factory.mktemp("forked-plan")
-    for day in (2, 5, 9):
-        make_product(root / "data", level="SLC", day=day, shape=(40, 24), seed=day)
-    index([root / "data"], root / "catalog", progress=False)
-    return root / "catalog"
+    return indexed_slc_stack(tmp_path_factory.mktemp("forked-plan"))
 
 
 def test_the_command_writes_the_same_cube_with_its_plan_made_in_a_child(catalog: Path, tmp_path: Path) -> None:
