@@ -8,6 +8,7 @@ whether its plan is made in a child or (one worker) in-process, and its process 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +56,43 @@ def _gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
+_ALONE = "ICECUBE_STAC_TEST_ALONE"
+
+
+def _alone(test: Callable[..., None]) -> Callable[..., None]:
+    """Run ``test`` where it can fork: here when this process has no other thread, else alone in a new pytest.
+
+    ``run_in_child`` never forks while another Python thread runs (a lock held at the fork would hang the
+    child), and the whole suite leaves some behind (zarr's event loop, other stages' servers): the test then
+    runs by itself in a fresh interpreter, as the command's process is when it forks.
+    """
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        if threading.active_count() == 1:
+            test(*args, **kwargs)
+            return
+        assert not os.environ.get(_ALONE), "the fresh pytest process has other threads too"
+        node = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", node],
+            env={**os.environ, _ALONE: "1"},
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-4000:] + run.stderr[-4000:]
+
+    return wrapper
+
+
+@_alone
 def test_the_value_is_computed_in_the_child() -> None:
     assert run_in_child(os.getpid) not in (_PARENT, None)
 
 
+@_alone
 def test_the_childs_warnings_are_issued_once_in_the_parent() -> None:
     def step() -> str:
         warnings.warn("2 item(s) skipped because their data are missing: a; b", SkippedItemWarning, stacklevel=1)
@@ -75,6 +110,7 @@ def _warn_here() -> None:
     warnings.warn("the same warning from the same line", SkippedItemWarning, stacklevel=1)
 
 
+@_alone
 def test_a_replayed_warning_goes_by_the_module_that_issued_it() -> None:
     # A filter naming a module matches the module's warnings (warnings.warn matches __name__, not the path).
     with warnings.catch_warnings(record=True) as caught:
@@ -91,6 +127,7 @@ def test_a_replayed_warning_goes_by_the_module_that_issued_it() -> None:
     assert len(caught) == 1, [str(w.message) for w in caught]
 
 
+@_alone
 def test_a_reported_error_of_the_child_is_raised_in_the_parent() -> None:
     def step() -> str:
         if _in_child():
@@ -103,6 +140,7 @@ def test_a_reported_error_of_the_child_is_raised_in_the_parent() -> None:
 
 
 @pytest.mark.parametrize("trouble", ["bug", "unpicklable", "killed"])
+@_alone
 def test_the_parent_computes_the_step_when_the_child_cannot_deliver(trouble: str, tmp_path: Path) -> None:
     def step() -> Any:
         if not _in_child():
@@ -119,6 +157,7 @@ def test_the_parent_computes_the_step_when_the_child_cannot_deliver(trouble: str
     assert _gone(int((tmp_path / "child.pid").read_text())), "the child was not reaped"
 
 
+@_alone
 def test_warm_ups_are_imported_while_the_child_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flag = tmp_path / "imported"
     (tmp_path / "warm_module_92.py").write_text(f"open({str(flag)!r}, 'w').close()\n")
@@ -134,6 +173,7 @@ def test_warm_ups_are_imported_while_the_child_works(tmp_path: Path, monkeypatch
     sys.modules.pop("warm_module_92")
 
 
+@_alone
 def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "interrupting_92.py").write_text("raise KeyboardInterrupt\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -152,6 +192,7 @@ def test_an_interrupted_parent_kills_and_reaps_the_child(tmp_path: Path, monkeyp
         assert _gone(int(pid_file.read_text())), "the child was left running"
 
 
+@_alone
 def test_a_warm_up_that_fails_to_import_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A broken binary module (h5py built against another numpy raises ValueError) that the step never needs
     # must not fail the command: in-process it would never have been imported at all.
@@ -168,6 +209,7 @@ def test_a_warm_up_that_fails_to_import_changes_nothing(tmp_path: Path, monkeypa
     assert "broken_92" not in sys.modules
 
 
+@_alone
 def test_no_fork_while_another_thread_runs() -> None:
     # A thread holding a lock at the fork (writing to stderr, logging) would leave the child waiting for ever.
     stop = threading.Event()
@@ -204,6 +246,7 @@ class _BrokenStream:
         raise BrokenPipeError(32, "Broken pipe")
 
 
+@_alone
 def test_closed_or_broken_standard_streams(monkeypatch: pytest.MonkeyPatch) -> None:
     # Started with stdout closed (``>&-``), Python has sys.stdout None: the step still runs, in a child.
     monkeypatch.setattr(sys, "stdout", None)
@@ -281,6 +324,7 @@ def test_an_interrupt_right_after_the_fork_stays_out_of_the_child(tmp_path: Path
     assert (run.returncode, run.stdout) == (0, "child\n"), run
 
 
+@_alone
 def test_an_interrupted_parent_lets_the_child_clean_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # In-process, Ctrl-C during a write unwinds it and removes its staging folder; the child must get the
     # same chance (one KeyboardInterrupt), not be killed with the folder left behind.
