@@ -23,6 +23,7 @@ from icecube_stac._catalog_files import AssetHrefs, Fingerprint, ItemDocument, i
 from icecube_stac._index_report import failure_reason
 from icecube_stac._progress import tracked
 from icecube_stac._validation import problems
+from icecube_stac._workers import usable_cores
 from icecube_stac.errors import IcecubeStacError, IcecubeStacWarning
 from icecube_stac.formats import ProductFiles
 from icecube_stac.formats._cog_product import CogProductFiles, item_from_cog_files
@@ -112,7 +113,7 @@ def auto_workers(workers: int | None) -> int:
         return workers
     if not sys.platform.startswith("linux"):
         return 1  # spawned workers import the package again: slower than reading in-process
-    return max(1, min(len(os.sched_getaffinity(0)), _AUTO_WORKERS_MAX))
+    return max(1, min(usable_cores(), _AUTO_WORKERS_MAX))
 
 
 def read_new(
