@@ -1,5 +1,10 @@
 """The zarr-python store both cube writers write through: stored files start their write-back as they come.
 
+With ``ICECUBE_STAC_DIRECT_IO=1``, files of at least :data:`DIRECT_MIN` bytes are instead written past the
+page cache (:func:`icecube_stac._direct_io.put_direct`; when it pays is measured there). Where the file
+system refuses ``O_DIRECT``, for smaller files (metadata, tiny or well-compressed chunks) and by default, the
+store writes as zarr's ``LocalStore`` does, with the hints below.
+
 A cube is published only after one ``sync(2)`` (:mod:`icecube_stac._atomic`). :class:`WritebackStore` is
 zarr's ``LocalStore`` whose writes hand the stored files to the kernel's write-back as soon as they are
 complete (:func:`icecube_stac._writeback.start_writeback`), so the disk writes the chunks while the next are
@@ -21,32 +26,55 @@ from typing import Final
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
+from icecube_stac._direct_io import direct_io_enabled, put_direct
 from icecube_stac._writeback import start_writeback
 
-__all__ = ["HINT_BATCH", "WritebackStore"]
+__all__ = ["DIRECT_MIN", "HINT_BATCH", "WritebackStore"]
+
+DIRECT_MIN: Final = 256 << 10
+"""Smallest file written past the page cache: below it, the padding and the unbuffered system calls cost more."""
 
 HINT_BATCH: Final = 8 << 20
 """Bytes stored between two write-back hints (a 2048 x 2048 int16 chunk is one batch)."""
 
 
 class WritebackStore(LocalStore):
-    """A local Zarr store whose stored files start their write-back to disk in batches of :data:`HINT_BATCH`."""
+    """A local Zarr store writing large files past the page cache, others with write-back hints (module doc)."""
 
     def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
         super().__init__(root, read_only=read_only)
+        self._direct = direct_io_enabled()  # False for good once the file system refuses O_DIRECT
         # Touched only by coroutines on zarr's one event loop, between awaits: no lock needed.
         self._unhinted: list[Path] = []
         self._unhinted_bytes = 0
 
     async def set(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key`` (atomically, as ``LocalStore``); hint the write-back of a full batch."""
-        await super().set(key, value)
-        await self._stored(key, len(value))
+        """Store ``value`` at ``key`` (atomically, as ``LocalStore``), past the page cache or with hints."""
+        if not await self._put_direct(key, value, exclusive=False):
+            await super().set(key, value)
+            await self._stored(key, len(value))
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
-        """Store ``value`` at ``key`` unless it exists (as ``LocalStore``); hint the write-back of a full batch."""
-        await super().set_if_not_exists(key, value)
-        await self._stored(key, len(value))
+        """Store ``value`` at ``key`` unless it exists (as ``LocalStore``), past the page cache or with hints."""
+        try:
+            written = await self._put_direct(key, value, exclusive=True)
+        except FileExistsError:
+            return
+        if not written:
+            await super().set_if_not_exists(key, value)
+            await self._stored(key, len(value))
+
+    async def _put_direct(self, key: str, value: Buffer, *, exclusive: bool) -> bool:
+        if not self._direct or len(value) < DIRECT_MIN:
+            return False
+        if not self._is_open:
+            await self._open()
+        self._check_writable()
+        view = memoryview(value.as_buffer_like())
+        if await asyncio.to_thread(put_direct, self.root / key, view, exclusive=exclusive):
+            return True
+        self._direct = False  # refused by this file system: the rest is written through the page cache
+        return False
 
     async def _stored(self, key: str, size: int) -> None:
         self._unhinted.append(self.root / key)
