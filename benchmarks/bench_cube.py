@@ -22,7 +22,17 @@ cube (goals 1 and 2)
               one ``xarray.Dataset`` with dims ``Band``/``Azimuth``/``Range`` (``Intensity``, or ``Real`` and
               ``Complex``) in the source dtype, ``to_netcdf`` uncompressed (h5netcdf; netCDF4 is not installed)
 
-    Every output is removed and ``os.sync()`` called before each run (untimed). Then the cube is opened with
+    Every output is removed and ``os.sync()`` called before each run (untimed), then the memory is settled as
+    ``--memory`` says (untimed):
+
+    natural   nothing more: each process finds the pages its own previous output freed moments before
+    warm      ``WARM_MIB`` of memory touched and freed: free memory that the host backs, as on bare metal
+    cold      a ``COLD_SECONDS`` wait: a virtual machine with free page reporting (these Firecracker machines)
+              hands the freed memory back to its host meanwhile, and every fresh page must be faulted in
+              again, as for a command run after a while. Writing 384 MiB into the page cache takes 0.7-1 s
+              then, against 0.1 s warm (``benchmarks/README.md``): it moves the floor and the cube alike.
+
+    Then the cube is opened with
     ``open_cube`` and compared with the floor's arrays at every time step (GRD: the DN, DN 0 -> NaN as the
     storage rule says; SLC: complex-equal), and the dtypes, fill values and codecs on disk are listed.
 
@@ -46,6 +56,7 @@ round, and the medians and same-run ratios are what to compare.
 
 Run:  python benchmarks/bench_cube.py [--products 12] [--size 4096] [--repeats 5] [--workdir DIR]
                                       [--sections cube startup reads] [--levels GRD SLC]
+                                      [--memory natural|warm|cold] [--before CHECKOUT]
 About 1 GB of products, 1.2 GB of outputs at a time; ~10 minutes on 2 cores with the defaults.
 """
 
@@ -365,6 +376,19 @@ def use_this_checkout() -> dict[str, str]:
     return env
 
 
+WARM_MIB = 1536  # more than any run here allocates (outputs of ~400 MB, buffers, interpreters)
+COLD_SECONDS = 3.0  # free page reporting hands memory freed > ~2 s ago back to the host (measured)
+
+
+def settle(memory: str) -> None:
+    """Leave the memory as ``--memory`` says before a timed run (see the module docstring)."""
+    if memory == "warm":
+        touched = b"\x01" * (WARM_MIB << 20)  # malloc + memset: every page faulted in, then freed (munmap)
+        del touched
+    elif memory == "cold":
+        time.sleep(COLD_SECONDS)
+
+
 def fresh(path: Path) -> None:
     """Remove an output and flush dirty pages, so a run neither finds old data nor pays for old write-back."""
     if path.is_dir():
@@ -476,7 +500,7 @@ def verify(stack: Stack, cube: Path, floor_out: Path) -> str:
     return f"{stack.level}: open_cube equals the floor's {what} at all {len(hrefs)} time steps, same time order"
 
 
-def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str]) -> CubeResult:
+def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str], memory: str) -> CubeResult:
     level = stack.level
     outs = {
         "cube": work / f"cube_{level}.zarr",
@@ -515,6 +539,7 @@ def measure_cube(stack: Stack, work: Path, repeats: int, env: Mapping[str, str])
     for r in range(repeats):
         for name, command in commands.items():
             fresh(outs[name])
+            settle(memory)
             times[name].append(run(command, envs[name]))
             cpu[name].append(CPU_SECONDS[-1])
         row = "  ".join(f"{name} {times[name][-1]:.2f} s" for name in commands)
@@ -890,6 +915,12 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="another checkout (e.g. a git worktree of an older commit) to time too"
     )
+    parser.add_argument(
+        "--memory",
+        choices=("natural", "warm", "cold"),
+        default="natural",
+        help="the memory each timed cube-section run finds (see the module docstring; default natural)",
+    )
     parser.add_argument("--job", nargs=2, metavar=("FUNC", "JOB"), help=argparse.SUPPRESS)  # subprocesses
     args = parser.parse_args()
     if args.job:
@@ -909,10 +940,11 @@ def main() -> None:
             if args.before:
                 index_before(root, args.before.resolve(), env)
         if "cube" in args.sections:
+            print(f"memory before each timed run: {args.memory}")
             results = []
             for level in args.levels:
                 print(f"{level}:")
-                results.append(measure_cube(stacks[level], root, args.repeats, env))
+                results.append(measure_cube(stacks[level], root, args.repeats, env, args.memory))
             report_cube(results, args.repeats)
         if "startup" in args.sections:
             print("start-up:")
