@@ -25,12 +25,13 @@ cube (goals 1 and 2)
     Every output is removed and ``os.sync()`` called before each run (untimed), then the memory is settled as
     ``--memory`` says (untimed):
 
-    natural   nothing more: each process finds the pages its own previous output freed moments before
-    warm      ``WARM_MIB`` of memory touched and freed: free memory that the host backs, as on bare metal
+    natural   nothing more: each process may find warm the pages its own previous output freed moments before
     cold      a ``COLD_SECONDS`` wait: a virtual machine with free page reporting (these Firecracker machines)
               hands the freed memory back to its host meanwhile, and every fresh page must be faulted in
               again, as for a command run after a while. Writing 384 MiB into the page cache takes 0.7-1 s
-              then, against 0.1 s warm (``benchmarks/README.md``): it moves the floor and the cube alike.
+              then, against 0.1 s with pages freed just before (``benchmarks/README.md``); it moves the floor
+              and the cube alike. (Touching and freeing memory before a run does not warm it: freed memory
+              was handed back within 0.4 s, measured.)
 
     Then the cube is opened with
     ``open_cube`` and compared with the floor's arrays at every time step (GRD: the DN, DN 0 -> NaN as the
@@ -56,7 +57,7 @@ round, and the medians and same-run ratios are what to compare.
 
 Run:  python benchmarks/bench_cube.py [--products 12] [--size 4096] [--repeats 5] [--workdir DIR]
                                       [--sections cube startup reads] [--levels GRD SLC]
-                                      [--memory natural|warm|cold] [--before CHECKOUT]
+                                      [--memory natural|cold] [--before CHECKOUT]
 About 1 GB of products, 1.2 GB of outputs at a time; ~10 minutes on 2 cores with the defaults.
 """
 
@@ -376,16 +377,12 @@ def use_this_checkout() -> dict[str, str]:
     return env
 
 
-WARM_MIB = 1536  # more than any run here allocates (outputs of ~400 MB, buffers, interpreters)
 COLD_SECONDS = 3.0  # free page reporting hands memory freed > ~2 s ago back to the host (measured)
 
 
 def settle(memory: str) -> None:
     """Leave the memory as ``--memory`` says before a timed run (see the module docstring)."""
-    if memory == "warm":
-        touched = b"\x01" * (WARM_MIB << 20)  # malloc + memset: every page faulted in, then freed (munmap)
-        del touched
-    elif memory == "cold":
+    if memory == "cold":
         time.sleep(COLD_SECONDS)
 
 
@@ -917,7 +914,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--memory",
-        choices=("natural", "warm", "cold"),
+        choices=("natural", "cold"),
         default="natural",
         help="the memory each timed cube-section run finds (see the module docstring; default natural)",
     )
@@ -940,7 +937,8 @@ def main() -> None:
             if args.before:
                 index_before(root, args.before.resolve(), env)
         if "cube" in args.sections:
-            print(f"memory before each timed run: {args.memory}")
+            direct = os.environ.get("ICECUBE_STAC_DIRECT_IO", "unset")
+            print(f"memory before each timed run: {args.memory}; ICECUBE_STAC_DIRECT_IO={direct} (cube chunk writes)")
             results = []
             for level in args.levels:
                 print(f"{level}:")
