@@ -1,18 +1,20 @@
-"""Chunk files written past the page cache (``O_DIRECT``), opt-in with ``ICECUBE_STAC_DIRECT_IO=1``.
+"""Chunk files written past the page cache (``O_DIRECT``) where the page cache is costly: VMs that report free pages.
 
 A cube is published only once its files are on disk (one ``sync(2)``, :mod:`icecube_stac._atomic`), so a
 buffered write copies every chunk into page-cache pages only for the kernel to write them out moments later.
-Those pages are fresh memory. On a virtual machine that hands freed memory back to its host (free page
-reporting, as on the Firecracker machines this project is measured on), each must first be faulted in again
-by the host: writing 384 MiB into the page cache took 0.72-0.97 s instead of 0.09-0.13 s, depending only on
-how long ago the memory was freed (measured; ``benchmarks/README.md``). Written with ``O_DIRECT`` from one
-reused buffer per thread, the same bytes reached the disk in 0.19-0.22 s with two threads whatever the
-memory's state, at a tenth of the CPU, and a 12-SLC cube took 0.90 s instead of 1.30 s.
+Those pages are fresh memory. On a virtual machine that hands freed memory back to its host (virtio-balloon
+free page reporting, as on the Firecracker machines this project is measured on, where memory freed 0.4 s
+earlier was already handed back), each must first be faulted in again by the host: writing 384 MiB into the
+page cache took 0.7-1 s instead of 0.1 s for pages freed just before (``benchmarks/bench_page_cache.py``).
+Written with ``O_DIRECT`` from one reused buffer per thread, the same bytes reach the disk whatever the
+memory's state, at a fraction of the CPU. The 12-SLC cube of ``bench_cube.py`` then took 0.88 s instead of
+1.14 s (CPU 1.14 instead of 1.67 s) when run after a pause, and 0.79 against 0.76 s back to back (medians of 7).
 
-It is not the default: with memory already backed (any machine without free page reporting, or memory
-freed moments before), buffered writes overlap the disk with the reads better, and the same cube took 0.64 s
-buffered against 0.82 s direct (medians of 9, measured). Nor is the cube in the page cache once written
-direct: a later read comes from the disk (in exchange, a cube larger than RAM evicts nothing).
+So the default (``ICECUBE_STAC_DIRECT_IO`` unset or ``auto``) is ``O_DIRECT`` exactly where the kernel reports
+free pages to a host (:func:`free_page_reporting`), and buffered writes elsewhere: with memory that stays
+backed, the page cache costs little, overlaps the disk with the reads, and keeps the new cube cached for
+the read that usually follows. ``1`` or ``0`` force either. Written direct, a cube is not in the page cache
+(a later read comes from the disk; a cube larger than memory evicts nothing).
 
 :func:`put_direct` writes one file with zarr's ``LocalStore`` semantics (a ``.partial`` file renamed into
 place). ``O_DIRECT`` needs block-aligned memory, offsets and lengths: the bytes go through a page-aligned
@@ -24,6 +26,7 @@ writes the file the usual way.
 from __future__ import annotations
 
 import errno
+import functools
 import mmap
 import os
 import threading
@@ -31,21 +34,67 @@ import uuid
 from pathlib import Path
 from typing import Final
 
-__all__ = ["ALIGN", "SLICE", "direct_io_enabled", "put_direct"]
+from icecube_stac.errors import OutputError
+
+__all__ = ["ALIGN", "ENV", "SLICE", "direct_io_enabled", "free_page_reporting", "put_direct"]
 
 ALIGN: Final = 4096
 """Alignment of memory, offsets and lengths: the largest logical block size of common disks."""
 SLICE: Final = 8 << 20
 """Bytes written per system call, through one page-aligned buffer per writing thread."""
 ENV: Final = "ICECUBE_STAC_DIRECT_IO"
-"""``1`` writes the cube writers' chunk files past the page cache; anything else (or unset) through it."""
+"""``1``: chunk files past the page cache; ``0``: through it; ``auto`` (or unset): as :func:`free_page_reporting`."""
+VIRTIO_DEVICES: Final = Path("/sys/bus/virtio/devices")
+_BALLOON: Final = 0x0005  # the virtio device id of a memory balloon
+_F_REPORTING: Final = 5  # VIRTIO_BALLOON_F_REPORTING: the balloon takes the pages the guest reports free
 
 _local = threading.local()
 
 
+def free_page_reporting(devices: Path = VIRTIO_DEVICES) -> bool:
+    """Tell whether this machine hands its free memory back to a host: a bound virtio balloon with page reporting.
+
+    ``devices`` is the sysfs folder of virtio devices; each holds ``device`` (the id, ``0x0005`` for a balloon),
+    ``features`` (the negotiated feature bits as a string of 0 and 1, bit 0 first) and, when a driver is bound,
+    ``driver``. False where there is no such folder (bare metal, other systems).
+    """
+    try:
+        candidates = sorted(devices.iterdir())
+    except OSError:
+        return False
+    for device in candidates:
+        try:
+            kind = int((device / "device").read_text(encoding="ascii").strip(), 16)
+            bits = (device / "features").read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            continue
+        if kind == _BALLOON and bits[_F_REPORTING : _F_REPORTING + 1] == "1" and (device / "driver").exists():
+            return True
+    return False
+
+
+@functools.cache
+def _reporting_here() -> bool:
+    return free_page_reporting()  # a property of the machine: read once per process
+
+
 def direct_io_enabled() -> bool:
-    """Tell whether cube chunk files are written with ``O_DIRECT``: with ``ICECUBE_STAC_DIRECT_IO=1``, on Linux."""
-    return hasattr(os, "O_DIRECT") and os.environ.get(ENV, "").strip() == "1"
+    """Tell whether cube chunk files are written with ``O_DIRECT`` (Linux), as ``ICECUBE_STAC_DIRECT_IO`` says.
+
+    Raises
+    ------
+    OutputError
+        When the variable is set to anything but ``1``, ``0`` or ``auto``.
+    """
+    setting = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if setting not in ("1", "0", "auto"):
+        raise OutputError(
+            f"environment variable {ENV} is {os.environ[ENV]!r}; use 1 (cube chunks written past the page "
+            "cache), 0 (through it) or auto (past it where the machine reports free pages to a host; the default)"
+        )
+    if not hasattr(os, "O_DIRECT") or setting == "0":
+        return False
+    return setting == "1" or _reporting_here()
 
 
 def _buffer() -> mmap.mmap:

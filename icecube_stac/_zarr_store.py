@@ -1,9 +1,10 @@
 """The zarr-python store both cube writers write through: stored files start their write-back as they come.
 
-With ``ICECUBE_STAC_DIRECT_IO=1``, files of at least :data:`DIRECT_MIN` bytes are instead written past the
-page cache (:func:`icecube_stac._direct_io.put_direct`; when it pays is measured there). Where the file
-system refuses ``O_DIRECT``, for smaller files (metadata, tiny or well-compressed chunks) and by default, the
-store writes as zarr's ``LocalStore`` does, with the hints below.
+On a machine that reports its free pages to a host (or with ``ICECUBE_STAC_DIRECT_IO=1``), files of at
+least :data:`DIRECT_MIN` bytes are instead written past the page cache
+(:func:`icecube_stac._direct_io.put_direct`; when it pays is measured there). Elsewhere, where the file
+system refuses ``O_DIRECT``, and for smaller files (metadata, tiny or well-compressed chunks), the store
+writes as zarr's ``LocalStore`` does, with the hints below.
 
 A cube is published only after one ``sync(2)`` (:mod:`icecube_stac._atomic`). :class:`WritebackStore` is
 zarr's ``LocalStore`` whose writes hand the stored files to the kernel's write-back as soon as they are

@@ -1,8 +1,8 @@
 """Stage 72: chunk files written past the page cache. ``put_direct`` writes exactly the bytes given, whatever
 their length and layout, atomically (a ``.partial`` renamed into place, zarr's ``LocalStore`` semantics), leaves
 nothing behind when it fails, and hands the file back to the caller where the file system refuses ``O_DIRECT``.
-With ``ICECUBE_STAC_DIRECT_IO=1`` the cube writers' store writes large chunks that way and everything else as
-before (by default, everything as before); the cubes are the same either way."""
+Where the machine reports free pages to a host (or with ``ICECUBE_STAC_DIRECT_IO=1``) the cube writers' store
+writes large chunks that way and everything else as before; the cubes are the same either way."""
 
 from __future__ import annotations
 
@@ -110,13 +110,71 @@ def test_a_failed_write_raises_and_leaves_nothing(short: bool, tmp_path: Path, m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_environment_variable_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(_direct_io.ENV, raising=False)
-    assert not direct_io_enabled()  # opt-in: buffered writes are faster where memory is backed (module doc)
-    monkeypatch.setenv(_direct_io.ENV, "0")
-    assert not direct_io_enabled()
-    monkeypatch.setenv(_direct_io.ENV, "1")
-    assert direct_io_enabled()
+@pytest.mark.parametrize(
+    ("setting", "reporting", "expected"),
+    [
+        (None, False, False),
+        (None, True, True),
+        ("auto", True, True),
+        (" AUTO ", False, False),
+        ("", True, True),
+        ("1", False, True),
+        ("0", True, False),
+    ],
+)
+def test_the_default_follows_free_page_reporting_and_the_variable_forces_either(
+    setting: str | None, reporting: bool, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_direct_io, "_reporting_here", lambda: reporting)
+    if setting is None:
+        monkeypatch.delenv(_direct_io.ENV, raising=False)
+    else:
+        monkeypatch.setenv(_direct_io.ENV, setting)
+    assert direct_io_enabled() is expected
+
+
+def test_a_bad_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from icecube_stac.errors import OutputError
+
+    monkeypatch.setenv(_direct_io.ENV, "yes")
+    with pytest.raises(OutputError, match=r"ICECUBE_STAC_DIRECT_IO is 'yes'; use 1 .*, 0 .* or auto"):
+        direct_io_enabled()
+
+
+def _virtio(root: Path, name: str, device: str, features: str, driver: bool = True) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "device").write_text(device + "\n")
+    (folder / "features").write_text(features + "\n")
+    if driver:
+        (folder / "driver").mkdir()
+
+
+BITS_WITH_REPORTING = "0110010100000000000000000000000010" + "0" * 94  # a Firecracker balloon, as read here
+
+
+@pytest.mark.parametrize(
+    ("devices", "expected"),
+    [
+        ([("virtio0", "0x0005", BITS_WITH_REPORTING, True)], True),
+        ([("virtio0", "0x0002", BITS_WITH_REPORTING, True), ("virtio1", "0x0005", BITS_WITH_REPORTING, True)], True),
+        ([("virtio0", "0x0005", BITS_WITH_REPORTING, False)], False),  # no driver bound: nobody reports
+        ([("virtio0", "0x0005", "0110000100" + "0" * 118, True)], False),  # a balloon without page reporting
+        ([("virtio0", "0x0001", BITS_WITH_REPORTING, True)], False),  # bit 5 of another device means else
+        ([("virtio0", "balloon", BITS_WITH_REPORTING, True)], False),  # unreadable id
+        ([("virtio0", "0x0005", "01", True)], False),  # too few bits
+        ([], False),
+    ],
+)
+def test_free_page_reporting_is_read_from_the_virtio_balloon(
+    devices: list[tuple[str, str, str, bool]], expected: bool, tmp_path: Path
+) -> None:
+    root = tmp_path / "devices"
+    root.mkdir()
+    for name, device, features, driver in devices:
+        _virtio(root, name, device, features, driver)
+    assert _direct_io.free_page_reporting(root) is expected
+    assert _direct_io.free_page_reporting(tmp_path / "missing") is False  # bare metal, other systems
 
 
 def _store_set(store: Any, key: str, value: bytes, exclusive: bool = False) -> None:
@@ -187,10 +245,13 @@ def test_a_cube_is_the_same_written_direct_or_through_the_page_cache(
         assert (cubes["1"] / relative).read_bytes() == (cubes["0"] / relative).read_bytes(), relative
 
 
-def test_by_default_large_files_go_through_the_page_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_free_page_reporting_large_files_go_through_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from icecube_stac._zarr_store import DIRECT_MIN, WritebackStore
 
     monkeypatch.delenv(_direct_io.ENV, raising=False)
+    monkeypatch.setattr(_direct_io, "_reporting_here", lambda: False)
     opened = _flags_recorded(monkeypatch)
     _store_set(WritebackStore(tmp_path / "c.zarr"), "a/c/0", b"b" * (4 * DIRECT_MIN))
     assert not any(flags & os.O_DIRECT for _, flags in opened)  # put_direct opens with os.open
