@@ -36,7 +36,7 @@ from typing import Final
 
 from icecube_stac.errors import OutputError
 
-__all__ = ["ALIGN", "ENV", "SLICE", "direct_io_enabled", "free_page_reporting", "put_direct"]
+__all__ = ["ALIGN", "ENV", "SLICE", "direct_io_enabled", "direct_io_setting", "free_page_reporting", "put_direct"]
 
 ALIGN: Final = 4096
 """Alignment of memory, offsets and lengths: the largest logical block size of common disks."""
@@ -78,8 +78,8 @@ def _reporting_here() -> bool:
     return free_page_reporting()  # a property of the machine: read once per process
 
 
-def direct_io_enabled() -> bool:
-    """Tell whether cube chunk files are written with ``O_DIRECT`` (Linux), as ``ICECUBE_STAC_DIRECT_IO`` says.
+def direct_io_setting() -> bool | None:
+    """Read ``ICECUBE_STAC_DIRECT_IO``: True (``1``), False (``0``) or None (``auto`` or unset: as the machine).
 
     Raises
     ------
@@ -92,19 +92,36 @@ def direct_io_enabled() -> bool:
             f"environment variable {ENV} is {os.environ[ENV]!r}; use 1 (cube chunks written past the page "
             "cache), 0 (through it) or auto (past it where the machine reports free pages to a host; the default)"
         )
-    if not hasattr(os, "O_DIRECT") or setting == "0":
+    return None if setting == "auto" else setting == "1"
+
+
+def direct_io_enabled(setting: bool | None = None) -> bool:
+    """Tell whether cube chunk files are written with ``O_DIRECT`` (Linux), in this process on this machine.
+
+    ``setting`` is a choice already read (:func:`direct_io_setting`, e.g. by the process that sent a store to
+    a dask worker); None reads ``ICECUBE_STAC_DIRECT_IO`` here, and ``auto`` asks this machine
+    (:func:`free_page_reporting`).
+
+    Raises
+    ------
+    OutputError
+        When the variable is read and set to anything but ``1``, ``0`` or ``auto``.
+    """
+    chosen = direct_io_setting() if setting is None else setting
+    if not hasattr(os, "O_DIRECT"):
         return False
-    return setting == "1" or _reporting_here()
+    return _reporting_here() if chosen is None else chosen
 
 
 def _buffer() -> mmap.mmap:
     buffer: mmap.mmap | None = getattr(_local, "buffer", None)
     if buffer is None:  # anonymous mappings are page-aligned; one per thread, reused for every file
-        buffer = _local.buffer = mmap.mmap(-1, SLICE)
+        # Private: the default (MAP_SHARED) would share the buffer with a child forked from this thread.
+        buffer = _local.buffer = mmap.mmap(-1, SLICE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return buffer
 
 
-def _write_all(fd: int, view: memoryview) -> None:
+def _write_all(fd: int, view: memoryview, path: Path) -> None:
     buffer = _buffer()
     aligned = memoryview(buffer)
     try:
@@ -115,7 +132,7 @@ def _write_all(fd: int, view: memoryview) -> None:
             aligned[:size] = piece
             aligned[size:padded] = bytes(padded - size)  # the padding past the end is truncated away below
             if os.pwrite(fd, aligned[:padded], offset) != padded:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a short direct write: out of space
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))  # a short write: out of space
         if len(view) % ALIGN:
             os.ftruncate(fd, len(view))
     finally:
@@ -156,7 +173,7 @@ def put_direct(path: Path, data: memoryview, *, exclusive: bool = False) -> bool
         raise
     try:
         try:
-            _write_all(fd, view)
+            _write_all(fd, view, path)
         finally:
             os.close(fd)
         if exclusive:
@@ -164,9 +181,9 @@ def put_direct(path: Path, data: memoryview, *, exclusive: bool = False) -> bool
             partial.unlink()
         else:
             partial.replace(path)
-    except OSError as error:
+    except BaseException as error:  # KeyboardInterrupt too: no .partial file is left behind
         partial.unlink(missing_ok=True)
-        if error.errno == errno.EINVAL:  # refused at the first write (some file systems accept the open)
-            return False
+        if isinstance(error, OSError) and error.errno == errno.EINVAL:  # refused at the first write (some
+            return False  # file systems accept the open)
         raise
     return True

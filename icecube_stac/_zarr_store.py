@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
 
-from icecube_stac._direct_io import direct_io_enabled, put_direct
+from icecube_stac._direct_io import direct_io_enabled, direct_io_setting, put_direct
 from icecube_stac._writeback import start_writeback
 
 __all__ = ["DIRECT_MIN", "HINT_BATCH", "WritebackStore"]
@@ -44,7 +44,11 @@ class WritebackStore(LocalStore):
 
     def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
         super().__init__(root, read_only=read_only)
-        self._direct = direct_io_enabled()  # False for good once the file system refuses O_DIRECT
+        # The variable is read (and checked) where the store is made, and a forced choice travels with it; but
+        # the machine that writes decides "auto", so it is resolved at the first large file in the process that
+        # writes it (a dask worker elsewhere unpickles None). False for good once the file system refuses.
+        self._setting = direct_io_setting()
+        self._direct: bool | None = None
         # Touched only by coroutines on zarr's one event loop, between awaits: no lock needed.
         self._unhinted: list[Path] = []
         self._unhinted_bytes = 0
@@ -65,8 +69,16 @@ class WritebackStore(LocalStore):
             await super().set_if_not_exists(key, value)
             await self._stored(key, len(value))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the store without this process's decision to write direct (module doc, ``__init__``)."""
+        return {**vars(self), "_direct": None}
+
     async def _put_direct(self, key: str, value: Buffer, *, exclusive: bool) -> bool:
-        if not self._direct or len(value) < DIRECT_MIN:
+        if not isinstance(value, Buffer) or len(value) < DIRECT_MIN:
+            return False  # a wrong type gets LocalStore's TypeError
+        if self._direct is None:
+            self._direct = direct_io_enabled(self._setting)
+        if not self._direct:
             return False
         if not self._is_open:
             await self._open()
