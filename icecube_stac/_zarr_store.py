@@ -15,7 +15,8 @@ v2, measured). What is stored is unchanged.
 The hints go in batches of at least :data:`HINT_BATCH` bytes: one per file cost ~0.3 ms (a thread hop and
 three system calls), which for 6,930 tiny chunks of a mostly empty cube added 2.2 s to 12.1 s (measured),
 more than writing such files at the final sync costs. The class lives at module level so that dask's
-distributed workers can unpickle the store they are sent.
+distributed workers can unpickle the store they are sent; a forced ``ICECUBE_STAC_DIRECT_IO`` (``1``/``0``,
+read where the store is made) travels with it, while ``auto`` is decided by each worker for its own machine.
 """
 
 from __future__ import annotations
