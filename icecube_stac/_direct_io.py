@@ -6,7 +6,7 @@ Those pages are fresh memory. On a virtual machine that hands freed memory back 
 free page reporting, as on the Firecracker machines this project is measured on, where memory freed 0.4 s
 earlier was already handed back), each must first be faulted in again by the host: writing 384 MiB into the
 page cache took 0.7-1 s instead of 0.1 s for pages freed just before (``benchmarks/bench_page_cache.py``).
-Written with ``O_DIRECT`` from one reused buffer per thread, the same bytes reach the disk whatever the
+Written with ``O_DIRECT`` from a few reused buffers, the same bytes reach the disk whatever the
 memory's state, at a fraction of the CPU. The 12-SLC cube of ``bench_cube.py`` then took 0.88 s instead of
 1.14 s (CPU 1.14 instead of 1.67 s) when run after a pause, and 0.79 against 0.76 s back to back (medians of 7).
 
@@ -18,37 +18,48 @@ the read that usually follows. ``1`` or ``0`` force either. Written direct, a cu
 
 :func:`put_direct` writes one file with zarr's ``LocalStore`` semantics (a ``.partial`` file renamed into
 place). ``O_DIRECT`` needs block-aligned memory, offsets and lengths: the bytes go through a page-aligned
-buffer of :data:`SLICE` bytes per thread, the last block is padded with zeros, and the file is truncated to
-its length. Where the file system refuses ``O_DIRECT`` (``EINVAL``), nothing is left behind and the caller
-writes the file the usual way.
+buffer of :data:`SLICE` bytes (one of :data:`POOL_SIZE`), the last block is padded with zeros, and the file is
+truncated to its length. Where the file system refuses ``O_DIRECT`` (``EINVAL``), nothing is left behind and
+the caller writes the file the usual way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import mmap
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from icecube_stac.errors import OutputError
 
-__all__ = ["ALIGN", "ENV", "SLICE", "direct_io_enabled", "direct_io_setting", "free_page_reporting", "put_direct"]
+__all__ = [
+    "ALIGN",
+    "ENV",
+    "POOL_SIZE",
+    "SLICE",
+    "direct_io_enabled",
+    "direct_io_setting",
+    "free_page_reporting",
+    "put_direct",
+]
 
 ALIGN: Final = 4096
 """Alignment of memory, offsets and lengths: the largest logical block size of common disks."""
 SLICE: Final = 8 << 20
-"""Bytes written per system call, through one page-aligned buffer per writing thread."""
+"""Bytes written per system call, through one of at most :data:`POOL_SIZE` page-aligned buffers."""
+POOL_SIZE: Final = 4
+"""Direct writes at a time: enough to keep a disk busy (two writer jobs store two chunks each), 32 MiB held."""
 ENV: Final = "ICECUBE_STAC_DIRECT_IO"
 """``1``: chunk files past the page cache; ``0``: through it; ``auto`` (or unset): as :func:`free_page_reporting`."""
 VIRTIO_DEVICES: Final = Path("/sys/bus/virtio/devices")
 _BALLOON: Final = 0x0005  # the virtio device id of a memory balloon
 _F_REPORTING: Final = 5  # VIRTIO_BALLOON_F_REPORTING: the balloon takes the pages the guest reports free
-
-_local = threading.local()
 
 
 def free_page_reporting(devices: Path = VIRTIO_DEVICES) -> bool:
@@ -113,16 +124,55 @@ def direct_io_enabled(setting: bool | None = None) -> bool:
     return _reporting_here() if chosen is None else chosen
 
 
-def _buffer() -> mmap.mmap:
-    buffer: mmap.mmap | None = getattr(_local, "buffer", None)
-    if buffer is None:  # anonymous mappings are page-aligned; one per thread, reused for every file
-        # Private: the default (MAP_SHARED) would share the buffer with a child forked from this thread.
-        buffer = _local.buffer = mmap.mmap(-1, SLICE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return buffer
+class _Pool:
+    """At most :data:`POOL_SIZE` page-aligned buffers, made on first need and reused for every file.
+
+    Reused, their pages stay backed (a fresh mapping per file would pay the very faults this module avoids);
+    bounded, they hold at most ``POOL_SIZE * SLICE`` bytes for the process's life, however many threads
+    zarr writes from (CPU count + 4). A writer finding all of them lent waits for one.
+    """
+
+    def __init__(self) -> None:
+        self.free: list[mmap.mmap] = []
+        self.made = 0
+        self.returned = threading.Condition()
+
+    @contextlib.contextmanager
+    def borrowed(self) -> Iterator[mmap.mmap]:
+        with self.returned:
+            while not self.free and self.made >= POOL_SIZE:
+                self.returned.wait()
+            if self.free:
+                buffer = self.free.pop()
+            else:  # anonymous mappings are page-aligned; private, so a forked child never shares one
+                buffer = mmap.mmap(-1, SLICE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+                self.made += 1
+        try:
+            yield buffer
+        finally:
+            with self.returned:
+                self.free.append(buffer)
+                self.returned.notify()
+
+
+_pool = _Pool()
+
+
+def _fresh_pool_in_child() -> None:
+    global _pool
+    _pool = _Pool()  # the parent's lock may have been held by another thread at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_pool_in_child)
 
 
 def _write_all(fd: int, view: memoryview, path: Path) -> None:
-    buffer = _buffer()
+    with _pool.borrowed() as buffer:
+        _write_through(fd, view, path, buffer)
+
+
+def _write_through(fd: int, view: memoryview, path: Path, buffer: mmap.mmap) -> None:
     aligned = memoryview(buffer)
     try:
         for offset in range(0, len(view), SLICE):

@@ -256,3 +256,33 @@ def test_without_free_page_reporting_large_files_go_through_the_page_cache(
     _store_set(WritebackStore(tmp_path / "c.zarr"), "a/c/0", b"b" * (4 * DIRECT_MIN))
     assert not any(flags & os.O_DIRECT for _, flags in opened)  # put_direct opens with os.open
     assert (tmp_path / "c.zarr/a/c/0").read_bytes() == b"b" * (4 * DIRECT_MIN)
+
+
+def test_the_buffers_are_bounded_and_reused_whatever_the_threads(tmp_path: Path) -> None:
+    import threading
+
+    from icecube_stac._direct_io import POOL_SIZE
+
+    pool = _direct_io._pool
+    lent: list[int] = []
+    most = [0]
+    lock = threading.Lock()
+    real = _direct_io._write_through
+
+    def counted(fd: int, view: memoryview, path: Path, buffer: Any) -> None:
+        with lock:
+            lent.append(id(buffer))
+            most[0] = max(most[0], pool.made - len(pool.free))
+        real(fd, view, path, buffer)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_direct_io, "_write_through", counted)
+        data = memoryview(b"z" * (SLICE + 5))
+        threads = [threading.Thread(target=put_direct, args=(tmp_path / f"c{k}", data)) for k in range(3 * POOL_SIZE)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [(tmp_path / f"c{k}").read_bytes() == bytes(data) for k in range(3 * POOL_SIZE)] == [True] * 12
+    assert pool.made <= POOL_SIZE and most[0] <= POOL_SIZE  # never more than POOL_SIZE buffers, lent or not
+    assert len(set(lent)) <= POOL_SIZE and len(lent) == 3 * POOL_SIZE  # the same few, reused

@@ -51,10 +51,10 @@ def test_a_short_write_names_the_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "chunk")
 
 
-def test_a_forked_child_does_not_share_the_buffer_of_its_thread(tmp_path: Path) -> None:
-    assert put_direct(tmp_path / "chunk", memoryview(b"parent" * 1000))  # this thread now has its buffer
-    buffer = _direct_io._buffer()
-    buffer[:6] = b"parent"
+def test_a_forked_child_does_not_share_a_pooled_buffer(tmp_path: Path) -> None:
+    assert put_direct(tmp_path / "chunk", memoryview(b"parent" * 1000))  # the pool now has a buffer
+    with _direct_io._pool.borrowed() as buffer:
+        buffer[:6] = b"parent"
     pid = os.fork()
     if pid == 0:  # the child writes its own file through the buffer it inherited
         try:
