@@ -117,3 +117,38 @@ def test_datetime_and_href_base_parsing() -> None:
         "/data/b": "https://x/b",
     }
     assert _href_base(None) is None
+
+
+def test_a_warning_is_printed_in_one_write_so_threads_never_splice_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from icecube_stac.cli import _show_warning
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.writes: list[str] = []
+            self.lock = threading.Lock()
+
+        def write(self, text: str) -> int:
+            with self.lock:
+                self.writes.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    recorder = Recorder()
+    monkeypatch.setattr(sys, "stderr", recorder)
+
+    def warn_many(name: str) -> None:
+        for k in range(200):
+            _show_warning(RuntimeWarning(f"{name} {k}"), RuntimeWarning, "x.py", 1)
+
+    threads = [threading.Thread(target=warn_many, args=(name,)) for name in ("Mean of empty slice", "invalid value")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Each warning is one write holding its whole line: another thread's text can only come between lines.
+    assert len(recorder.writes) == 400
+    assert all(w.startswith("warning: ") and w.endswith("\n") and w.count("\n") == 1 for w in recorder.writes)
