@@ -37,7 +37,6 @@ import gc
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +65,7 @@ from icecube_stac._encoding import (
     variable_encodings,
 )
 from icecube_stac._progress import DaskProgress
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
@@ -262,10 +262,9 @@ def _store(store: xr.Dataset, staging: Path, fmt: Format, encoding: Any, options
     """Write ``store`` to ``staging``; with ``compute=False`` in ``options`` return the delayed writes."""
     if fmt == "netcdf":
         return store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=options["compute"])
-    with warnings.catch_warnings():
-        # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers
-        # use it to open a store in one request (and plain xr.open_zarr warns without it).
-        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+    # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers use it
+    # to open a store in one request (and plain xr.open_zarr warns without it). The dask writes run inside.
+    with ignoring(UserWarning, "Consolidated metadata"):
         # A store, not a path: zarr reads "a::b" in a path as a chained URL.
         return store.to_zarr(zarr_store(staging), mode="w-", consolidated=True, encoding=encoding, **options)
 

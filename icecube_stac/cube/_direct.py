@@ -24,7 +24,6 @@ import base64
 import functools
 import math
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -44,6 +43,7 @@ from icecube_stac._codecs import (
 )
 from icecube_stac._cube_target import WRITER_ATTR, check_replaceable, format_of, writer_mark, zarr_store
 from icecube_stac._progress import tracked
+from icecube_stac._quiet import ignoring
 from icecube_stac._workers import writer_workers
 from icecube_stac.cube._blocks import DIMS, block_bounds, read_source_block
 from icecube_stac.cube._plan import CubePlan
@@ -252,8 +252,7 @@ def write_plan(
         group = zarr.create_group(store, zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
         _write_data(plan, arrays, progress, functools.partial(_write_coords, store, plan, write_empty))
-        with warnings.catch_warnings():  # as write_cube: xarray and zarr-python readers use it (see output._store)
-            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        with ignoring(UserWarning, "Consolidated metadata"):  # as write_cube (see output._store)
             zarr.consolidate_metadata(store, zarr_format=3)
     if stac_item:
         from icecube_stac.cube_item import write_cube_item

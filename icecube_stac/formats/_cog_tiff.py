@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import rasterio
 from rasterio._err import CPLE_BaseError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import MetadataError, UnsupportedProductError
 from icecube_stac.vocabulary import local_path
 
@@ -111,8 +111,7 @@ def open_cog_dataset(href: str) -> rasterio.DatasetReader:
         When GDAL cannot open it as a TIFF (missing, truncated header, not a TIFF, unreachable).
     """
     try:
-        with warnings.catch_warnings(), rasterio.Env(**COG_GDAL_ENV):
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with ignoring(NotGeoreferencedWarning), rasterio.Env(**COG_GDAL_ENV):
             return rasterio.open(_gdal_name(href), driver="GTiff")
     except GDAL_ERRORS as exc:
         raise MetadataError(href, f"unreadable Cloud-Optimized GeoTIFF: {exc}") from None

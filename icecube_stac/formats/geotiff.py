@@ -7,7 +7,6 @@ silenced here. Vector tags are numpy-repr strings; they are parsed by the metada
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, Final, Self
 
@@ -18,6 +17,7 @@ from rasterio._err import CPLE_BaseError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import MetadataError, UnsupportedProductError
 from icecube_stac.formats._regular import require_regular_file
 from icecube_stac.metadata import MAX_SAMPLES, MAX_SIDE, IceyeMetadata
@@ -46,8 +46,7 @@ _GRD_DTYPE: Final = "uint16"
 
 
 def _open(path: str | Path) -> rasterio.DatasetReader:
-    with warnings.catch_warnings(), rasterio.Env(**_SAFE_GDAL):
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+    with ignoring(NotGeoreferencedWarning), rasterio.Env(**_SAFE_GDAL):
         return rasterio.open(path, driver="GTiff")
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 import xml.etree.ElementTree as ET  # only for GDAL's own serialisation (files are read with defusedxml)
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ import pystac
 
 from icecube_stac._catalog_files import ItemDocument, dump_json
 from icecube_stac._config_geocode import GeocodeOptions
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import CatalogError
 from icecube_stac.geocode._grid import MapGrid, choose_grid
 from icecube_stac.item import parse_item
@@ -215,16 +215,16 @@ def _warped_xml(product: Path, grid: MapGrid) -> str:
     from icecube_stac.formats.geotiff import _GDAL_ERRORS, _SAFE_GDAL  # the hostile-file settings, shared
 
     try:
-        with warnings.catch_warnings(), rasterio.Env(**_SAFE_GDAL):
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(product, driver="GTiff") as src:
-                if src.rpcs is None:
-                    raise CatalogError(f"{product}: no RPC, so no geocoded VRT can be made for it")
-                options = {"SRC_METHOD": "RPC", "RPC_HEIGHT": float(src.rpcs.height_off)}
-                with WarpedVRT(
-                    src, crs=grid.crs, resampling=Resampling.bilinear, src_nodata=0, nodata=0, **options
-                ) as vrt:
-                    return str(vrt.tags(ns="xml:VRT")["xml:VRT"])
+        with (
+            ignoring(NotGeoreferencedWarning),
+            rasterio.Env(**_SAFE_GDAL),
+            rasterio.open(product, driver="GTiff") as src,
+        ):
+            if src.rpcs is None:
+                raise CatalogError(f"{product}: no RPC, so no geocoded VRT can be made for it")
+            options = {"SRC_METHOD": "RPC", "RPC_HEIGHT": float(src.rpcs.height_off)}
+            with WarpedVRT(src, crs=grid.crs, resampling=Resampling.bilinear, src_nodata=0, nodata=0, **options) as vrt:
+                return str(vrt.tags(ns="xml:VRT")["xml:VRT"])
     except _GDAL_ERRORS as exc:
         raise CatalogError(f"{product}: cannot make its geocoded VRT: {exc}") from None
 

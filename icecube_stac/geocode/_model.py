@@ -16,7 +16,6 @@ same pixel at the same ground point.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
@@ -24,6 +23,7 @@ from typing import Any, Final, Literal
 from rasterio.control import GroundControlPoint
 from rasterio.rpc import RPC
 
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import LoadError
 from icecube_stac.item import Orientation, ParsedItem
 from icecube_stac.vocabulary import Container
@@ -145,11 +145,13 @@ def _tiff_models(item: ParsedItem) -> tuple[dict[str, Any] | None, list[Any]]:
     from icecube_stac.formats.geotiff import _GDAL_ERRORS, _SAFE_GDAL  # the hostile-file settings, shared
 
     try:
-        with warnings.catch_warnings(), rasterio.Env(**_SAFE_GDAL):
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(item.data_href, driver="GTiff") as src:
-                rpcs = src.rpcs
-                gcps, crs = src.gcps
+        with (
+            ignoring(NotGeoreferencedWarning),
+            rasterio.Env(**_SAFE_GDAL),
+            rasterio.open(item.data_href, driver="GTiff") as src,
+        ):
+            rpcs = src.rpcs
+            gcps, crs = src.gcps
     except _GDAL_ERRORS as exc:
         raise LoadError(f"item {item.id!r}: cannot read the geolocation of {item.data_href}: {exc}") from None
     if gcps and crs is not None and crs.to_epsg() != 4326:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -26,6 +25,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from icecube_stac._quiet import ignoring
 from icecube_stac.errors import LoadError
 from icecube_stac.geocode._grid import MapGrid
 from icecube_stac.geocode._model import Geolocation
@@ -276,9 +276,8 @@ def _warp_one(source: WarpSource, settings: WarpSettings, out: npt.NDArray[np.fl
     r0, _, c0, _ = source.window
     values = quantity_values(data, source.level, settings.quantity, dict(source.coords), c0, source.shape[1])
     model = source.geolocation.shifted(r0, c0)
-    with warnings.catch_warnings():
-        # A source array with GCPs and no geotransform makes rasterio warn; the GCPs are the georeferencing.
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+    # A source array with GCPs and no geotransform makes rasterio warn; the GCPs are the georeferencing.
+    with ignoring(NotGeoreferencedWarning):
         _reproject(values, out, model, settings, row, col)
 
 

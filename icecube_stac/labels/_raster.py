@@ -8,7 +8,6 @@ Unlabelled slices hold 0 and are marked by the ``labelled`` variable.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy.typing as npt
 import rasterio
 from dask.delayed import delayed
 
+from icecube_stac._quiet import ignoring
 from icecube_stac.labels._geometry import SliceGeometry, SliceTransform, mask_to_product
 from icecube_stac.labels._model import LabelError, LabelSet, ProductLabels
 
@@ -67,8 +67,7 @@ def mask_dtype(labels: LabelSet, geometries: Sequence[SliceGeometry]) -> np.dtyp
 
 def _quiet_open(path: Path) -> Any:
     # Masks are plain images (PNG, GeoTIFF without transform): rasterio's not-georeferenced warning is noise.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+    with ignoring(rasterio.errors.NotGeoreferencedWarning):
         return rasterio.open(path)
 
 
