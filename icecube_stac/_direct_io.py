@@ -79,7 +79,8 @@ def free_page_reporting(devices: Path = VIRTIO_DEVICES) -> bool:
             bits = (device / "features").read_text(encoding="ascii").strip()
         except (OSError, ValueError):
             continue
-        if kind == _BALLOON and bits[_F_REPORTING : _F_REPORTING + 1] == "1" and (device / "driver").exists():
+        # os.path.exists, not Path.exists, which on Python 3.11 raises an EACCES instead of saying False.
+        if kind == _BALLOON and bits[_F_REPORTING : _F_REPORTING + 1] == "1" and os.path.exists(device / "driver"):
             return True
     return False
 

@@ -177,6 +177,22 @@ def test_free_page_reporting_is_read_from_the_virtio_balloon(
     assert _direct_io.free_page_reporting(tmp_path / "missing") is False  # bare metal, other systems
 
 
+def test_an_unreadable_driver_link_means_no_reporting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sysfs entry that cannot be looked at (EACCES) says False, as a missing one, instead of raising."""
+    root = tmp_path / "devices"
+    root.mkdir()
+    _virtio(root, "virtio0", "0x0005", BITS_WITH_REPORTING, True)
+    real_stat = os.stat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path).endswith("driver"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    assert _direct_io.free_page_reporting(root) is False
+
+
 def _store_set(store: Any, key: str, value: bytes, exclusive: bool = False) -> None:
     from zarr.core.buffer import default_buffer_prototype
 
