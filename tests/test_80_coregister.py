@@ -168,6 +168,19 @@ def test_a_failed_fit_is_kept_or_dropped_with_a_warning(small_stack: list[Genera
     assert abs(out["coreg_offset_range"].values[1] - 1.2) < 0.1
 
 
+def test_a_raster_too_small_for_any_window_says_so_without_numpy_warnings(tmp_path: Path) -> None:
+    """16 x 16 px leave no window inside the pads: each is refused as such, and numpy's mean-of-nothing
+    warnings (which the user saw before, with every window called "dark") never show."""
+    specs = [dataclasses.replace(s, shape=(16, 16)) for s in _specs("GRD", [(16, 16)] * 2, 2)]
+    cube = _cube(write_warped_stack(specs, [Warp(), Warp()], tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = coregister_cube(cube, CoregisterOptions(enabled=True, model="shift", grid=(3, 3)))
+    assert [w.category for w in caught] == [CoregistrationWarning], [str(w.message) for w in caught]
+    assert "9 raster too small (under 18 px a side)" in str(caught[0].message)
+    assert list(out["coreg_status"].values) == ["reference", "failed"]
+
+
 def test_worker_processes_give_the_same_cube(small_stack: list[GeneratedProduct]) -> None:
     from distributed import Client, LocalCluster
 

@@ -300,8 +300,10 @@ def _measure(
     means = np.array([np.nanmean(w) if np.isfinite(w).any() else np.nan for w in references])
     dark = DARK_FRACTION * float(np.nanmedian(means)) if np.isfinite(means).any() else np.inf
     for k, (ref, origin) in enumerate(zip(references, origins, strict=True)):
-        if np.isnan(ref).mean() > _NODATA_FRACTION:
-            result: F64 | str = "no data"
+        if ref.size == 0:  # no window fits inside the pads of so small a raster (window_origins)
+            result: F64 | str = f"raster too small (under {2 * _PAD + 2} px a side)"
+        elif np.isnan(ref).mean() > _NODATA_FRACTION:
+            result = "no data"
         elif not means[k] >= dark:
             result = "dark"
         else:
