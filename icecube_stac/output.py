@@ -264,7 +264,7 @@ def _store(store: xr.Dataset, staging: Path, fmt: Format, encoding: Any, options
         return store.to_netcdf(staging, engine="h5netcdf", encoding=encoding, compute=options["compute"])
     # Consolidated metadata is not in the Zarr v3 spec yet, but xarray, zarr-python and fsspec readers use it
     # to open a store in one request (and plain xr.open_zarr warns without it). The dask writes run inside.
-    with ignoring(UserWarning, "Consolidated metadata"):
+    with ignoring(UserWarning, "Consolidated metadata", any_thread=True):
         # A store, not a path: zarr reads "a::b" in a path as a chained URL.
         return store.to_zarr(zarr_store(staging), mode="w-", consolidated=True, encoding=encoding, **options)
 

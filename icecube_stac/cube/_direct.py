@@ -252,7 +252,7 @@ def write_plan(
         group = zarr.create_group(store, zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
         _write_data(plan, arrays, progress, functools.partial(_write_coords, store, plan, write_empty))
-        with ignoring(UserWarning, "Consolidated metadata"):  # as write_cube (see output._store)
+        with ignoring(UserWarning, "Consolidated metadata", any_thread=True):  # as write_cube (see output._store)
             zarr.consolidate_metadata(store, zarr_format=3)
     if stac_item:
         from icecube_stac.cube_item import write_cube_item
