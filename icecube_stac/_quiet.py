@@ -15,16 +15,25 @@ caller's own ``catch_warnings`` in another thread: a block of theirs overlapping
 our entry and put it back after we had left (the entry then stayed), or put back a list without it while we were
 inside (the warning then showed). And meanwhile every thread's warnings of that kind were ignored.
 
-So each kind of warning silenced here has one *permanent* ``ignore`` entry, put at the front of the filter list
-at first use and left there. Its message slot is a :class:`_Matcher`, whose ``match`` (what the warnings
-machinery calls on a filter's message, in the thread that warns) answers only in a thread that is inside a
-block of its kind (or, with ``any_thread``, in any thread while one is: for zarr, which warns from its event
-loop's thread). Outside such blocks the entry matches nothing, so a list saved and put back with it does no
-harm, and no other thread's warning is ignored. Each block moves the entry back to the front if a filter was
-added before it since (a caller's ``simplefilter("error")``, or pytest's per-test filters), so the warnings
-a reader expects stay silent; nothing else in the list is touched. One case is left: a caller's block that
-saved the list before the entry's first use and ends inside one of ours puts back a list without it, and
-that one block of ours shows its warnings; the next puts the entry back.
+So each kind of warning silenced here has a *permanent* ``ignore`` entry, put at the front of the filter list
+at first use and left there. Its message slot is a :class:`_ThreadSlot`, whose ``match`` (what the warnings
+machinery calls on a filter's message, in the thread that warns) says yes only in a thread inside a block of
+its kind (with ``any_thread``, a :class:`_SharedSlot`: in any thread while one is inside, for zarr, which warns
+from its event loop's thread). Outside blocks the entry matches nothing, so a list saved and put back with it
+does no harm, and no other thread's warning is ignored.
+
+Each block moves the entry back to the front if a filter was put before it since (a caller's
+``simplefilter("error")``, pytest's per-test filters); nothing else in the list is touched. Two details keep a
+warning raised meanwhile by another thread from missing the entry (both races reproduced in review):
+
+- ``match`` is always a C function (``callable``, which is false for any text, or the pattern's ``match``), so
+  the interpreter's walk over the list runs no Python code and no thread moves an entry in the middle of it;
+- a move puts a twin of the entry at the front first and only then removes the old one (the two differ in
+  their module slot, so ``list.remove`` takes the right one): the list always holds one of them.
+
+What is left: a list a caller's ``catch_warnings`` saved while our entry was not at its front, put back while
+one of our blocks runs, leaves that block's warnings to the filters in front of it; the next block moves it
+again. And ``pickle``/``copy.deepcopy`` of ``warnings.filters`` keep our slots as they are (by reference).
 """
 
 from __future__ import annotations
@@ -33,87 +42,122 @@ import contextlib
 import re
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, cast
 
 __all__ = ["ignoring"]
 
-_LOCK: Final = threading.Lock()
-# (category, message pattern, any thread) -> the permanent filter entry of that kind
-_ENTRIES: Final[dict[tuple[type[Warning], str, bool], tuple[Any, ...]]] = {}
+# Reentrant: a signal handler or a finalizer may enter a block while its thread is in here.
+_LOCK: Final = threading.RLock()
 
 
-class _Matcher:
-    """A filter's message slot that matches only while a block of its kind runs (module doc).
+class _Slot:
+    """What deep copies and pickles of ``warnings.filters`` do with our slots: keep them, by reference."""
 
-    ``any_thread`` false: only in a thread inside such a block. True: in every thread while one is inside, for
-    warnings raised on the caller's behalf by another thread (zarr's, from its event loop).
-    """
+    def __copy__(self) -> _Slot:
+        return self
 
-    def __init__(self, message: str, any_thread: bool) -> None:
-        self._pattern = re.compile(message, re.I) if message else None  # as filterwarnings compiles it
-        self._any_thread = any_thread
-        self._inside = threading.local()  # .blocks: a token per block this thread is inside
-        self._everywhere: list[object] = []  # the tokens of every thread's blocks (any_thread only)
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Slot:
+        return self
 
-    def match(self, text: str) -> bool:
-        """Tell whether a warning's text is to be ignored: in a block of this kind, and the text matches."""
-        inside = self._everywhere if self._any_thread else getattr(self._inside, "blocks", None)
-        if not inside:  # first: the warnings machinery calls this for every warning of the process
-            return False
-        return self._pattern is None or self._pattern.match(text) is not None
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return (_slot_of, _KEY_OF[id(self)])
 
-    def enter(self, token: object) -> None:
-        """Count a block in (once ``token`` is listed: see :func:`ignoring`)."""
-        if self._any_thread:
-            self._everywhere.append(token)  # one C call, atomic under the GIL
-            return
-        blocks = getattr(self._inside, "blocks", None)
-        if blocks is None:
-            blocks = self._inside.blocks = []
-        blocks.append(token)
 
-    def leave(self, token: object) -> None:
-        """Count the block of ``token`` out; nothing if it never got in."""
-        blocks = self._everywhere if self._any_thread else getattr(self._inside, "blocks", None)
-        if blocks:
-            with contextlib.suppress(ValueError):
-                blocks.remove(token)  # by identity: tokens are plain objects
+class _ThreadSlot(_Slot, threading.local):
+    """A message slot whose ``match`` is this thread's own: a C function only (module doc); no ``__init__``."""
 
-    def __repr__(self) -> str:
-        pattern = self._pattern.pattern if self._pattern else ""
-        where = "any thread" if self._any_thread else "threads"
-        return f"<icecube_stac ignoring {pattern!r} in {where} inside its blocks>"
+    match: Callable[[str], object] = callable  # false for any text; inside a block, the pattern's match
+
+
+class _SharedSlot(_Slot):
+    """A message slot whose ``match`` is every thread's (``any_thread``)."""
+
+    match: Callable[[str], object] = callable
+
+
+class _AnyModule(_Slot):
+    """A module slot that matches every module, but is not None: the entry's twin (module doc)."""
+
+    match: Callable[[str], object] = id  # always true
+
+    def __reduce__(self) -> str:  # type: ignore[override]
+        return "_ANY_MODULE"  # the module's one instance, by name
+
+
+_ANY_MODULE: Final = _AnyModule()
+
+_Key = tuple[type[Warning], str, bool]
+# (category, message pattern, any thread) -> its slot and its two entries (twins, one in the list at a time)
+_KINDS: Final[dict[_Key, tuple[_Slot, tuple[Any, ...], tuple[Any, ...]]]] = {}
+_KEY_OF: Final[dict[int, _Key]] = {}  # a slot's kind, for pickles only
+_INSIDE: Final = threading.local()  # .tokens: key -> this thread's blocks of that kind
+_SHARED_TOKENS: Final[dict[_Key, list[object]]] = {}  # any_thread kinds: every thread's blocks
+
+
+def _slot_of(category: type[Warning], message: str, any_thread: bool) -> _Slot:
+    return _kind((category, message, any_thread))[0]
+
+
+def _kind(key: _Key) -> tuple[_Slot, tuple[Any, ...], tuple[Any, ...]]:
+    with _LOCK:
+        kind = _KINDS.get(key)
+        if kind is None:
+            category, _, any_thread = key
+            slot: _Slot = _SharedSlot() if any_thread else _ThreadSlot()
+            twins = (("ignore", slot, category, None, 0), ("ignore", slot, category, _ANY_MODULE, 0))
+            kind = _KINDS[key] = (slot, *twins)
+            _KEY_OF[id(slot)] = key
+        return kind
 
 
 def _filters() -> list[Any]:
     return cast(list[Any], warnings.filters)  # a list at run time; typeshed says Sequence
 
 
-def _entry(category: type[Warning], message: str, any_thread: bool) -> tuple[Any, ...]:
-    key = (category, message, any_thread)
+def _to_front(key: _Key) -> None:
+    """Put the kind's entry before every filter that is not one of ours (a no-op when it already is: usually)."""
     with _LOCK:
-        entry = _ENTRIES.get(key)
-        if entry is None:
-            entry = _ENTRIES[key] = ("ignore", _Matcher(message, any_thread), category, None, 0)
-    return entry
-
-
-def _to_front(entry: tuple[Any, ...]) -> None:
-    """Put ``entry`` before every filter that is not one of ours (a no-op when it already is: the usual case)."""
-    with _LOCK:
-        ours = set(map(id, _ENTRIES.values()))
+        _, first, second = _KINDS[key]
+        ours = {id(entry) for _, *twins in _KINDS.values() for entry in twins}
         filters = _filters()
         for item in filters:
-            if item is entry:
+            if item is first or item is second:
                 return
             if id(item) not in ours:
                 break
-        # Not filterwarnings, which first removes an equal filter of the user's (none can be equal: the
-        # matcher is ours) and resets the modules' registries. An "ignore" caches nothing in them.
-        with contextlib.suppress(ValueError):
-            filters.remove(entry)  # one C call: the GIL keeps another thread's change of the list out
-        filters.insert(0, entry)
+        old = next((item for item in filters if item is first or item is second), None)
+        # Not filterwarnings, which first removes an equal filter of the user's (none can be equal: the slot is
+        # ours) and resets the modules' registries. An "ignore" caches nothing in them.
+        filters.insert(0, second if old is first else first)
+        if old is not None:
+            with contextlib.suppress(ValueError):
+                filters.remove(old)  # only old itself equals old: its twin differs in the module slot
+
+
+def _enter(key: _Key, token: object, yes: Callable[[str], object]) -> None:
+    slot = _KINDS[key][0]
+    if key[2]:
+        with _LOCK:
+            _SHARED_TOKENS.setdefault(key, []).append(token)
+            slot.match = yes  # type: ignore[attr-defined]
+        return
+    tokens = getattr(_INSIDE, "tokens", None)
+    if tokens is None:
+        tokens = _INSIDE.tokens = {}
+    tokens.setdefault(key, []).append(token)
+    slot.match = yes  # type: ignore[attr-defined]  # this thread's only: the slot is a threading.local
+
+
+def _leave(key: _Key, token: object) -> None:
+    slot = _KINDS[key][0]
+    with _LOCK if key[2] else contextlib.nullcontext():
+        tokens = _SHARED_TOKENS.get(key) if key[2] else getattr(_INSIDE, "tokens", {}).get(key)
+        if tokens and token in tokens:
+            tokens.remove(token)
+        if not tokens:
+            with contextlib.suppress(AttributeError):  # never entered: nothing was set
+                del slot.match  # type: ignore[attr-defined]  # back to the class's: matches nothing
 
 
 @contextlib.contextmanager
@@ -137,14 +181,15 @@ def ignoring(category: type[Warning], message: str = "", *, any_thread: bool = F
     ------
     None
     """
-    entry = _entry(category, message, any_thread)
-    matcher = cast(_Matcher, entry[1])
+    key = (category, message, any_thread)
+    _kind(key)
+    yes: Callable[[str], object] = re.compile(message, re.I).match if message else id  # id: true for any text
     token = object()
     try:
         # Inside the try: a KeyboardInterrupt before the token is listed leaves nothing to undo, and after it
         # the finally takes it out; the thread never stays counted inside.
-        _to_front(entry)
-        matcher.enter(token)
+        _to_front(key)
+        _enter(key, token, yes)
         yield
     finally:
-        matcher.leave(token)
+        _leave(key, token)

@@ -8,11 +8,15 @@ let warnings through (checked when ``ignoring`` was written). These tests fail o
 
 from __future__ import annotations
 
+import copy
+import pickle
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,6 +30,10 @@ from icecube_stac.formats.geotiff import _open
 
 class _Noise(UserWarning):
     """A warning class no library issues, so the tests see only their own."""
+
+
+class _Other(UserWarning):
+    """A second kind, for entries moved by other threads."""
 
 
 def _in_threads(work: Callable[[], None], threads: int = 4) -> None:
@@ -51,7 +59,7 @@ def _warn() -> None:
 
 def _theirs(filters: list[object]) -> list[object]:
     """The filters that are not ``ignoring``'s own (inert) entries."""
-    ours = {id(entry) for entry in _quiet._ENTRIES.values()}
+    ours = {id(entry) for _, *twins in _quiet._KINDS.values() for entry in twins}
     return [item for item in filters if id(item) not in ours]
 
 
@@ -197,6 +205,7 @@ def test_a_filter_the_caller_adds_later_does_not_unsilence_a_block() -> None:
         warnings.simplefilter("error", _Noise)  # in front of it, as pytest's -W error or a user's filter
         with ignoring(_Noise):
             _warn()  # ignored, not raised
+            assert sum(1 for item in warnings.filters if item[2] is _Noise and item[1] is not None) == 1  # moved
         with pytest.raises(_Noise):
             _warn()
 
@@ -237,20 +246,76 @@ def test_a_callers_catch_warnings_in_another_thread_neither_keeps_nor_drops_the_
 
 
 def test_an_interrupt_while_entering_leaves_the_thread_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_enter = _quiet._Matcher.enter
+    real_enter = _quiet._enter
 
-    def interrupted(self: _quiet._Matcher, token: object) -> None:
-        real_enter(self, token)
+    def interrupted(key: Any, token: object, yes: Any) -> None:
+        real_enter(key, token, yes)
         raise KeyboardInterrupt  # as a Ctrl-C landing right after the thread is counted in
 
-    monkeypatch.setattr(_quiet._Matcher, "enter", interrupted)
+    monkeypatch.setattr(_quiet, "_enter", interrupted)
     with pytest.raises(KeyboardInterrupt), ignoring(_Noise):
         pass
     monkeypatch.undo()
+    slot = _quiet._KINDS[(_Noise, "", False)][0]
+    assert not slot.match("noise")  # type: ignore[attr-defined]  # this thread is counted out
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.resetwarnings()  # nothing in front of the entry: it alone decides
+        with ignoring(_Noise):
+            pass
         _warn()
     assert [str(w.message) for w in caught if w.category is _Noise] == ["noise"]
+
+
+def test_a_warning_raised_while_other_threads_move_entries_never_misses_its_own() -> None:
+    """The interpreter walks the list while other threads move our entries and add theirs (review's race)."""
+    switch = sys.getswitchinterval()
+    raised = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ignoring(_Noise), ignoring(_Other):
+            pass
+        stop = time.monotonic() + 1.0
+
+        def users_filter() -> None:
+            while time.monotonic() < stop:
+                warnings.filterwarnings("ignore", category=DeprecationWarning)  # in front of ours
+                time.sleep(0)
+
+        def mover(category: type[Warning]) -> None:
+            while time.monotonic() < stop:
+                with ignoring(category):
+                    pass
+
+        def warner() -> None:
+            nonlocal raised
+            with ignoring(_Noise):
+                while time.monotonic() < stop:
+                    try:
+                        _warn()
+                    except _Noise:
+                        raised += 1
+
+        threads = [threading.Thread(target=users_filter), threading.Thread(target=warner)]
+        threads += [threading.Thread(target=mover, args=(category,)) for category in (_Noise, _Other)]
+        sys.setswitchinterval(1e-6)
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(switch)
+    assert raised == 0
+
+
+def test_copies_and_pickles_of_the_filter_list_keep_our_entries() -> None:
+    with ignoring(_Noise):
+        pass
+    ours = [item for item in warnings.filters if item not in _theirs(list(warnings.filters))]
+    assert ours
+    copied = copy.deepcopy(list(warnings.filters))
+    assert all(any(c[1] is o[1] for c in copied) for o in ours)
+    assert all(pickle.loads(pickle.dumps(o))[1] is o[1] for o in ours)
 
 
 def test_zarrs_consolidation_notice_is_silenced_from_its_event_loop(tmp_path: Path) -> None:
