@@ -63,6 +63,8 @@ def _plan(items: list[pystac.Item], config: dict[str, Any] | None = None, **chun
 
 # Empty time slots: 3-day slots over 12 days, with acquisitions on days 2, 5 and 9 of March 2024.
 _SLOTS = {"temporal_resolution": 3, "start_date": "2024-03-01", "end_date": "2024-03-12"}
+# Mostly empty: 1-day slots over 20 days, 3 of them with an acquisition.
+_DAILY = {"temporal_resolution": 1, "start_date": "2024-03-01", "end_date": "2024-03-20"}
 CASES = [
     ("GRD", None, {}, {}),
     ("GRD padded", None, {}, {}),
@@ -71,6 +73,9 @@ CASES = [
     ("GRD", None, _SLOTS, {}),
     ("SLC", None, _SLOTS, {}),
     ("GRD", "none", _SLOTS, {}),  # uncompressed with empty slots: zarr leaves fill-only chunks out
+    ("GRD padded", None, _DAILY, {}),  # empty slots' chunks copied from one encoded chunk of each extent
+    ("SLC padded", None, _DAILY, {}),
+    ("SLC", "none", _DAILY, {"time": 2}),
     ("SLC", "none", _SLOTS, {}),
     ("GRD", "zstd:3", {}, {"time": 2}),
     ("SLC", "lz4:1", {}, {"time": 2}),
@@ -95,6 +100,28 @@ def test_the_direct_store_is_write_cubes_file_for_file(
     assert sorted(direct) == sorted(reference)
     different = [name for name in direct if direct[name] != reference[name]]
     assert different == []
+
+
+@pytest.mark.parametrize("stack", ["GRD padded", "SLC padded"])
+def test_empty_slots_are_encoded_once_per_chunk_extent(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """17 empty daily slots of 3 x 2 chunks (4 extents: inner, two edges, corner) are not 102 encodings."""
+    from icecube_stac.cube import _fill_chunks
+
+    encoded: list[str] = []
+    real_get = _fill_chunks.FillChunks._get
+    monkeypatch.setattr(_fill_chunks.FillChunks, "_get", lambda self, key: encoded.append(key) or real_get(self, key))
+    plan = _plan(stacks[stack], _DAILY)
+    assert sum(source is None for source in plan.sources) == 17
+    write_plan(plan, tmp_path / "d.zarr", stac_item=False)
+    arrays = 1 if stack.startswith("GRD") else 2
+    assert 4 * arrays <= len(encoded) <= 2 * 4 * arrays  # two writer threads may both encode a kind first
+    name = "amplitude" if arrays == 1 else "slc"
+    chunk_files = [p for p in (tmp_path / "d.zarr").glob(f"{name}*/c/*/*/*") if p.is_file()]
+    assert len(chunk_files) == 20 * 3 * 2 * arrays  # every chunk stored, as write_cube stores them
+    cube, reference = open_cube(tmp_path / "d.zarr"), cube_of_plan(plan)
+    np.testing.assert_array_equal(cube[name].values, reference[name].values)
 
 
 def test_the_cube_reads_back_as_the_products(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:

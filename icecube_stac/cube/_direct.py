@@ -46,6 +46,7 @@ from icecube_stac._progress import tracked
 from icecube_stac._quiet import ignoring
 from icecube_stac._workers import writer_workers
 from icecube_stac.cube._blocks import DIMS, block_bounds, read_source_block
+from icecube_stac.cube._fill_chunks import FillChunks
 from icecube_stac.cube._plan import CubePlan
 
 if TYPE_CHECKING:
@@ -149,15 +150,22 @@ def _create_data(group: Any, plan: CubePlan, codec: Compression, write_empty: bo
     return arrays
 
 
-def _write_block(plan: CubePlan, arrays: list[Any], times: tuple[int, int], rows: tuple[int, int]) -> None:
+def _write_block(
+    plan: CubePlan, arrays: list[Any], fill: FillChunks, times: tuple[int, int], rows: tuple[int, int]
+) -> None:
     assert plan.source_dtype is not None
+    if all(source is None for source in plan.sources[times[0] : times[1]]):  # empty time slots only
+        fill.write((times, rows, (0, plan.grid[1])))
+        return
     block = read_source_block(plan.sources[times[0] : times[1]], rows, (0, plan.grid[1]), plan.source_dtype)
     where = (slice(*times), slice(*rows), slice(None))
     for index, array in enumerate(arrays):
         array[where] = block if len(arrays) == 1 else block[index]  # its files start their write-back (store)
 
 
-def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Callable[[], None]) -> None:
+def _write_data(
+    plan: CubePlan, arrays: list[Any], fill: FillChunks, progress: bool, coords: Callable[[], None]
+) -> None:
     """Read and store every block of full-width rows, one job per core; the first failure stops the rest.
 
     ``coords`` (the coordinates' writes: ~20 small arrays, a few zarr round trips each) runs in a thread of its
@@ -170,7 +178,7 @@ def _write_data(plan: CubePlan, arrays: list[Any], progress: bool, coords: Calla
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icecube-stac-coords")
     try:
         futures: list[Future[None]] = [side.submit(coords)]
-        futures += [pool.submit(_write_block, plan, arrays, t, r) for t in times for r in rows]
+        futures += [pool.submit(_write_block, plan, arrays, fill, t, r) for t in times for r in rows]
         for future in tracked(as_completed(futures), progress, desc="writing cube", unit="job", total=len(futures)):
             future.result()  # a LoadError naming the item and href (or an OSError), raised here at once
     finally:
@@ -251,7 +259,8 @@ def write_plan(
         store = zarr_store(staging)
         group = zarr.create_group(store, zarr_format=3, attributes=attributes)
         arrays = _create_data(group, plan, codec, write_empty)
-        _write_data(plan, arrays, progress, functools.partial(_write_coords, store, plan, write_empty))
+        fill = FillChunks(store, arrays, str(plan.source_dtype))
+        _write_data(plan, arrays, fill, progress, functools.partial(_write_coords, store, plan, write_empty))
         with ignoring(UserWarning, "Consolidated metadata", any_thread=True):  # as write_cube (see output._store)
             zarr.consolidate_metadata(store, zarr_format=3)
     if stac_item:
