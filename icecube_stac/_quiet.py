@@ -33,7 +33,9 @@ warning raised meanwhile by another thread from missing the entry (both races re
 
 What is left: a list a caller's ``catch_warnings`` saved while our entry was not at its front, put back while
 one of our blocks runs, leaves that block's warnings to the filters in front of it; the next block moves it
-again. And ``pickle``/``copy.deepcopy`` of ``warnings.filters`` keep our slots as they are (by reference).
+again. A block must end in the thread that began it (a generator holding one, closed by another thread, leaves
+the first thread silenced). ``pickle``/``copy.deepcopy`` of ``warnings.filters`` keep our slots as they are
+(by reference). A Ctrl-C while a block ends is raised once it has ended (:func:`_leave_surely`).
 """
 
 from __future__ import annotations
@@ -192,4 +194,17 @@ def ignoring(category: type[Warning], message: str = "", *, any_thread: bool = F
         _enter(key, token, yes)
         yield
     finally:
-        _leave(key, token)
+        _leave_surely(key, token)
+
+
+def _leave_surely(key: _Key, token: object) -> None:
+    """Leave the block even if a KeyboardInterrupt lands meanwhile (then raised once left): it is idempotent."""
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            _leave(key, token)
+            break
+        except KeyboardInterrupt as exc:  # half left: a stale token or match would silence the thread for good
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted

@@ -330,3 +330,20 @@ def test_zarrs_consolidation_notice_is_silenced_from_its_event_loop(tmp_path: Pa
             zarr.consolidate_metadata(store, zarr_format=3)
         with ignoring(UserWarning, "Consolidated metadata", any_thread=True):
             zarr.consolidate_metadata(store, zarr_format=3)
+
+
+def test_an_interrupt_while_leaving_is_raised_once_the_block_has_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_leave, calls = _quiet._leave, []
+
+    def interrupted_once(key: Any, token: object) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as a Ctrl-C landing while the block ends
+        real_leave(key, token)
+
+    monkeypatch.setattr(_quiet, "_leave", interrupted_once)
+    with pytest.raises(KeyboardInterrupt), ignoring(_Noise):
+        pass
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert not _quiet._KINDS[(_Noise, "", False)][0].match("noise")  # type: ignore[attr-defined]

@@ -62,6 +62,7 @@ class FillChunks:
         self._lock = threading.Lock()
         # (array index, chunk extent inside the cube) -> its stored bytes, None where zarr stores nothing
         self._bytes: dict[tuple[int, tuple[int, ...]], Any] = {}
+        self._first: dict[tuple[int, tuple[int, ...]], threading.Lock] = {}  # held while a kind is encoded
 
     def write(self, bounds: Sequence[tuple[int, int]]) -> None:
         """Store the chunks of a block, given as chunk-aligned ``(start, stop)`` per dim, holding only the fill."""
@@ -80,15 +81,22 @@ class FillChunks:
 
     def _stored(self, index: int, array: Any, coords: tuple[int, ...], extent: tuple[int, ...]) -> Any:
         """Return the bytes to copy to this chunk; _UNKNOWN once this call has had zarr store it itself."""
+        kind = (index, extent)
         with self._lock:
-            known = self._bytes.get((index, extent), _UNKNOWN)
+            known = self._bytes.get(kind, _UNKNOWN)
+            first = self._first.setdefault(kind, threading.Lock())
         if known is not _UNKNOWN:
             return known
-        where = tuple(slice(i * size, i * size + n) for i, size, n in zip(coords, array.chunks, extent, strict=True))
-        array[where] = np.full(extent, self._fill, array.dtype)  # zarr encodes and stores it, as for any chunk
-        stored = self._get(_key(array, coords))
-        with self._lock:
-            self._bytes.setdefault((index, extent), stored)
+        with first:  # one thread encodes a kind; the others, come meanwhile, copy its bytes
+            with self._lock:
+                known = self._bytes.get(kind, _UNKNOWN)
+            if known is not _UNKNOWN:
+                return known
+            where = tuple(slice(i * s, i * s + n) for i, s, n in zip(coords, array.chunks, extent, strict=True))
+            array[where] = np.full(extent, self._fill, array.dtype)  # zarr encodes and stores it, as any chunk
+            stored = self._get(_key(array, coords))
+            with self._lock:
+                self._bytes[kind] = stored
         return _UNKNOWN
 
     def _get(self, key: str) -> Any:
