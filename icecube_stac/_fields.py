@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from icecube_stac._field_numbers import MAX_NUMBER_CHARS, NUMBER, plain_numbers
+
 __all__ = [
     "as_angle",
     "as_enum",
@@ -48,7 +50,6 @@ _E = TypeVar("_E", bound=StrEnum)
 
 # Far beyond anything ICEYE writes (the real GRD XML has 37 state vectors, 9 x 4 Doppler coefficients and
 # 20 coefficients per RPC polynomial; per-pixel HDF5 vectors are not metadata).
-MAX_NUMBER_CHARS: Final = 64
 MAX_TEXT_CHARS: Final = 256
 MAX_VECTOR_VALUES: Final = 4096
 MAX_VECTOR_CHARS: Final = MAX_VECTOR_VALUES * (MAX_NUMBER_CHARS + 2)
@@ -60,7 +61,6 @@ _VECTOR_PUNCTUATION = re.compile(r"[\[\]'\",]")
 _MATRIX_ROW = re.compile(r"\[([^\[\]]*)\]")
 _TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?", re.ASCII)
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -159,7 +159,7 @@ def _scalar(value: Any) -> Any:
 
 def _number_text(value: str | bytes) -> str:
     text = as_text(value).strip("[]'\" ")
-    if len(text) > MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+    if len(text) > MAX_NUMBER_CHARS or not NUMBER.fullmatch(text):
         raise ValueError(f"expected a finite ASCII number like 26447 or -1.5e-06 (at most {MAX_NUMBER_CHARS} chars)")
     return text
 
@@ -176,7 +176,7 @@ def as_float(value: Any) -> float:
     -------
     float
     """
-    if type(value) is str and len(value) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
+    if type(value) is str and len(value) <= MAX_NUMBER_CHARS and NUMBER.fullmatch(value):
         value = float(value)  # the common case (an XML number): what _number_text would return unchanged
     value = _scalar(value)
     if isinstance(value, int):
@@ -291,7 +291,9 @@ def as_vector(value: Any) -> tuple[float, ...]:
     tuple of float
     """
     try:
-        return tuple(as_float(v) for v in _items(value))
+        items = _items(value)
+        fast = plain_numbers(items)
+        return fast if fast is not None else tuple(as_float(v) for v in items)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"every value must be a finite number: {exc}") from None
 

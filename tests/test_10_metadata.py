@@ -178,3 +178,52 @@ def test_model__center_row_out_of_range_is_clamped() -> None:
     raw["coord_center"] = "8809 26448 16.3 102.6"  # early-processing bug: one row past the end
     meta = IceyeMetadata.from_fields(raw, source="mem", source_format="xml")
     assert meta.coord_center.row == 26447
+
+
+# The C-only parse of plain UTF-8 sidecars (formats.xml._plain_parse) and its hand-over to the guarded one.
+
+
+def _guarded_tree(data: bytes) -> bytes:
+    import xml.etree.ElementTree as ET
+
+    from icecube_stac.formats import xml as X
+
+    builder = X._BoundedTreeBuilder()
+    parser = X.SafeET.DefusedXMLParser(target=builder, forbid_dtd=True)
+    parser.feed(data)
+    return ET.tostring(parser.close())
+
+
+def test_a_plain_sidecar_is_parsed_in_c_into_the_guarded_parsers_tree() -> None:
+    import xml.etree.ElementTree as ET
+
+    from icecube_stac.formats.xml import _plain_parse
+
+    data = REAL_XML.read_bytes()
+    for variant in (data, data.replace(b'encoding="UTF-8"', b'encoding="utf-8"'), b"\xef\xbb\xbf" + data):
+        root = _plain_parse(variant)
+        assert root is not None
+        assert ET.tostring(root) == _guarded_tree(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (f"<Metadata>{'<d>' * 40}x{'</d>' * 40}</Metadata>", "nested more than 32 levels"),  # well-formed
+        ("<Metadata>" + "<e/>" * 100_001 + "</Metadata>", "more than 100000 elements"),
+        ('<?xml version="1.0"?><!DOCTYPE Metadata><Metadata/>', "unsafe XML refused"),  # no entity at all
+        ('<?xml version="1.0" encoding="latin-1"?><Metadata><product_name>caf\xe9</product_name></Metadata>', ""),
+    ],
+    ids=["deep", "flood", "doctype", "latin-1"],
+)
+def test_what_the_c_parse_must_not_take_goes_to_the_guarded_parser(tmp_path: Path, text: str, fragment: str) -> None:
+    from icecube_stac.formats.xml import _plain_parse
+
+    path = tmp_path / "x.xml"
+    path.write_bytes(text.encode("latin-1"))
+    assert _plain_parse(path.read_bytes()) is None
+    if not fragment:  # a declared 8-bit encoding: read as before, through the guarded parser
+        assert read_xml_fields(path)["product_name"] == "café"
+        return
+    with pytest.raises(MetadataError, match=fragment):
+        read_xml_fields(path)

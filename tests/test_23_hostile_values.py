@@ -24,6 +24,8 @@ import h5py
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icecube_stac._fields import MAX_TEXT_CHARS, MAX_VECTOR_VALUES, as_int, as_vector
 from icecube_stac.catalog import index, read_items
@@ -532,3 +534,28 @@ def test_an_interrupted_read_never_hands_its_answer_to_the_next_file(tmp_path: P
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert isolated(_slow_answer, tmp_path / "B.tif") == f"answer for {tmp_path / 'B.tif'}"
+
+
+_TOKENS = st.one_of(
+    st.from_regex(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,4})?", fullmatch=True),
+    st.text(alphabet="0123456789.eE+-x[]'\" ", max_size=70),
+    st.sampled_from(["1e999", "-1e400", "nan", "inf", "1" * 65, "１２", "0x10", "1_000"]),
+)
+
+
+@given(st.lists(_TOKENS, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_vector_path_gives_what_as_float_gives_token_by_token(tokens: list[str]) -> None:
+    """plain_numbers (C calls only) answers exactly where as_float accepts every token, with the same numbers."""
+    from icecube_stac._field_numbers import plain_numbers
+    from icecube_stac._fields import as_float
+
+    fast = plain_numbers(tokens)
+    try:
+        slow: tuple[float, ...] | None = tuple(as_float(t) for t in tokens)
+    except (ValueError, TypeError):
+        slow = None
+    if fast is not None:
+        assert fast == slow
+    if slow is not None and all(" " not in t for t in tokens):
+        assert as_vector(" ".join(tokens)) == slow  # through _items and the fast path

@@ -12,6 +12,7 @@ carry a default namespace.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -166,11 +167,54 @@ def _read_bounded(path: str | Path) -> bytes:
     return data
 
 
+# The prolog ICEYE writes (UTF-8 declared or implied), and what only a DTD can bring in: see _plain_parse.
+_UTF8_PROLOG: Final = re.compile(
+    rb"(?:\xef\xbb\xbf)?"  # a UTF-8 byte-order mark
+    rb'(?:<\?xml version="1\.[0-9]"(?: encoding="(?i:utf-8)")?(?: standalone="(?:yes|no)")? ?\?>)?'
+    rb"\s*<[A-Za-z_]"  # then the root element's start tag
+)
+_DTD_MARKS: Final = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def _depth(root: ET.Element) -> int:
+    deepest, stack = 1, [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element)
+    return deepest
+
+
+def _plain_parse(data: bytes) -> ET.Element | None:
+    """Parse a well-formed UTF-8 document with no DTD in C alone, or return None for the guarded parser.
+
+    The guarded parse (defusedxml's pure-Python parser, and a tree builder counting elements and levels in
+    Python) cost ~1 ms of a product's ~6 ms of indexing; expat with the C tree builder takes 0.35 ms (measured,
+    the 28 kB ICEYE sidecar). It is safe exactly where nothing here needs guarding: declared (or implied) UTF-8,
+    so the bytes show every markup as it is; no ``<!DOCTYPE`` (without a DTD nothing can declare an entity or
+    point outside) nor ``<!ENTITY``; fewer ``<`` than :data:`MAX_XML_ELEMENTS` (each element starts with one);
+    and a tree no deeper than :data:`MAX_XML_DEPTH`, checked without recursion. Anything else, and anything that
+    does not parse, goes to the guarded parser, which names the problem as before.
+    """
+    if not _UTF8_PROLOG.match(data) or any(mark in data for mark in _DTD_MARKS):
+        return None
+    if data.count(b"<") > MAX_XML_ELEMENTS:
+        return None
+    try:
+        root = ET.fromstring(data)
+    except (ET.ParseError, ValueError, LookupError):
+        return None
+    return root if _depth(root) <= MAX_XML_DEPTH else None
+
+
 def _parse(path: str | Path) -> ET.Element:
     try:
         data = _read_bounded(path)
     except OSError as exc:
         raise MetadataError(path, f"cannot read file: {exc.strerror or exc}") from None
+    plain = _plain_parse(data)
+    if plain is not None:
+        return plain
     builder = _BoundedTreeBuilder()
     parser = SafeET.DefusedXMLParser(target=builder, forbid_dtd=True)
     try:
