@@ -1,10 +1,11 @@
 """ICEYE XML metadata sidecars (GRD and SLC, spec 2.x): parsing into raw fields.
 
 The XML is untrusted input: it is parsed with :mod:`defusedxml`, which refuses DOCTYPE declarations,
-so entities are never expanded and external references never resolved. Its size is bounded before
-parsing (:data:`MAX_XML_BYTES`, a regular file only) and while parsing (:data:`MAX_XML_ELEMENTS`
-elements, :data:`MAX_XML_DEPTH` levels); an encoding the parser does not know, or an element given
-twice, is a :class:`~icecube_stac.errors.MetadataError`. Tag names are matched on their lowercased
+so entities are never expanded and external references never resolved (a plain UTF-8 document with no DTD
+at all is parsed by expat and the C tree builder alone, with the same bounds: :func:`_plain_parse`).
+Its size is bounded before parsing (:data:`MAX_XML_BYTES`, a regular file only) and while parsing
+(:data:`MAX_XML_ELEMENTS` elements, :data:`MAX_XML_DEPTH` levels); an encoding the parser does not know, or
+an element given twice, is a :class:`~icecube_stac.errors.MetadataError`. Tag names are matched on their lowercased
 local name, because case differs between blocks, scalars, RPC and the spec PDF, and some products
 carry a default namespace.
 """
