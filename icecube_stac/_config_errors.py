@@ -73,7 +73,10 @@ class ConfigProblems(ConfigError):
         return (type(self), (self.problems, self.source))
 
 
-_AUTHORITY_END: Final = re.compile(r"[/?#\s]")
+# Where a URL's authority ends in a message: urllib ends it at / ? # only (and drops tab, CR and LF anywhere),
+# so any other white space or control character (a form feed, fuzz case 337) is part of it; an ASCII space or
+# quote still ends it in running text.
+_AUTHORITY_END: Final = re.compile(r"[/?# '\"<>]")
 _SECRET_QUERY: Final = re.compile(
     r"([?&;](?:access_?token|api_?key|apikey|key|pass|passwd|password|secret|sig|signature|token|"
     r"x-amz-credential|x-amz-security-token|x-amz-signature)=)[^&;#\s'\"]*",

@@ -21,9 +21,11 @@ _SECRET_PARAMETERS: Final = re.compile(
     re.IGNORECASE,
 )
 # Schemes are bounded (32 characters): an unbounded one makes the search quadratic on text like "a.a.a.a…".
-_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]{0,31}://[^\s'\"<>]+", re.IGNORECASE)
+# A URL in running text ends at an ASCII space or quote, not at other white space or control characters, which
+# urllib keeps in (or, for tab, CR and LF, drops from) the URL: a form feed must not end a user-info early.
+_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]{0,31}://[^ '\"<>]+", re.IGNORECASE)
 # Every user-info of the text, not only a leading one ("https://u:S@h/xhttps://u:S@h/x" holds two).
-_USERINFO: Final = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^/?#\s]*)@", re.IGNORECASE)
+_USERINFO: Final = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^/?# '\"<>]*)@", re.IGNORECASE)
 _PARAMETER: Final = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
 
 

@@ -391,3 +391,23 @@ def test_every_userinfo_is_redacted() -> None:
 
     assert "S3" not in redact_url("https://u:S3@h/apihttps://u:S3@h/api")
     assert "S3" not in redact_text("failed: see https://u:S3@h/a and s3://k:S3@bucket/x")
+
+
+@pytest.mark.parametrize("char", ["\f", "\v", "\n", "\t", "\r", "\x1c", "\x85", "\u2028", "\xa0", "\x00"])
+@pytest.mark.parametrize("where", ["start", "middle"])
+def test_a_control_or_space_character_in_the_userinfo_does_not_keep_it_shown(char: str, where: str) -> None:
+    """Config fuzz case 337: ``https://<form feed>user:PASS@host`` showed PASS in load_config's message."""
+    from icecube_stac._config_errors import hide_credentials, shown
+    from icecube_stac._redact import redact_text, redact_url
+    from icecube_stac.config import load_config
+    from icecube_stac.errors import ConfigError
+
+    userinfo = f"{char}user:S3CR3T-PW" if where == "start" else f"us{char}er:S3CR3T-PW"
+    url = f"https://{userinfo}@stac.example.com/api"
+    message = ""  # accepted where urllib finds a host: the config holds the URL as given, to be used
+    try:
+        load_config({"catalog": url, "start_date": "2024-01-01", "end_date": "2024-01-31"})
+    except ConfigError as err:  # refused (a form feed first leaves no host), naming the URL
+        message = str(err)
+    shows = [message, hide_credentials(url), shown(url), redact_url(url), redact_text(f"see {url} now")]
+    assert [text for text in shows if "S3CR3T" in text] == []
