@@ -213,8 +213,9 @@ def test_a_plain_sidecar_is_parsed_in_c_into_the_guarded_parsers_tree() -> None:
         ("<Metadata>" + "<e/>" * 100_001 + "</Metadata>", "more than 100000 elements"),
         ('<?xml version="1.0"?><!DOCTYPE Metadata><Metadata/>', "unsafe XML refused"),  # no entity at all
         ('<?xml version="1.0" encoding="latin-1"?><Metadata><product_name>caf\xe9</product_name></Metadata>', ""),
+        ("<Metadata><product_name>" + "x\n" * 600_000 + "</product_name></Metadata>", "product_name"),
     ],
-    ids=["deep", "flood", "doctype", "latin-1"],
+    ids=["deep", "flood", "doctype", "latin-1", "over 1 MiB"],
 )
 def test_what_the_c_parse_must_not_take_goes_to_the_guarded_parser(tmp_path: Path, text: str, fragment: str) -> None:
     from icecube_stac.formats.xml import _plain_parse
@@ -224,6 +225,9 @@ def test_what_the_c_parse_must_not_take_goes_to_the_guarded_parser(tmp_path: Pat
     assert _plain_parse(path.read_bytes()) is None
     if not fragment:  # a declared 8-bit encoding: read as before, through the guarded parser
         assert read_xml_fields(path)["product_name"] == "café"
+        return
+    if fragment == "product_name":  # a well-formed document too big for the C-only parse: read, guarded
+        assert fragment in read_xml_fields(path)
         return
     with pytest.raises(MetadataError, match=fragment):
         read_xml_fields(path)
