@@ -93,6 +93,7 @@ _Key = tuple[type[Warning], str, bool]
 # (category, message pattern, any thread) -> its slot and its two entries (twins, one in the list at a time)
 _KINDS: Final[dict[_Key, tuple[_Slot, tuple[Any, ...], tuple[Any, ...]]]] = {}
 _KEY_OF: Final[dict[int, _Key]] = {}  # a slot's kind, for pickles only
+_OURS: Final[set[int]] = set()  # the ids of every kind's twin entries, kept as kinds are made
 _INSIDE: Final = threading.local()  # .tokens: key -> this thread's blocks of that kind
 _SHARED_TOKENS: Final[dict[_Key, list[object]]] = {}  # any_thread kinds: every thread's blocks
 
@@ -110,6 +111,7 @@ def _kind(key: _Key) -> tuple[_Slot, tuple[Any, ...], tuple[Any, ...]]:
             twins = (("ignore", slot, category, None, 0), ("ignore", slot, category, _ANY_MODULE, 0))
             kind = _KINDS[key] = (slot, *twins)
             _KEY_OF[id(slot)] = key
+            _OURS.update(map(id, twins))
         return kind
 
 
@@ -121,12 +123,11 @@ def _to_front(key: _Key) -> None:
     """Put the kind's entry before every filter that is not one of ours (a no-op when it already is: usually)."""
     with _LOCK:
         _, first, second = _KINDS[key]
-        ours = {id(entry) for _, *twins in _KINDS.values() for entry in twins}
         filters = _filters()
         for item in filters:
             if item is first or item is second:
                 return
-            if id(item) not in ours:
+            if id(item) not in _OURS:
                 break
         old = next((item for item in filters if item is first or item is second), None)
         # Not filterwarnings, which first removes an equal filter of the user's (none can be equal: the slot is

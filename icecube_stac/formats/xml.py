@@ -181,13 +181,15 @@ _DTD_MARKS: Final = (b"<!DOCTYPE", b"<!ENTITY")
 _PLAIN_MAX_BYTES: Final = 1 << 20
 
 
-def _depth(root: ET.Element) -> int:
-    deepest, stack = 1, [(root, 1)]
+def _within_depth(root: ET.Element) -> bool:
+    """Tell whether no element lies deeper than :data:`MAX_XML_DEPTH`, without recursion (stops at the first)."""
+    stack = [(root, 1)]
     while stack:
         element, level = stack.pop()
-        deepest = max(deepest, level)
+        if level > MAX_XML_DEPTH:
+            return False
         stack.extend((child, level + 1) for child in element)
-    return deepest
+    return True
 
 
 def _plain_parse(data: bytes) -> ET.Element | None:
@@ -210,7 +212,7 @@ def _plain_parse(data: bytes) -> ET.Element | None:
         root = ET.fromstring(data)
     except (ET.ParseError, ValueError, LookupError):
         return None
-    return root if _depth(root) <= MAX_XML_DEPTH else None
+    return root if _within_depth(root) else None
 
 
 def _parse(path: str | Path) -> ET.Element:
