@@ -50,6 +50,10 @@ class StacApi:
         """The API URL, credentials redacted."""
         return redact_url(self.url)
 
+    def __repr__(self) -> str:
+        # Never the URL's password or token, nor a header's value: reprs end up in logs and tracebacks.
+        return f"StacApi({self.description!r}, headers={sorted(self.headers)!r}, timeout={self.timeout!r})"
+
     def _open(self) -> Any:
         if self._client is None:
             import pystac_client

@@ -157,6 +157,15 @@ def test_repr_hides_header_values() -> None:
     assert config.headers["Authorization"] == "Bearer s3cr3t"
 
 
+def test_repr_hides_catalog_url_credentials() -> None:
+    config = load_config({"catalog": "https://user:pa55@stac.example.com/api?token=t0k&limit=5"})
+    shown = repr(config)
+    assert "pa55" not in shown and "t0k" not in shown
+    assert "catalog='https://user:***@stac.example.com/api?token=***&limit=5'" in shown
+    assert config.catalog == "https://user:pa55@stac.example.com/api?token=t0k&limit=5"
+    assert f"{config}" == shown
+
+
 def test_input_is_not_aliased() -> None:
     geometry = json.loads(json.dumps(SQUARE_GEOJSON))
     config = load_config({"intersects": geometry})

@@ -411,3 +411,13 @@ def test_a_control_or_space_character_in_the_userinfo_does_not_keep_it_shown(cha
         message = str(err)
     shows = [message, hide_credentials(url), shown(url), redact_url(url), redact_text(f"see {url} now")]
     assert [text for text in shows if "S3CR3T" in text] == []
+
+
+def test_the_api_backend_repr_shows_no_credentials() -> None:
+    from icecube_stac.search import StacApi
+
+    api = StacApi("https://user:pa55@stac.example.com/api?token=t0k", headers={"Authorization": "Bearer s3cr3t"})
+    shown = repr(api)
+    assert "pa55" not in shown and "t0k" not in shown and "s3cr3t" not in shown
+    expected = "StacApi('https://user:***@stac.example.com/api?token=***', headers=['Authorization'], timeout=30.0)"
+    assert shown == expected
