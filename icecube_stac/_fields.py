@@ -9,19 +9,27 @@ Values are untrusted, so sizes are checked before anything is converted or alloc
 ICEYE's ASCII notation only (``26447``, ``-1.5e-06``: no Arabic-Indic or fullwidth digits, no ``_``
 separators, no ``inf``/``nan``) of at most :data:`MAX_NUMBER_CHARS` characters; integers fit int64; a
 text value has at most :data:`MAX_TEXT_CHARS` characters and no control or surrogate characters; a
-vector has at most :data:`MAX_VECTOR_VALUES` values (:data:`MAX_VECTOR_CHARS` characters of text).
+vector has at most :data:`~icecube_stac._field_numbers.MAX_VECTOR_VALUES` values
+(:data:`~icecube_stac._field_numbers.MAX_VECTOR_CHARS` characters of text).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-from icecube_stac._field_numbers import MAX_NUMBER_CHARS, NUMBER, plain_numbers
+from icecube_stac._field_numbers import (
+    MAX_NUMBER_CHARS,
+    NUMBER,
+    bounded_size,
+    bounded_text,
+    plain_numbers,
+    vector_items,
+)
 
 __all__ = [
     "as_angle",
@@ -51,13 +59,10 @@ _E = TypeVar("_E", bound=StrEnum)
 # Far beyond anything ICEYE writes (the real GRD XML has 37 state vectors, 9 x 4 Doppler coefficients and
 # 20 coefficients per RPC polynomial; per-pixel HDF5 vectors are not metadata).
 MAX_TEXT_CHARS: Final = 256
-MAX_VECTOR_VALUES: Final = 4096
-MAX_VECTOR_CHARS: Final = MAX_VECTOR_VALUES * (MAX_NUMBER_CHARS + 2)
 INT64_MAX: Final = 2**63 - 1
 
 # ASCII-only (re.ASCII makes \d mean [0-9]) and linear patterns: no nested quantifiers, no backtracking.
 _PRODUCT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}", re.ASCII)
-_VECTOR_PUNCTUATION = re.compile(r"[\[\]'\",]")
 _MATRIX_ROW = re.compile(r"\[([^\[\]]*)\]")
 _TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?", re.ASCII)
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
@@ -291,52 +296,11 @@ def as_vector(value: Any) -> tuple[float, ...]:
     tuple of float
     """
     try:
-        items = _items(value)
+        items = vector_items(value)
         fast = plain_numbers(items)
         return fast if fast is not None else tuple(as_float(v) for v in items)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"every value must be a finite number: {exc}") from None
-
-
-def _items(value: Any) -> list[Any]:
-    """Return the flat items of text, bytes, a list or an array; sizes are checked before any conversion."""
-    if isinstance(value, (str, bytes)):
-        items: list[Any] = _VECTOR_PUNCTUATION.sub(" ", _bounded(value)).split()
-    elif isinstance(value, (int, float)) or getattr(value, "ndim", None) == 0:
-        items = [value]
-    else:
-        if hasattr(value, "tolist"):
-            _bounded_size(int(getattr(value, "size", 0)))  # before the array becomes Python objects
-            value = value.tolist()
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"expected numbers, got {type(value).__name__}")
-        items = _flatten(value)
-    _bounded_size(len(items))
-    return items
-
-
-def _bounded(text: str | bytes) -> str:
-    if len(text) > MAX_VECTOR_CHARS:
-        raise ValueError(f"text of {len(text)} characters; at most {MAX_VECTOR_CHARS} are allowed for a vector")
-    return text.decode("ascii", errors="replace") if isinstance(text, bytes) else text
-
-
-def _bounded_size(count: int) -> None:
-    if count > MAX_VECTOR_VALUES:
-        raise ValueError(f"{count} values; at most {MAX_VECTOR_VALUES} are allowed")
-
-
-def _flatten(value: Sequence[Any], depth: int = 0) -> list[Any]:
-    out: list[Any] = []
-    for v in value:
-        if isinstance(v, (list, tuple)):
-            if depth >= 2:
-                raise ValueError("nested more than 3 levels deep")
-            out.extend(_flatten(v, depth + 1))
-        else:
-            out.append(v)
-        _bounded_size(len(out))
-    return out
 
 
 def as_matrix(value: Any) -> tuple[tuple[float, ...], ...]:
@@ -352,25 +316,25 @@ def as_matrix(value: Any) -> tuple[tuple[float, ...], ...]:
     tuple of tuple of float
     """
     if isinstance(value, (str, bytes)):
-        body = _bounded(value).strip()
+        body = bounded_text(value).strip()
         body = body[1:-1] if body.startswith("[") and body.endswith("]") else body
         rows = _MATRIX_ROW.findall(body)
         matrix = tuple(as_vector(r) for r in rows) if rows else (as_vector(body),)
     else:
         if hasattr(value, "tolist"):
-            _bounded_size(int(getattr(value, "size", 0)))
+            bounded_size(int(getattr(value, "size", 0)))
             value = value.tolist()
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected rows of numbers, got {type(value).__name__}")
-        _bounded_size(len(value))
+        bounded_size(len(value))
         matrix = tuple(as_vector(row) for row in value)
-    _bounded_size(sum(len(row) for row in matrix))
+    bounded_size(sum(len(row) for row in matrix))
     return matrix
 
 
 def as_time_vector(value: Any) -> tuple[datetime, ...]:
     """Return UTC times (:func:`parse_time`) from a list or array of time stamps, or the text of one."""
-    return tuple(parse_time(t) for t in _items(value))
+    return tuple(parse_time(t) for t in vector_items(value))
 
 
 def parse_time(value: Any) -> datetime:

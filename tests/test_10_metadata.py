@@ -206,6 +206,16 @@ def test_a_plain_sidecar_is_parsed_in_c_into_the_guarded_parsers_tree() -> None:
         assert ET.tostring(root) == _guarded_tree(data)
 
 
+@pytest.mark.parametrize("depth", [1, 2, 31, 32, 33, 34, 60])
+def test_the_c_parse_takes_exactly_the_trees_up_to_the_depth_bound(depth: int) -> None:
+    from icecube_stac.formats.xml import MAX_XML_DEPTH, _plain_parse
+
+    # The deep branch hides after a shallow sibling and before another: the check must see every branch.
+    inner = "<d>" * (depth - 1) + "x" + "</d>" * (depth - 1)
+    data = f"<Metadata><a><b/></a>{inner}<c/></Metadata>".encode() if depth > 1 else b"<Metadata/>"
+    assert (_plain_parse(data) is not None) == (depth <= MAX_XML_DEPTH)
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [

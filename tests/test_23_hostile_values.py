@@ -27,7 +27,8 @@ import rasterio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icecube_stac._fields import MAX_TEXT_CHARS, MAX_VECTOR_VALUES, as_int, as_vector
+from icecube_stac._field_numbers import MAX_VECTOR_VALUES
+from icecube_stac._fields import MAX_TEXT_CHARS, as_int, as_vector
 from icecube_stac.catalog import index, read_items
 from icecube_stac.errors import IcecubeStacError, MetadataError
 from icecube_stac.formats import SidecarFallbackWarning, _isolated, read_metadata
