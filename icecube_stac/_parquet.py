@@ -12,6 +12,7 @@ state version 1).
 from __future__ import annotations
 
 import json
+import pickle
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,18 @@ def _rebased(href: str, folder: str) -> str:
     return posixpath.normpath(posixpath.join(folder, href))
 
 
+class _Row(dict[str, Any]):
+    """A parquet row: stac-geoparquet deep-copies every row before turning its geometries into WKB.
+
+    ``copy.deepcopy`` walks an item's ~200 values in Python (0.35 s of the 0.67 s a catalog of 1,000
+    items took to write, profiled); a pickle round trip makes the same independent copy in C.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        copied: dict[str, Any] = pickle.loads(pickle.dumps(dict(self), protocol=pickle.HIGHEST_PROTOCOL))
+        return copied
+
+
 def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
     """Return an item dict of the catalog as its parquet row: relative hrefs from the catalog folder.
 
@@ -52,7 +65,7 @@ def parquet_row(item: dict[str, Any]) -> dict[str, Any]:
         A new dict; the item is not changed.
     """
     folder = f"{item['collection']}/items"
-    row = dict(item)
+    row = _Row(item)
     row["assets"] = {k: dict(a) | {"href": _rebased(str(a["href"]), folder)} for k, a in item["assets"].items()}
     row["links"] = [dict(link) | {"href": _rebased(str(link["href"]), folder)} for link in item.get("links", [])]
     row["links"].append(

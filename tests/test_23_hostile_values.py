@@ -18,6 +18,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import h5py
@@ -560,3 +561,34 @@ def test_the_fast_vector_path_gives_what_as_float_gives_token_by_token(tokens: l
         assert fast == slow
     if slow is not None and all(" " not in t for t in tokens):
         assert as_vector(" ".join(tokens)) == slow  # through _items and the fast path
+
+
+_TIME_TOKENS = st.one_of(
+    st.from_regex(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|\+00:00)?", fullmatch=True
+    ),
+    st.builds(
+        lambda d, fraction: d.strftime("%Y-%m-%dT%H:%M:%S") + fraction,
+        st.datetimes(),
+        st.sampled_from(["", ".5", ".61", ".6119", ".611924", ".6119245", "Z", " ", "'"]),
+    ),
+)
+
+
+@given(st.lists(_TIME_TOKENS, min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_time_vector_path_gives_what_parse_time_gives_one_by_one(tokens: list[str]) -> None:
+    """as_time_vector's C path (datetime.fromisoformat) returns exactly parse_time's times, or fails as it does."""
+    from icecube_stac._fields import as_time_vector, parse_time
+
+    try:
+        slow: tuple[datetime, ...] | None = tuple(parse_time(t) for t in tokens)
+    except ValueError:
+        slow = None
+    if slow is None:
+        with pytest.raises(ValueError):
+            as_time_vector(tokens)
+        return
+    fast = as_time_vector(tokens)
+    assert fast == slow
+    assert all(t.tzinfo is UTC and t.utcoffset() == timedelta(0) for t in fast)
