@@ -11,6 +11,11 @@ dense     the same command on the 12 products alone (``bench_cube.py``'s config)
 plain     one sequential zarr-python script (``plain()``): a 366-slot uint16 array with the cube's chunks and
           codec (Blosc LZ4, bit-shuffle), each product read with rasterio and written into its slot; the empty
           slots are never written (zarr's fill), the least any writer of this cube can do
+library   the year through the library in a whole process: ``write_cube(load_cube(load_config(SPARSE)), OUT)``,
+          which hands a cube straight from ``build_cube`` to the command's direct writer
+xarray    the same script with that hand-over switched off (``icecube_stac.output.direct_writer`` returning
+          None): ``write_cube``'s xarray path, what the library did before (every empty chunk encoded by zarr)
+lib-dense, xarray-dense   the same two on the 12 products alone
 before    with ``--before CHECKOUT``: the sparse command run with that checkout's ``icecube_stac``
 
 Each output is removed and ``os.sync()`` called before each run (untimed). Medians and same-run ratios.
@@ -34,6 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_cube as bc
 
 YEAR = ("2024-01-01", "2024-12-31")
+_LIBRARY = (
+    "import icecube_stac.output\n{off}"
+    "from icecube_stac import load_config, load_cube, write_cube\n"
+    "write_cube(load_cube(load_config({config!r})), {out!r}, overwrite=True)\n"
+)
 
 
 def plain(job: dict[str, Any]) -> None:
@@ -97,7 +107,8 @@ def main() -> None:
         body = {**config, "start_date": YEAR[0], "end_date": YEAR[1], "temporal_resolution": 1}
         sparse.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         job = root / "plain_job.json"
-        outs = {name: root / f"{name}_year.zarr" for name in ("sparse", "dense", "plain", "before")}
+        names = ("sparse", "dense", "plain", "library", "xarray", "lib-dense", "xarray-dense", "before")
+        outs = {name: root / f"{name}_year.zarr" for name in names}
         job_body = {"out": str(outs["plain"]), "rasters": [str(p) for p in stack.rasters], "shape": stack.shape}
         job.write_text(json.dumps({**job_body, "days": _days(stack)}), encoding="utf-8")
         cli = [*bc.cli_command(), "cube"]
@@ -106,6 +117,11 @@ def main() -> None:
             "dense": [*cli, str(stack.config), "-o", str(outs["dense"]), "-q", "--overwrite"],
             "plain": [sys.executable, str(Path(__file__).resolve()), "--job", str(job)],
         }
+        for name, cfg in (("library", sparse), ("lib-dense", stack.config)):
+            commands[name] = [sys.executable, "-c", _LIBRARY.format(off="", config=str(cfg), out=str(outs[name]))]
+            xname = "xarray" if name == "library" else "xarray-dense"
+            off = "icecube_stac.output.direct_writer = lambda *args: None\n"
+            commands[xname] = [sys.executable, "-c", _LIBRARY.format(off=off, config=str(cfg), out=str(outs[xname]))]
         envs = {name: env for name in commands}
         if args.before:
             commands["before"] = [*cli, str(sparse), "-o", str(outs["before"]), "-q", "--overwrite"]
@@ -131,10 +147,16 @@ def main() -> None:
             ("dense (12 slots)", "dense"),
         ]
         rows += [(f"before ({args.before})", "before")] if "before" in med else []
+        rows += [("library: write_cube(load_cube(...))", "library"), ("library, xarray path", "xarray")]
+        rows += [("library dense", "lib-dense"), ("library dense, xarray path", "xarray-dense")]
         for label, name in rows:
             ratio = "" if name == "sparse" else f"  sparse/{name} {med['sparse'] / med[name]:.2f}x"
             print(f"  {label:34s} {med[name]:6.2f} s{ratio}")
+        year, dense = med["library"] / med["xarray"], med["lib-dense"] / med["xarray-dense"]
+        print(f"  library / its xarray path: the year {year:.2f}x, dense {dense:.2f}x")
         print(f"  the sparse cube: {files} files; {check}")
+        for name in ("library", "xarray"):
+            print(f"  {name}: {_check(outs[name], outs['plain'], _days(stack))}")
         for name, t in times.items():
             print(f"  {name:7s} all runs: {[round(x, 2) for x in t]}")
         for out in outs.values():

@@ -66,6 +66,7 @@ from icecube_stac._encoding import (
 )
 from icecube_stac._progress import DaskProgress
 from icecube_stac._quiet import ignoring
+from icecube_stac.cube._build import direct_writer
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 
@@ -331,12 +332,14 @@ def write_cube(
         raise OutputError(f"cube layout {layout!r} for {target}: expected 'native' or 'icecube'")
     if zarr_format not in (2, 3):
         raise OutputError(f"zarr_format {zarr_format!r} for {target}: expected 2 or 3")
+    client = client if client is not None else _default_client()
+    if client is None and (direct := direct_writer(ds, target, format, layout, zarr_format)) is not None:
+        return direct(overwrite=overwrite, progress=progress, compression=compression, stac_item=stac_item)
     exact = source_precision(ds)
     store = _storage_form(ds, fmt, layout, exact)
     complete = holds_data(ds)
     codec = parse_compression(compression or default_compression(store, fmt, complete), fmt)
     encoding = variable_encodings(store, fmt, codec, zarr_format=zarr_format, exact=exact)
-    client = client if client is not None else _default_client()
     # zarr's test for chunks that hold only the fill value (which it then does not write) scans every chunk on
     # its one event-loop thread, costing more than LZ4 itself; compressed, such a chunk takes a few bytes anyway.
     # Uncompressed, the test saves writing whole chunks of empty time slots: it is made only where there are some,

@@ -135,9 +135,12 @@ def test_progress_bar(
     write_cube(grd_cube, tmp_path / "quiet.zarr", progress=True)
     assert capsys.readouterr() == ("", "")  # stderr is no terminal under pytest
     monkeypatch.setattr("icecube_stac._progress.progress_wanted", lambda requested: requested)
-    write_cube(grd_cube, tmp_path / "p.zarr", progress=True)
+    write_cube(grd_cube, tmp_path / "p.zarr", progress=True)  # the cube as built: the direct writer's jobs
     out, err = capsys.readouterr()
-    assert out == "" and "task" in err
+    assert out == "" and "writing cube" in err and "job" in err
+    write_cube(grd_cube.assign_attrs(note="x"), tmp_path / "q.zarr", progress=True)  # through xarray: dask tasks
+    out, err = capsys.readouterr()
+    assert out == "" and "writing cube" in err and "task" in err
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -196,7 +199,7 @@ def test_interrupted_store_leaves_no_target(
     monkeypatch.setattr(xr.Dataset, "to_zarr", interrupted)
     target = tmp_path / "cube.zarr"
     with pytest.raises(KeyboardInterrupt):
-        write_cube(grd_cube, target)
+        write_cube(grd_cube.assign_attrs(note="x"), target)  # a changed cube: through xarray
     assert not target.exists() and _siblings(target) == []
 
 

@@ -57,6 +57,14 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[pystac.It
     }
 
 
+@pytest.fixture
+def xarray_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make write_cube take its xarray path even for a cube straight from build_cube (the reference store)."""
+    import icecube_stac.output
+
+    monkeypatch.setattr(icecube_stac.output, "direct_writer", lambda *args: None)
+
+
 def _plan(items: list[pystac.Item], config: dict[str, Any] | None = None, **chunks: int) -> CubePlan:
     return plan_cube(items, config=load_config(config or {}), chunks={**_CHUNKS, **chunks})
 
@@ -91,6 +99,7 @@ def test_the_direct_store_is_write_cubes_file_for_file(
     compression: str | None,
     config: dict[str, Any],
     chunks: dict[str, int],
+    xarray_writer: None,
 ) -> None:
     plan = _plan(stacks[stack], config, **chunks)
     assert direct_writable(plan, tmp_path / "d.zarr", format=None, layout="native", zarr_format=3)
@@ -137,7 +146,9 @@ def test_the_cube_reads_back_as_the_products(tmp_path: Path, stacks: dict[str, l
             np.testing.assert_array_equal(got, expected)
 
 
-def test_the_stac_item_is_write_cubes(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+def test_the_stac_item_is_write_cubes(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], xarray_writer: None
+) -> None:
     plan = _plan(stacks["SLC"])
     write_plan(plan, tmp_path / "d.zarr")
     write_cube(cube_of_plan(plan), tmp_path / "x.zarr")
@@ -185,7 +196,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_the_command_writes_plain_cubes_without_xarray_pandas_or_dask(project: Path, tmp_path: Path) -> None:
+def test_the_command_writes_plain_cubes_without_xarray_pandas_or_dask(
+    project: Path, tmp_path: Path, xarray_writer: None
+) -> None:
     script = (
         "import sys\nfrom icecube_stac.cli import main\n"
         f"status = main(['cube', {str(project / 'cfg.json')!r}, '-o', {str(tmp_path / 'cube.zarr')!r}, '-q'])\n"
@@ -257,7 +270,9 @@ def test_coregister_on_a_coregistered_stack_still_warns(
     assert _tree(tmp_path / "cube.zarr").keys() == _tree(tmp_path / "plain.zarr").keys()
 
 
-def test_a_folder_named_with_colons_is_a_folder(tmp_path: Path, stacks: dict[str, list[pystac.Item]]) -> None:
+def test_a_folder_named_with_colons_is_a_folder(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], xarray_writer: None
+) -> None:
     # zarr reads "a::b" in a path string as a chained URL: both writers and open_cube hand it a store instead.
     folder = tmp_path / "run::2"
     folder.mkdir()
@@ -269,3 +284,110 @@ def test_a_folder_named_with_colons_is_a_folder(tmp_path: Path, stacks: dict[str
         np.testing.assert_array_equal(
             open_cube(folder / name)["amplitude"].values, cube_of_plan(plan)["amplitude"].values
         )
+
+
+@pytest.fixture
+def direct_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The targets write_cube handed to the direct writer."""
+    from icecube_stac.cube import _direct
+
+    calls: list[Path] = []
+    real = _direct.write_plan
+
+    def spy(plan: CubePlan, path: Path, **options: Any) -> Path:
+        calls.append(Path(path))
+        return real(plan, path, **options)
+
+    monkeypatch.setattr(_direct, "write_plan", spy)
+    return calls
+
+
+@pytest.mark.parametrize(("stack", "config"), [("GRD padded", _DAILY), ("SLC", {}), ("SLC padded", _SLOTS)])
+def test_write_cube_stores_an_unchanged_cube_with_the_direct_writer(
+    tmp_path: Path,
+    stacks: dict[str, list[pystac.Item]],
+    stack: str,
+    config: dict[str, Any],
+    direct_calls: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from icecube_stac.cube import build_cube
+
+    cube = build_cube(stacks[stack], config=load_config(config), chunks=_CHUNKS)
+    assert write_cube(cube, tmp_path / "d.zarr") == tmp_path / "d.zarr"
+    assert direct_calls == [tmp_path / "d.zarr"]
+    import icecube_stac.output
+
+    monkeypatch.setattr(icecube_stac.output, "direct_writer", lambda *args: None)
+    write_cube(cube, tmp_path / "x.zarr")
+    assert direct_calls == [tmp_path / "d.zarr"]
+    assert _tree(tmp_path / "d.zarr") == _tree(tmp_path / "x.zarr")
+    items = [json.loads((tmp_path / f"{n}.zarr.json").read_text()) for n in ("d", "x")]
+    for item in items:
+        item["properties"].pop("created")
+        item["id"] = item["assets"]["data"]["href"] = item["assets"]["data"]["title"] = ""
+    assert items[0] == items[1]
+
+
+_CHANGES = {
+    "selected": lambda ds: ds.isel(time=slice(0, 2)),
+    "dataset attribute": lambda ds: ds.assign_attrs(title="mine"),
+    "variable attribute": lambda ds: ds.assign(amplitude=ds["amplitude"].assign_attrs(note="mine")),
+    "extra coordinate": lambda ds: ds.assign_coords(site=("time", np.array(["a", "b", "c"], dtype=object))),
+    "coordinate changed": lambda ds: ds.assign_coords(incidence_angle=ds["incidence_angle"] + 1),
+    "rechunked": lambda ds: ds.assign(amplitude=ds["amplitude"].chunk({"azimuth": 8})),
+    "renamed": lambda ds: ds.rename({"amplitude": "dn"}),
+    "computed": lambda ds: ds.load(),
+    "another variable": lambda ds: ds.assign(twice=ds["amplitude"] * 2),
+}
+
+
+@pytest.mark.parametrize("change", list(_CHANGES))
+def test_write_cube_leaves_a_changed_cube_to_xarray(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], change: str, direct_calls: list[Path]
+) -> None:
+    from icecube_stac.cube import build_cube
+
+    cube = _CHANGES[change](build_cube(stacks["GRD"], chunks=_CHUNKS))
+    write_cube(cube, tmp_path / "x.zarr")
+    assert direct_calls == []
+    back = open_cube(tmp_path / "x.zarr")
+    assert back.attrs.get("title") == cube.attrs.get("title")
+    for name, variable in cube.data_vars.items():
+        np.testing.assert_array_equal(back[name].values, variable.values)
+        assert back[name].attrs.get("note") == variable.attrs.get("note")
+    for name in cube.coords:
+        np.testing.assert_array_equal(back[name].values, cube[name].values)
+
+
+def test_a_shallow_copy_or_attribute_kept_as_it_is_still_goes_direct(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], direct_calls: list[Path]
+) -> None:
+    from icecube_stac.cube import build_cube
+
+    cube = build_cube(stacks["GRD"], chunks=_CHUNKS)
+    same = cube.copy().assign_attrs(dict(cube.attrs))
+    write_cube(same, tmp_path / "d.zarr")
+    assert direct_calls == [tmp_path / "d.zarr"]
+    cube.attrs["title"] = "changed in place"  # the same objects, changed: no longer the plan's cube
+    write_cube(cube, tmp_path / "x.zarr")
+    assert direct_calls == [tmp_path / "d.zarr"]
+    assert open_cube(tmp_path / "x.zarr").attrs["title"] == "changed in place"
+
+
+@pytest.mark.parametrize(
+    ("target", "options"),
+    [("cube.nc", {}), ("cube.zarr", {"layout": "icecube"}), ("cube.zarr", {"zarr_format": 2})],
+)
+def test_write_cube_leaves_other_stores_to_xarray(
+    tmp_path: Path,
+    stacks: dict[str, list[pystac.Item]],
+    target: str,
+    options: dict[str, Any],
+    direct_calls: list[Path],
+) -> None:
+    from icecube_stac.cube import build_cube
+
+    write_cube(build_cube(stacks["GRD"], chunks=_CHUNKS), tmp_path / target, **options)
+    assert direct_calls == []
+    assert (tmp_path / target).exists()
