@@ -1,9 +1,11 @@
 """Hide credentials in URLs, so a catalog location or an error message can be shown to the user.
 
 A password in a URL's userinfo (``https://user:s3cr3t@host``), a userinfo that is a bare token
-(``https://t0ken@host``) and the values of query parameters that usually carry secrets (``token``,
-``api_key``, ``X-Amz-Signature``, ...) become ``***``. Everything else is kept, so the message still
-says where.
+(``https://t0ken@host``) and the values of query (or fragment) parameters that usually carry secrets
+(``token``, ``api_key``, ``x-api-key``, ``client_secret``, ``X-Amz-Signature``, ``#access_token``, ...) become
+``***``. Everything else is kept, so the message still says where (a token in a URL's path is not told apart
+from the path). In running text a URL ends at an ASCII space or quote; a URL known whole
+(:func:`redact_url`) keeps them, in its userinfo too.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ __all__ = ["redact_text", "redact_url"]
 MASK: Final = "***"
 # Query parameters whose values are secrets (matched case-insensitively on the whole name).
 _SECRET_PARAMETERS: Final = re.compile(
-    r"(?:access_?token|api_?key|apikey|auth|credentials?|key|pass|passwd|password|secret|session|sig|signature|"
-    r"token|x-amz-credential|x-amz-security-token|x-amz-signature|x-goog-credential|x-goog-signature)",
+    r"(?:(?:access|id|refresh)[-_]?token|(?:x[-_])?api[-_]?key|apikey|auth|client[-_]?secret|credentials?|key|pass|"
+    r"passwd|password|secret|session|sig|signature|token|x-amz-credential|x-amz-security-token|x-amz-signature|"
+    r"x-goog-credential|x-goog-signature)",
     re.IGNORECASE,
 )
 # Schemes are bounded (32 characters): an unbounded one makes the search quadratic on text like "a.a.a.a…".
@@ -26,7 +29,12 @@ _SECRET_PARAMETERS: Final = re.compile(
 _URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]{0,31}://[^ '\"<>]+", re.IGNORECASE)
 # Every user-info of the text, not only a leading one ("https://u:S@h/xhttps://u:S@h/x" holds two).
 _USERINFO: Final = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^/?# '\"<>]*)@", re.IGNORECASE)
-_PARAMETER: Final = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
+# In a URL known whole, the user-info is everything before the last "@" of the authority, quotes and spaces
+# included (a password may hold them).
+_WHOLE_USERINFO: Final = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^/?#]*)@", re.IGNORECASE)
+# A name never spans a separator: the search stays linear on "????..." (a name running on to the end, for each
+# "?" in turn, was quadratic).
+_PARAMETER: Final = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&;#?]+)=(?P<value>[^&;#]*)")
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -61,11 +69,13 @@ def redact_url(url: str) -> str:
     """
     if "://" not in url:
         return url
-    url = _USERINFO.sub(_userinfo, url)
+    url = _WHOLE_USERINFO.sub(_userinfo, url)
     base, hash_, fragment = url.partition("#")
     if "?" in base:
         path, _, query = base.partition("?")
         base = path + _PARAMETER.sub(_parameter, "?" + query)
+    if "=" in fragment:  # OAuth's implicit flow returns its tokens there: #access_token=...
+        fragment = _PARAMETER.sub(_parameter, "&" + fragment)[1:]
     return base + hash_ + fragment
 
 

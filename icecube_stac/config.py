@@ -67,7 +67,7 @@ from ._config_geocode import GeocodeOptions
 from ._config_keys import CONFIG_KEYS, KEYS, json_schema
 from ._config_patterns import URL_SCHEME
 from ._config_validate import date_number, validate
-from ._redact import redact_text
+from ._redact import redact_url
 from .vocabulary import is_api_url
 
 __all__ = [
@@ -213,8 +213,8 @@ class CubeConfig:
         for name in ("headers", "chunks"):
             if isinstance(shown[name], Mapping):
                 shown[name] = dict(shown[name])
-        # A catalog (or labels) URL may carry a password or a token: shown as messages show it.
-        return redact_text(f"CubeConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})")
+        shown["catalog"] = redact_url(self.catalog)  # a catalog URL may carry a password or a token
+        return f"CubeConfig({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as ``config.json`` data, with every key.

@@ -206,6 +206,29 @@ def test_a_plain_sidecar_is_parsed_in_c_into_the_guarded_parsers_tree() -> None:
         assert ET.tostring(root) == _guarded_tree(data)
 
 
+def test_long_tag_names_are_not_kept_after_the_file(tmp_path: Path) -> None:
+    import gc
+    import tracemalloc
+
+    from icecube_stac.formats import xml
+
+    paths = []
+    for i in range(4):
+        name = "A" * 500_000 + str(i)
+        paths.append(tmp_path / f"{i}.xml")
+        paths[-1].write_text(f"<Metadata><{name}>1</{name}></Metadata>")
+    tracemalloc.start()
+    try:
+        for path in paths:
+            assert len(read_xml_fields(path)) == 1
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 200_000  # not the 4 MB of names (and their lowercased copies) a cache of every name would keep
+    assert xml._local("{urn:x}Orbit_State_Vectors") == "orbit_state_vectors"
+
+
 @pytest.mark.parametrize("depth", [1, 2, 31, 32, 33, 34, 60])
 def test_the_c_parse_takes_exactly_the_trees_up_to_the_depth_bound(depth: int) -> None:
     from icecube_stac.formats.xml import MAX_XML_DEPTH, _plain_parse

@@ -421,3 +421,40 @@ def test_the_api_backend_repr_shows_no_credentials() -> None:
     assert "pa55" not in shown and "t0k" not in shown and "s3cr3t" not in shown
     expected = "StacApi('https://user:***@stac.example.com/api?token=***', headers=['Authorization'], timeout=30.0)"
     assert shown == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pa'S3CR3T@stac.example.com/api",  # quotes and spaces are legal in a password
+        'https://user:pa"S3CR3T@stac.example.com/api',
+        "https://user:pa S3CR3T@stac.example.com/api",
+        "https://stac.example.com/o'brien/api?token=S3CR3T",  # a quote before the query
+        "https://stac.example.com/api?x-api-key=S3CR3T",
+        "https://stac.example.com/api?API-Key=S3CR3T",
+        "https://stac.example.com/api?client_secret=S3CR3T",
+        "https://stac.example.com/api?id_token=S3CR3T&limit=5",
+        "https://stac.example.com/api#access_token=S3CR3T&state=x",  # OAuth's implicit flow
+        "https://stac.example.com/api?a?token=S3CR3T",
+    ],
+)
+def test_a_whole_url_shows_no_secret_in_the_reprs(url: str) -> None:
+    from icecube_stac.search import StacApi
+
+    assert "S3CR3T" not in redact_url(url)
+    assert "S3CR3T" not in repr(load_config({"catalog": url}))
+    assert "S3CR3T" not in repr(StacApi(url))
+    assert redact_url(url).split("://")[1].split("/")[0].endswith("stac.example.com")  # still says where
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["https://h/x?" + "?" * 65_400, "https://h/x#" + "?=" * 30_000, "https://h/?" + "a?" * 30_000],
+    ids=["question marks", "fragment", "names"],
+)
+def test_redaction_stays_linear_on_runs_of_separators(text: str) -> None:
+    started = time.perf_counter()
+    redact_url(text), redact_text(text)
+    config = load_config({"filter": {"op": "=", "args": [{"property": "x"}, text]}})
+    repr(config)
+    assert time.perf_counter() - started < 2  # the quadratic pattern took ~18 s on the first text

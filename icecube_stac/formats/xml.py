@@ -47,10 +47,19 @@ _STATE_VECTOR_KEYS = {
 }
 
 
-@functools.lru_cache(maxsize=1024)
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+# A product's ~450 elements use a few dozen names, each looked up many times: cached, in C. Only short names
+# are (the cache is kept between files, and a hostile file's names could be megabytes long).
+_cached_local: Final = functools.lru_cache(maxsize=1024)(_local_name)
+_CACHED_TAG_CHARS: Final = 64
+
+
 def _local(tag: Any) -> str:
-    # Cached (in C): a product's ~450 elements use a few dozen names, each looked up many times.
-    return str(tag).rsplit("}", 1)[-1].lower()
+    text = str(tag)
+    return _cached_local(text) if len(text) <= _CACHED_TAG_CHARS else _local_name(text)
 
 
 def _text(element: ET.Element) -> str:
