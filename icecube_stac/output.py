@@ -66,7 +66,7 @@ from icecube_stac._encoding import (
 )
 from icecube_stac._progress import DaskProgress
 from icecube_stac._quiet import ignoring
-from icecube_stac.cube._build import direct_writer
+from icecube_stac.cube._handover import direct_writer
 from icecube_stac.errors import OutputError
 from icecube_stac.vocabulary import CUBE_VARIABLES, ProductLevel
 

@@ -339,7 +339,17 @@ _CHANGES = {
     "renamed": lambda ds: ds.rename({"amplitude": "dn"}),
     "computed": lambda ds: ds.load(),
     "another variable": lambda ds: ds.assign(twice=ds["amplitude"] * 2),
+    # Equal to the plan's by xarray's identical, but not the same: cast values, retyped attributes.
+    "coordinate cast": lambda ds: ds.assign_coords(range=ds["range"].astype("uint16")),
+    "time coordinate cast": lambda ds: ds.assign_coords(range_samples=ds["range_samples"].astype("int32")),
+    "attribute retyped": lambda ds: ds.assign_attrs(coregistered=bool(ds.attrs["coregistered"])),
+    "set in place": lambda ds: _set_first_pixel(ds),  # the same dask array object, renamed by dask
 }
+
+
+def _set_first_pixel(ds: Any) -> Any:
+    ds["amplitude"].data[0, 0, 0] = 7.0
+    return ds
 
 
 @pytest.mark.parametrize("change", list(_CHANGES))
@@ -358,6 +368,31 @@ def test_write_cube_leaves_a_changed_cube_to_xarray(
         assert back[name].attrs.get("note") == variable.attrs.get("note")
     for name in cube.coords:
         np.testing.assert_array_equal(back[name].values, cube[name].values)
+        assert back[name].dtype == cube[name].dtype
+    assert {k: type(v) for k, v in back.attrs.items() if k in cube.attrs} == {k: type(v) for k, v in cube.attrs.items()}
+
+
+@pytest.mark.parametrize("setup", ["synchronous scheduler", "one worker", "progress bar"])
+def test_write_cube_honours_the_users_dask_setup(
+    tmp_path: Path, stacks: dict[str, list[pystac.Item]], setup: str, direct_calls: list[Path]
+) -> None:
+    import dask
+    from dask.diagnostics import ProgressBar
+
+    from icecube_stac.cube import build_cube
+
+    contexts = {
+        "synchronous scheduler": lambda: dask.config.set(scheduler="synchronous"),
+        "one worker": lambda: dask.config.set(num_workers=1),
+        "progress bar": lambda: ProgressBar(out=None),
+    }
+    cube = build_cube(stacks["GRD"], chunks=_CHUNKS)
+    with contexts[setup]():
+        write_cube(cube, tmp_path / "x.zarr")
+    assert direct_calls == []
+    write_cube(cube, tmp_path / "d.zarr")  # outside: handed over, the same store
+    assert direct_calls == [tmp_path / "d.zarr"]
+    assert _tree(tmp_path / "d.zarr") == _tree(tmp_path / "x.zarr")
 
 
 def test_a_shallow_copy_or_attribute_kept_as_it_is_still_goes_direct(

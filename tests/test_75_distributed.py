@@ -6,7 +6,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import dask
 import numpy as np
 import pytest
 import xarray as xr
@@ -89,3 +91,22 @@ def test_worker_errors_name_the_item_and_leave_no_cube(
     assert item.id in str(info.value) and str(raster) in str(info.value)
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".cube.zarr")] == []
+
+
+def test_a_default_client_computes_an_unchanged_cube(
+    client: Client, products: dict[str, list[GeneratedProduct]], tmp_path: Path
+) -> None:
+    """A cube straight from build_cube is not handed to the local direct writer while a client is the default."""
+    ds = build_cube([item_of(p) for p in products["GRD"]], chunks={"azimuth": 24, "range": 20})
+    with client.as_current(), dask.config.set(scheduler=client):
+        before = sum(client.run(_executed).values())
+        write_cube(ds, tmp_path / "cube.zarr")
+        after = sum(client.run(_executed).values())
+    assert after > before  # the chunks were computed by the workers
+    np.testing.assert_array_equal(
+        open_cube(tmp_path / "cube.zarr")["amplitude"].values[0], read_grd(products["GRD"][0].raster)
+    )
+
+
+def _executed(dask_worker: Any) -> int:
+    return int(dask_worker.state.executed_count)

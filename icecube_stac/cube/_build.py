@@ -8,9 +8,7 @@ time order; the dask graph reads windows through the readers (:mod:`icecube_stac
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 import pystac
@@ -23,16 +21,15 @@ from icecube_stac.cube._plan import DTYPES, CubePlan, OnMissing, plan_cube, sour
 
 __all__ = [
     "DTYPES",
+    "PLAN_ATTR",
     "OnMissing",
     "build_cube",
     "cube_of_plan",
-    "direct_writer",
-    "plan_of",
     "source_dtype_attrs",
     "with_band_scale",
 ]
 
-_PLAN_ATTR: Final = "_icecube_stac_plan"
+PLAN_ATTR: Final = "_icecube_stac_plan"
 
 
 def build_cube(
@@ -90,58 +87,9 @@ def build_cube(
 def cube_of_plan(plan: CubePlan) -> xr.Dataset:
     """Return the lazy, dask-backed ``xarray.Dataset`` of a :class:`~icecube_stac.cube._plan.CubePlan`."""
     data = dask_array(list(plan.sources), plan.grid, plan.sizes, plan.dtype, plan.fill, plan.source_dtype)
-    # The array remembers its plan (any operation on it makes a new array, without it): see plan_of.
-    setattr(data, _PLAN_ATTR, plan)
+    # The array remembers its plan and its name (an operation makes a new array; an in-place one renames it):
+    # icecube_stac.cube._handover.plan_of.
+    setattr(data, PLAN_ATTR, (plan, data.name))
     variable = xr.Variable(DIMS, data, attrs=dict(plan.attrs))
     coords = {name: (dim, values, dict(attrs)) for name, (dim, values, attrs) in plan.coords.items()}
     return xr.Dataset({plan.name: variable}, coords=coords, attrs=dict(plan.dataset_attrs))
-
-
-def plan_of(ds: xr.Dataset) -> CubePlan | None:
-    """Return the plan of a cube that is exactly what :func:`cube_of_plan` made of it, else None.
-
-    ``write_cube`` then stores it with the command line's direct writer (the same store, without dask). The
-    data must be the plan's own dask array and everything else (names, coordinates, attributes) identical:
-    a cube the user selected from, rechunked, relabelled or extended is written through xarray as before.
-
-    Parameters
-    ----------
-    ds
-        Any dataset.
-
-    Returns
-    -------
-    CubePlan or None
-    """
-    if len(ds.data_vars) != 1:
-        return None
-    plan = getattr(next(iter(ds.data_vars.values())).data, _PLAN_ATTR, None)
-    if not isinstance(plan, CubePlan):
-        return None
-    # The data compare by their dask names (nothing is computed); the coordinates are small numpy arrays.
-    return plan if ds.identical(cube_of_plan(plan)) else None
-
-
-def direct_writer(
-    ds: xr.Dataset, target: Path, format: str | None, layout: str, zarr_format: int
-) -> Callable[..., Path] | None:
-    """Return ``write_plan`` bound to the plan of a cube :func:`plan_of` knows, if it stores it as write_cube would.
-
-    Parameters
-    ----------
-    ds
-        The cube ``write_cube`` was given.
-    target, format, layout, zarr_format
-        Its arguments (see :func:`~icecube_stac.cube._direct.direct_writable`).
-
-    Returns
-    -------
-    callable or None
-        ``write_plan(plan, target, **options)`` to call with the remaining options, or None.
-    """
-    from icecube_stac.cube._direct import direct_writable, write_plan
-
-    plan = plan_of(ds)
-    if plan is None or not direct_writable(plan, target, format=format, layout=layout, zarr_format=zarr_format):
-        return None
-    return functools.partial(write_plan, plan, target)
