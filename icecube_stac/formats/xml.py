@@ -47,19 +47,11 @@ _STATE_VECTOR_KEYS = {
 }
 
 
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].lower()
-
-
-# A product's ~450 elements use a few dozen names, each looked up many times: cached, in C. Only short names
-# are (the cache is kept between files, and a hostile file's names could be megabytes long).
-_cached_local: Final = functools.lru_cache(maxsize=1024)(_local_name)
-_CACHED_TAG_CHARS: Final = 64
-
-
+# A product's ~450 elements use a few dozen names, each looked up many times: cached, in C, for one file at a
+# time (read_xml_fields empties the cache when it is done: a hostile file's names could be megabytes long).
+@functools.lru_cache(maxsize=1024)
 def _local(tag: Any) -> str:
-    text = str(tag)
-    return _cached_local(text) if len(text) <= _CACHED_TAG_CHARS else _local_name(text)
+    return str(tag).rsplit("}", 1)[-1].lower()
 
 
 def _text(element: ET.Element) -> str:
@@ -284,7 +276,13 @@ def read_xml_fields(path: str | Path) -> dict[str, Any]:
     UnsupportedProductError
         When the root element is not ``Metadata``.
     """
-    root = _parse(path)
+    try:
+        return _fields(path, _parse(path))
+    finally:
+        _local.cache_clear()
+
+
+def _fields(path: str | Path, root: ET.Element) -> dict[str, Any]:
     if _local(root.tag) != "metadata":
         raise UnsupportedProductError(path, f"root element is <{_local(root.tag)}>, not an ICEYE <Metadata>")
     raw: dict[str, Any] = {}
