@@ -95,9 +95,7 @@ _HDF5_SIGNATURE: Final = b"\x89HDF\r\n\x1a\n"
 _DRAIN_SECONDS: Final = 30.0
 
 
-# --------------------------------------------------------------------------------------------------------
-# Native <-> stored layouts
-# --------------------------------------------------------------------------------------------------------
+# Native <-> stored layouts ------------------------------------------------------------------------------
 
 
 def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
@@ -168,9 +166,7 @@ def _native_form(ds: xr.Dataset) -> xr.Dataset:
     return ds.assign_coords(loaded)
 
 
-# --------------------------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------------------------
+# Writing and opening ------------------------------------------------------------------------------------
 
 
 def _default_client() -> Any:
@@ -284,6 +280,9 @@ def write_cube(
     stac_item: bool = True,
 ) -> Path:
     """Write a cube atomically to Zarr or NetCDF, computing it chunk by chunk.
+
+    A cube exactly as ``build_cube``/``load_cube`` made it, going to a store the command line's direct writer
+    covers, is written by it (the same store, file for file, without dask: :mod:`icecube_stac.cube._handover`).
 
     Parameters
     ----------
