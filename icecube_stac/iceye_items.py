@@ -36,7 +36,6 @@ links, ``collection``          structural links (self, root, parent, collection)
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import warnings
@@ -48,6 +47,7 @@ from typing import Any, Final, Literal
 import jsonschema
 import pystac
 
+from icecube_stac._json_copy import json_copy
 from icecube_stac._validation import SCHEMA_URIS, _fast_failure, problems
 from icecube_stac.errors import IcecubeStacWarning, MetadataError, UnsupportedProductError
 from icecube_stac.formats._cog_geometry import OrientationConflict, decide_layout
@@ -162,7 +162,7 @@ def _properties(props: Mapping[str, Any], level: ProductLevel, source: str, side
                 f"{sum(k.startswith('iceye:') for k in props)} iceye: fields); it is not an ICEYE COG side-car",
                 missing[0],
             )
-    out = {k: copy.deepcopy(v) for k, v in props.items() if k not in (Prop.PROJ_SHAPE, Prop.PROJ_TRANSFORM)}
+    out = {k: json_copy(v) for k, v in props.items() if k not in (Prop.PROJ_SHAPE, Prop.PROJ_TRANSFORM)}
     out.pop("raster:bands", None)
     if Prop.CENTER_FREQUENCY in out:
         out[Prop.CENTER_FREQUENCY] = _frequency_ghz(out[Prop.CENTER_FREQUENCY], source)
@@ -230,7 +230,7 @@ def _assets(
     for key, asset in (item.get("assets") or {}).items():
         if not isinstance(asset, Mapping) or not asset.get("href"):
             continue  # ICEYE lists some products without a file (empty href)
-        entry = copy.deepcopy(dict(asset))
+        entry = json_copy(dict(asset))
         if base is not None:
             entry["href"] = resolve_href(str(entry["href"]), base)
         out[str(key)] = entry
@@ -239,11 +239,11 @@ def _assets(
     if data_key not in out:
         raise _fail(str(item.get("id")), f"has no {data_key} asset with an href", "assets")
     out[data_key].update(raster)
-    data = {**copy.deepcopy(out[data_key]), "type": COG_MEDIA_TYPE}
+    data = {**json_copy(out[data_key]), "type": COG_MEDIA_TYPE}
     data["roles"] = ["data", "amplitude"] if level is ProductLevel.GRD else ["data"]
     out[ASSET_DATA] = data
     if meta_key in out:
-        out[ASSET_METADATA] = copy.deepcopy(out[meta_key])
+        out[ASSET_METADATA] = json_copy(out[meta_key])
     return out
 
 
@@ -339,10 +339,10 @@ def normalise_iceye_item(
         "stac_version": _STAC_VERSION,
         "stac_extensions": [],
         "id": str(item.get("id") or ""),
-        "geometry": copy.deepcopy(item.get("geometry")),
-        "bbox": copy.deepcopy(item.get("bbox")),
+        "geometry": json_copy(item.get("geometry")),
+        "bbox": json_copy(item.get("bbox")),
         "properties": out_props,
-        "links": [copy.deepcopy(link) for link in item.get("links") or [] if link.get("rel") not in _STRUCTURAL_LINKS],
+        "links": [json_copy(link) for link in item.get("links") or [] if link.get("rel") not in _STRUCTURAL_LINKS],
         "assets": _assets(item, picked, base_href, raster),
     }
     if data["bbox"] is None:

@@ -592,3 +592,46 @@ def test_the_fast_time_vector_path_gives_what_parse_time_gives_one_by_one(tokens
     fast = as_time_vector(tokens)
     assert fast == slow
     assert all(t.tzinfo is UTC and t.utcoffset() == timedelta(0) for t in fast)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.frozensets(st.integers(), max_size=3).map(set)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+@settings(max_examples=300, deadline=None)
+def test_json_copy_is_deepcopy(value: object) -> None:
+    """json_copy makes deepcopy's copy (equal, every container new, the original untouched by changes to it)."""
+    import copy
+    import pickle
+
+    from icecube_stac._json_copy import json_copy
+
+    before = pickle.dumps(value)
+    copied = json_copy(value)
+    assert pickle.dumps(copied) == pickle.dumps(copy.deepcopy(value))
+
+    def containers(v: object) -> list[object]:
+        if isinstance(v, dict):
+            return [v, *(c for m in v.values() for c in containers(m))]
+        if isinstance(v, (list, tuple, set)):
+            return [*([v] if not isinstance(v, tuple) else []), *(c for m in v for c in containers(m))]
+        return []
+
+    assert not {id(c) for c in containers(value)} & {id(c) for c in containers(copied)}
+    for container in containers(copied):
+        if isinstance(container, dict):
+            container["new"] = 1
+        elif isinstance(container, list):
+            container.append(1)
+        elif isinstance(container, set):
+            container.add(-1)
+    assert pickle.dumps(value) == before
