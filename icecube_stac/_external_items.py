@@ -24,7 +24,6 @@ its href and the reason; so is a second item with the same collection and id (th
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import warnings
@@ -36,6 +35,7 @@ from urllib.parse import urljoin
 import pystac
 
 from icecube_stac._crawl import CrawledItem, ExternalCatalogWarning, Fetcher, shown
+from icecube_stac._json_copy import json_copy
 from icecube_stac._realpath import RealPaths
 from icecube_stac.errors import IcecubeStacError
 from icecube_stac.vocabulary import ProductLevel, Prop, is_api_url
@@ -88,7 +88,7 @@ def _problem(data: Mapping[str, Any]) -> str | None:
     if problem is not None:
         return problem
     try:
-        pystac.Item.from_dict(copy.deepcopy(dict(data)), preserve_dict=False, migrate=True)
+        pystac.Item.from_dict(json_copy(dict(data)), preserve_dict=False, migrate=True)
     except Exception as exc:  # pystac raises many kinds for a malformed item
         return f"not a valid STAC item ({type(exc).__name__}: {exc})"
     return None

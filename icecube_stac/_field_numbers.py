@@ -19,6 +19,7 @@ __all__ = [
     "MAX_VECTOR_CHARS",
     "MAX_VECTOR_VALUES",
     "NUMBER",
+    "all_text",
     "bounded_size",
     "bounded_text",
     "plain_numbers",
@@ -32,6 +33,11 @@ _VECTOR_PUNCTUATION: Final = re.compile(r"[\[\]'\",]")
 _SCALAR_TYPES: Final = frozenset({str, bytes, int, float})  # exact types: a list or tuple subclass is no scalar
 _STR: Final = frozenset({str})  # exact type, checked in C
 NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def all_text(items: list[Any]) -> bool:
+    """Tell whether every token is exactly a ``str`` (no subclass), checked in C: the fast paths' first test."""
+    return _STR.issuperset(map(type, items))
 
 
 def plain_numbers(items: list[Any]) -> tuple[float, ...] | None:
@@ -48,7 +54,7 @@ def plain_numbers(items: list[Any]) -> tuple[float, ...] | None:
         None when any token is not a ``str`` matching :data:`NUMBER` in at most :data:`MAX_NUMBER_CHARS`
         characters, or overflows to infinity: ``as_float`` then names the token.
     """
-    if not _STR.issuperset(map(type, items)) or max(map(len, items), default=0) > MAX_NUMBER_CHARS:
+    if not all_text(items) or max(map(len, items), default=0) > MAX_NUMBER_CHARS:
         return None
     if not all(map(NUMBER.fullmatch, items)):
         return None

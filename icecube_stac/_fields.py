@@ -25,6 +25,7 @@ from typing import Any, Final, TypeVar
 from icecube_stac._field_numbers import (
     MAX_NUMBER_CHARS,
     NUMBER,
+    all_text,
     bounded_size,
     bounded_text,
     plain_numbers,
@@ -67,7 +68,6 @@ _MATRIX_ROW = re.compile(r"\[([^\[\]]*)\]")
 _TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]00:?00)?", re.ASCII)
 # What parse_time reads by datetime.fromisoformat as it is (with at most 6 fraction digits, kept whole).
 _PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?", re.ASCII)
-_STR: Final = frozenset({str})
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -338,7 +338,7 @@ def as_matrix(value: Any) -> tuple[tuple[float, ...], ...]:
 def as_time_vector(value: Any) -> tuple[datetime, ...]:
     """Return UTC times (:func:`parse_time`) from a list or array of time stamps, or the text of one."""
     items = vector_items(value)
-    if _STR.issuperset(map(type, items)) and all(map(_PLAIN_TIME.fullmatch, items)):
+    if all_text(items) and all(map(_PLAIN_TIME.fullmatch, items)):
         # The legacy form of every state vector (~40 a product): parsed in C calls, as parse_time would.
         try:
             return tuple(map(datetime.fromisoformat, map("{}+00:00".format, items)))
